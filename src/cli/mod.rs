@@ -1,0 +1,175 @@
+//! cli: the command line. Argument definitions (clap), llama.cpp-style flag spelling, dispatch to one
+//! module per command, and the mapping of errors to exit codes. Output formatting lives beside each command.
+
+pub mod inspect;
+pub mod list;
+pub mod plan;
+
+use crate::error::{Error, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  headroom plan llama-3.1-70b --quant Q4_K_M --hardware m3-max-40c:64
+  headroom plan ./Qwen3-8B-Q4_K_M.gguf --hardware m4-pro-20c:48,rtx-4090 --ctx 32768 -ctk q8_0 -ctv q8_0
+  headroom inspect ./model.gguf --format json
+  headroom list hardware
+  headroom tui";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "headroom",
+    version,
+    about = "Will this model fit on this machine, and how fast will it decode?",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// More detail on errors.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Print only results (no hints or warnings).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read a model (GGUF, safetensors, folder or bundled spec) and show what it holds.
+    #[command(after_help = "Examples:
+  headroom inspect llama-3.1-8b
+  headroom inspect llama-3.1-70b --quant Q4_K_M
+  headroom inspect ./Meta-Llama-3-8B-Instruct-Q8_0.gguf --format json
+  headroom inspect ./Qwen3-4B-4bit/            (an MLX folder)")]
+    Inspect(InspectArgs),
+    /// Will MODEL fit on the machine(s), and how fast will it decode?
+    #[command(after_help = "Examples:
+  headroom plan llama-3.1-70b --quant Q4_K_M --hardware m3-max-40c:64
+  headroom plan qwen3-30b-a3b --quant Q4_K_M --hardware m4-pro-20c:48,rtx-4090 --ctx 32768
+  headroom plan ./model.gguf --hardware h100-sxm -ctk q8_0 -ctv q8_0 -fa on --format json
+  headroom plan gemma-3-27b --quant Q4_K_M --hardware m2-max-38c:32 --check && echo fits")]
+    Plan(PlanArgs),
+    /// List bundled hardware profiles or model specs.
+    #[command(after_help = "Examples:
+  headroom list hardware
+  headroom list models --format json")]
+    List(ListArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A .gguf file (or the first part of a split GGUF), a .safetensors file, a folder with
+    /// config.json, a bundled spec id (see `headroom list models`) or a spec YAML.
+    pub model: String,
+    /// Re-type the inventory as this quantization would (Q4_K_M, Q8_0, IQ4_XS, mlx-4bit...).
+    #[arg(long)]
+    pub quant: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RuntimeArg {
+    #[value(name = "llama.cpp", alias = "llamacpp")]
+    LlamaCpp,
+    Mlx,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Model: file, folder, bundled spec id or spec YAML (as for `inspect`).
+    pub model: String,
+    /// Machine(s): profile id with optional memory (m3-max-40c:64, h100-sxm, rtx-4090), comma-separated
+    /// for a side-by-side comparison, or a path to your own profile YAML.
+    #[arg(long = "hardware", short = 'H')]
+    pub hardware: String,
+    /// Context length in tokens (llama.cpp -c).
+    #[arg(long = "ctx", short = 'c', alias = "ctx-size", default_value_t = 4096)]
+    pub ctx: u64,
+    /// K cache type: f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl (llama.cpp -ctk).
+    #[arg(long = "cache-type-k", alias = "ctk", default_value = "f16")]
+    pub cache_type_k: String,
+    /// V cache type (llama.cpp -ctv).
+    #[arg(long = "cache-type-v", alias = "ctv", default_value = "f16")]
+    pub cache_type_v: String,
+    /// Flash attention (llama.cpp -fa).
+    #[arg(long = "flash-attn", alias = "fa", value_enum, default_value = "on")]
+    pub flash_attn: OnOff,
+    /// Physical micro-batch (llama.cpp -ub).
+    #[arg(long = "ubatch-size", alias = "ub", default_value_t = 512)]
+    pub ubatch: u32,
+    /// Logical batch (llama.cpp -b).
+    #[arg(long = "batch-size", short = 'b', default_value_t = 2048)]
+    pub n_batch: u32,
+    /// Parallel sequences (llama.cpp -np); the context is shared among them.
+    #[arg(long = "parallel", alias = "np", default_value_t = 1)]
+    pub parallel: u32,
+    /// Sequences decoded together, for throughput.
+    #[arg(long, default_value_t = 1)]
+    pub batch: u32,
+    /// What-if quantization (Q4_K_M, Q8_0, mlx-4bit...).
+    #[arg(long)]
+    pub quant: Option<String>,
+    #[arg(long, value_enum, default_value = "llama.cpp")]
+    pub runtime: RuntimeArg,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Exit with status 1 when the model does not fit (for scripts).
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListWhat {
+    Hardware,
+    Models,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    pub what: ListWhat,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// llama.cpp spells some flags with one dash and several letters (`-ctk`, `-fa`, `-ub`, `-np`);
+/// rewrite them to the long forms clap understands.
+pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    args.into_iter()
+        .map(|a| match a.as_str() {
+            "-ctk" => "--cache-type-k".to_string(),
+            "-ctv" => "--cache-type-v".to_string(),
+            "-fa" => "--flash-attn".to_string(),
+            "-ub" => "--ubatch-size".to_string(),
+            "-np" => "--parallel".to_string(),
+            _ => a,
+        })
+        .collect()
+}
+
+/// What a command asks the process to exit with on success (1 for `--check` that does not fit).
+pub type ExitCode = i32;
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Some(Command::Inspect(a)) => inspect::run(&a),
+        Some(Command::Plan(a)) => plan::run(&a, cli.quiet),
+        Some(Command::List(a)) => list::run(&a),
+        None => Err(Error::usage("no command given; try `headroom plan --help` or `headroom --help`")),
+    }
+}

@@ -1,0 +1,1 @@
+//! TODO(compute): being written.

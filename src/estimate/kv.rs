@@ -1,0 +1,1 @@
+//! TODO(kv): being written.

@@ -1,0 +1,106 @@
+//! estimate: pure functions from (model, machine, workload) to a plan. No I/O, no printing.
+//!
+//! - [`weights`]: bytes resident and bytes read per decoded token, from the tensor inventory.
+//! - [`kv`]: the KV cache (padding, sliding window, MLA latent cache, recurrent state, K/V types).
+//! - [`compute`]: llama.cpp's and MLX's compute buffers and the runtime overhead.
+//! - [`speed`]: decode (bandwidth roofline x fitted efficiency), prefill (FLOPs), batch throughput.
+//! - [`plan`]: puts it together: verdict, partial offload, largest context, best quant, advice.
+
+pub mod compute;
+pub mod kv;
+pub mod plan;
+pub mod speed;
+pub mod weights;
+
+use crate::model::TensorType;
+use serde::Serialize;
+
+/// Which inference runtime's memory behaviour to model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub enum Runtime {
+    #[default]
+    #[serde(rename = "llama.cpp")]
+    LlamaCpp,
+    #[serde(rename = "mlx")]
+    Mlx,
+}
+
+/// What the user wants to run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Workload {
+    /// Context length in tokens (llama.cpp `-c`), summed over parallel sequences as llama.cpp does.
+    pub context: u64,
+    /// Concurrent sequences decoded together (for throughput); 1 = single-user decode.
+    pub batch: u32,
+    /// Physical micro-batch (llama.cpp `-ub`).
+    pub ubatch: u32,
+    /// Logical batch (llama.cpp `-b`).
+    pub n_batch: u32,
+    pub cache_type_k: TensorType,
+    pub cache_type_v: TensorType,
+    pub flash_attention: bool,
+    /// Parallel sequences (llama.cpp `-np`).
+    pub parallel: u32,
+    pub runtime: Runtime,
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Workload {
+            context: 4096,
+            batch: 1,
+            ubatch: 512,
+            n_batch: 2048,
+            cache_type_k: TensorType::F16,
+            cache_type_v: TensorType::F16,
+            flash_attention: true,
+            parallel: 1,
+            runtime: Runtime::LlamaCpp,
+        }
+    }
+}
+
+/// Memory needed, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct MemoryBreakdown {
+    pub weights_bytes: u64,
+    pub kv_cache_bytes: u64,
+    pub compute_bytes: u64,
+    pub overhead_bytes: u64,
+    pub total_bytes: u64,
+}
+
+/// The answer to "does it fit".
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Verdict {
+    Fits,
+    /// Over a Mac's default GPU limit but within RAM: raise `iogpu.wired_limit_mb`.
+    FitsIfLimitRaised {
+        wired_limit_mb: u64,
+        /// RAM left for macOS and apps once the limit is raised.
+        ram_left_bytes: u64,
+    },
+    /// Only some layers fit on the GPU; the rest run from CPU memory.
+    PartialOffload { gpu_layers: u32, total_layers: u32 },
+    DoesNotFit,
+}
+
+impl Verdict {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Verdict::Fits => "fits",
+            Verdict::FitsIfLimitRaised { .. } => "fits-if-limit-raised",
+            Verdict::PartialOffload { .. } => "partial-offload",
+            Verdict::DoesNotFit => "does-not-fit",
+        }
+    }
+}
+
+/// Which resource limits a phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Bound {
+    Memory,
+    Compute,
+}

@@ -1,0 +1,1 @@
+//! TODO(speed): being written.

@@ -1,0 +1,1 @@
+//! Hardware profile YAML: schema, loading, validation, and resolving `--hardware ID[:MEM]` to [`super::Machine`]s.

@@ -1,0 +1,1 @@
+//! TODO(gguf): being written.

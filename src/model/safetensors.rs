@@ -1,0 +1,1 @@
+//! TODO(safetensors): being written.

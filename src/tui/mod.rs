@@ -1,0 +1,1 @@
+//! tui: the interactive explorer (ratatui + crossterm), as state -> update -> view.
