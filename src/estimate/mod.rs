@@ -104,3 +104,52 @@ pub enum Bound {
     Memory,
     Compute,
 }
+
+/// Predicted speed at the planned workload.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct SpeedEstimate {
+    /// Single-sequence decode at the planned context, tokens/s.
+    pub decode_tokens_per_s: f64,
+    /// Expected error of `decode_tokens_per_s` (validation median absolute error), percent.
+    pub decode_error_pct: f64,
+    /// Prefill (prompt processing), tokens/s.
+    pub prefill_tokens_per_s: f64,
+    pub prefill_error_pct: f64,
+    /// What limits decode at batch 1.
+    pub decode_bound: Option<Bound>,
+    /// What limits prefill.
+    pub prefill_bound: Option<Bound>,
+    /// Bytes read from memory per decoded token (weights actually read + KV at that position).
+    pub bytes_per_token: u64,
+    /// Effective bandwidth the prediction assumes, bytes/s.
+    pub effective_bandwidth_bytes_per_s: f64,
+    /// Aggregate decode throughput at `Workload::batch` sequences, tokens/s.
+    pub batch_tokens_per_s: f64,
+    /// Batch size at which decode turns compute-bound.
+    pub compute_bound_batch: u32,
+}
+
+/// Largest context that fits, for one KV cache type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MaxContext {
+    pub cache_type: TensorType,
+    /// `None` when not even the smallest context fits.
+    pub max_context: Option<u64>,
+}
+
+/// The full answer for one (model, machine, workload).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub memory: MemoryBreakdown,
+    /// Expected error of `memory.total_bytes`, percent.
+    pub memory_error_pct: f64,
+    pub gpu_budget_bytes: u64,
+    pub verdict: Verdict,
+    /// Largest context that fits with the workload's KV types.
+    pub max_context: Option<u64>,
+    /// Largest context per KV type (f16, q8_0, q4_0).
+    pub max_context_by_kv: Vec<MaxContext>,
+    pub speed: SpeedEstimate,
+    /// Human advice, most useful first.
+    pub advice: Vec<String>,
+}
