@@ -1,6 +1,7 @@
 //! cli: the command line. Argument definitions (clap), llama.cpp-style flag spelling, dispatch to one
 //! module per command, and the mapping of errors to exit codes. Output formatting lives beside each command.
 
+pub mod fmt;
 pub mod inspect;
 pub mod list;
 pub mod plan;
@@ -170,6 +171,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Inspect(a)) => inspect::run(&a),
         Some(Command::Plan(a)) => plan::run(&a, cli.quiet),
         Some(Command::List(a)) => list::run(&a),
-        None => Err(Error::usage("no command given; try `headroom plan --help` or `headroom --help`")),
+        None => Err(Error::usage(
+            "no command given; try `headroom plan --help` or `headroom --help`",
+        )),
     }
 }

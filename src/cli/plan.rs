@@ -1,5 +1,339 @@
-//! `headroom plan`.
+//! `headroom plan`: the main job. The verdict first, one line; then the breakdown; then advice. Several
+//! machines give one row each, side by side. JSON is stable and documented in the README.
+
+use super::{ExitCode, Format, OnOff, PlanArgs, RuntimeArg, fmt};
 use crate::error::{Error, Result};
-pub fn run(_a: &super::PlanArgs, _quiet: bool) -> Result<super::ExitCode> {
-    Err(Error::failure("plan: not built yet"))
+use crate::estimate::{Plan, Runtime, Verdict, Workload, plan::plan};
+use crate::hardware::{Machine, profile};
+use crate::model::{ModelDesc, TensorType, load_with_quant};
+use comfy_table::{Cell, CellAlignment, Table, presets};
+use serde_json::{Value, json};
+
+/// Build the workload from the command line, rejecting impossible values with a usage error.
+pub fn workload(a: &PlanArgs) -> Result<Workload> {
+    let kv_type = |flag: &str, s: &str| {
+        TensorType::from_name(s).ok_or_else(|| {
+            Error::usage(format!(
+                "{flag} {s}: unknown cache type; use one of f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl"
+            ))
+        })
+    };
+    Ok(Workload {
+        context: a.ctx,
+        batch: a.batch,
+        ubatch: a.ubatch,
+        n_batch: a.n_batch,
+        cache_type_k: kv_type("--cache-type-k", &a.cache_type_k)?,
+        cache_type_v: kv_type("--cache-type-v", &a.cache_type_v)?,
+        flash_attention: a.flash_attn == OnOff::On,
+        parallel: a.parallel,
+        runtime: match a.runtime {
+            RuntimeArg::LlamaCpp => Runtime::LlamaCpp,
+            RuntimeArg::Mlx => Runtime::Mlx,
+        },
+    })
+}
+
+pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
+    let wl = workload(a)?;
+    let machines = profile::resolve(&a.hardware)?;
+    let model = load_with_quant(&a.model, a.quant.as_deref())?;
+    let plans: Vec<(Machine, Plan)> = machines
+        .into_iter()
+        .map(|m| plan(&model, &m, &wl).map(|p| (m, p)))
+        .collect::<Result<_>>()?;
+    let out = match a.format {
+        Format::Json => {
+            let docs: Vec<Value> = plans
+                .iter()
+                .map(|(m, p)| to_json(&model, m, &wl, p))
+                .collect();
+            let doc = if docs.len() == 1 {
+                docs.into_iter().next().unwrap_or(Value::Null)
+            } else {
+                Value::Array(docs)
+            };
+            serde_json::to_string_pretty(&doc)
+                .map_err(|e| Error::failure(format!("could not write JSON: {e}")))?
+        }
+        Format::Table if plans.len() == 1 => single(&model, &plans[0].0, &wl, &plans[0].1, quiet),
+        Format::Table => compare(&model, &wl, &plans),
+    };
+    println!("{out}");
+    let all_fit = plans
+        .iter()
+        .all(|(_, p)| matches!(p.verdict, Verdict::Fits));
+    Ok(if a.check && !all_fit { 1 } else { 0 })
+}
+
+/// The stable JSON document for one machine.
+pub fn to_json(model: &ModelDesc, m: &Machine, wl: &Workload, p: &Plan) -> Value {
+    json!({
+        "model": {
+            "name": model.name,
+            "source": model.source,
+            "format": model.format,
+            "architecture": model.architecture,
+            "file_type": model.file_type,
+            "parameters": model.parameters(),
+        },
+        "hardware": {
+            "id": m.id,
+            "name": m.name,
+            "memory_bytes": m.memory_bytes,
+            "gpu_budget_bytes": m.gpu_budget_bytes,
+            "bandwidth_bytes_per_s": m.bandwidth_bytes_per_s,
+            "calibrated": m.calibrated,
+        },
+        "workload": {
+            "context": wl.context,
+            "batch": wl.batch,
+            "ubatch": wl.ubatch,
+            "cache_type_k": wl.cache_type_k.name().to_ascii_lowercase(),
+            "cache_type_v": wl.cache_type_v.name().to_ascii_lowercase(),
+            "flash_attention": wl.flash_attention,
+            "parallel": wl.parallel,
+            "runtime": wl.runtime,
+        },
+        "memory": {
+            "weights_bytes": p.memory.weights_bytes,
+            "kv_cache_bytes": p.memory.kv_cache_bytes,
+            "compute_bytes": p.memory.compute_bytes,
+            "overhead_bytes": p.memory.overhead_bytes,
+            "total_bytes": p.memory.total_bytes,
+            "total_error_pct": p.memory_error_pct,
+        },
+        "verdict": p.verdict.label(),
+        "verdict_detail": p.verdict,
+        "max_context": p.max_context,
+        "max_context_by_kv": p.max_context_by_kv.iter().map(|c| json!({
+            "cache_type": c.cache_type.name().to_ascii_lowercase(),
+            "max_context": c.max_context,
+        })).collect::<Vec<_>>(),
+        "speed": {
+            "decode_tokens_per_s": p.speed.decode_tokens_per_s,
+            "decode_error_pct": p.speed.decode_error_pct,
+            "prefill_tokens_per_s": p.speed.prefill_tokens_per_s,
+            "prefill_error_pct": p.speed.prefill_error_pct,
+            "bound": p.speed.decode_bound,
+            "prefill_bound": p.speed.prefill_bound,
+            "bytes_per_token": p.speed.bytes_per_token,
+            "effective_bandwidth_bytes_per_s": p.speed.effective_bandwidth_bytes_per_s,
+            "batch_tokens_per_s": p.speed.batch_tokens_per_s,
+            "compute_bound_batch": p.speed.compute_bound_batch,
+        },
+        "advice": p.advice,
+        "warnings": model.warnings,
+    })
+}
+
+/// The one-line answer: "fits: 42.6 of 48.0 GiB GPU budget, about 8.1 tok/s".
+pub fn verdict_line(m: &Machine, p: &Plan) -> String {
+    let total = fmt::gib1(p.memory.total_bytes);
+    let budget = fmt::gib1(p.gpu_budget_bytes);
+    let speed = format!(
+        "about {} tok/s (±{:.0}%)",
+        fmt::tps(p.speed.decode_tokens_per_s),
+        p.speed.decode_error_pct
+    );
+    match &p.verdict {
+        Verdict::Fits => format!(
+            "fits: {total} of {budget} GiB GPU budget on {}, {speed}",
+            m.name
+        ),
+        Verdict::FitsIfLimitRaised {
+            wired_limit_mb,
+            ram_left_bytes,
+        } => format!(
+            "fits if the GPU limit is raised: {total} GiB needed, default budget {budget} GiB on {}; \
+             run `sudo sysctl iogpu.wired_limit_mb={wired_limit_mb}` (leaves {} GiB for macOS), then {speed}",
+            m.name,
+            fmt::gib1(*ram_left_bytes)
+        ),
+        Verdict::PartialOffload {
+            gpu_layers,
+            total_layers,
+        } => format!(
+            "partial offload: {total} GiB needed, {budget} GiB GPU budget on {}; {gpu_layers} of {total_layers} layers \
+             on the GPU (-ngl {gpu_layers}), {speed}",
+            m.name
+        ),
+        Verdict::DoesNotFit => format!(
+            "does not fit: {total} GiB needed, {budget} GiB GPU budget on {} ({} GiB memory)",
+            m.name,
+            fmt::gib1(m.memory_bytes)
+        ),
+    }
+}
+
+fn right(s: impl ToString) -> Cell {
+    Cell::new(s.to_string()).set_alignment(CellAlignment::Right)
+}
+
+fn single(model: &ModelDesc, m: &Machine, wl: &Workload, p: &Plan, quiet: bool) -> String {
+    let mut out = verdict_line(m, p);
+    out.push('\n');
+    out.push_str(&format!(
+        "\n{} ({}{}) on {}, context {}, KV {}/{}, flash attention {}, ubatch {}\n",
+        model.name,
+        fmt::params(model.parameters()),
+        model
+            .file_type
+            .as_deref()
+            .map(|f| format!(", {f}"))
+            .unwrap_or_default(),
+        m.name,
+        fmt::ctx(wl.context),
+        wl.cache_type_k.name().to_ascii_lowercase(),
+        wl.cache_type_v.name().to_ascii_lowercase(),
+        if wl.flash_attention { "on" } else { "off" },
+        wl.ubatch
+    ));
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED);
+    t.set_header(vec![Cell::new("memory"), right("GiB"), right("bytes")]);
+    let mem = &p.memory;
+    for (k, v) in [
+        ("weights", mem.weights_bytes),
+        ("KV cache", mem.kv_cache_bytes),
+        ("compute buffers", mem.compute_bytes),
+        ("runtime overhead", mem.overhead_bytes),
+    ] {
+        t.add_row(vec![Cell::new(k), right(fmt::gib1(v)), right(v)]);
+    }
+    t.add_row(vec![
+        Cell::new(format!("total (±{:.1}%)", p.memory_error_pct)),
+        right(fmt::gib1(mem.total_bytes)),
+        right(mem.total_bytes),
+    ]);
+    t.add_row(vec![
+        Cell::new("GPU budget"),
+        right(fmt::gib1(p.gpu_budget_bytes)),
+        right(p.gpu_budget_bytes),
+    ]);
+    out.push_str(&t.to_string());
+
+    let s = &p.speed;
+    let mut st = Table::new();
+    st.load_style(presets::UTF8_FULL_CONDENSED);
+    st.set_header(vec![
+        Cell::new("speed"),
+        right("tok/s"),
+        Cell::new("bound by"),
+    ]);
+    let bound = |b: Option<crate::estimate::Bound>| match b {
+        Some(crate::estimate::Bound::Memory) => "memory bandwidth".to_string(),
+        Some(crate::estimate::Bound::Compute) => "compute".to_string(),
+        None => "-".to_string(),
+    };
+    st.add_row(vec![
+        Cell::new(format!("decode, batch 1 (±{:.0}%)", s.decode_error_pct)),
+        right(fmt::tps(s.decode_tokens_per_s)),
+        Cell::new(format!(
+            "{} ({} per token at {})",
+            bound(s.decode_bound),
+            fmt::gib(s.bytes_per_token),
+            fmt::gbs(s.effective_bandwidth_bytes_per_s)
+        )),
+    ]);
+    st.add_row(vec![
+        Cell::new(format!("prefill (±{:.0}%)", s.prefill_error_pct)),
+        right(fmt::tps(s.prefill_tokens_per_s)),
+        Cell::new(bound(s.prefill_bound)),
+    ]);
+    if wl.batch > 1 {
+        st.add_row(vec![
+            Cell::new(format!("decode, batch {}", wl.batch)),
+            right(fmt::tps(s.batch_tokens_per_s)),
+            Cell::new(format!(
+                "compute-bound from batch {}",
+                s.compute_bound_batch
+            )),
+        ]);
+    } else {
+        st.add_row(vec![
+            Cell::new("decode, batched"),
+            right("-"),
+            Cell::new(format!(
+                "compute-bound from batch {}",
+                s.compute_bound_batch
+            )),
+        ]);
+    }
+    out.push('\n');
+    out.push_str(&st.to_string());
+
+    if !p.max_context_by_kv.is_empty() {
+        let parts: Vec<String> = p
+            .max_context_by_kv
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c.cache_type.name().to_ascii_lowercase(),
+                    c.max_context.map(fmt::ctx).unwrap_or_else(|| "none".into())
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "\nlargest context that fits: {}\n",
+            parts.join(", ")
+        ));
+    }
+    if !quiet {
+        for a in &p.advice {
+            out.push_str(&format!("  - {a}\n"));
+        }
+        for w in &model.warnings {
+            out.push_str(&format!("warning: {w}\n"));
+        }
+    }
+    out.trim_end().to_string()
+}
+
+fn compare(model: &ModelDesc, wl: &Workload, plans: &[(Machine, Plan)]) -> String {
+    let mut out = format!(
+        "{} ({}{}), context {}, KV {}/{}\n",
+        model.name,
+        fmt::params(model.parameters()),
+        model
+            .file_type
+            .as_deref()
+            .map(|f| format!(", {f}"))
+            .unwrap_or_default(),
+        fmt::ctx(wl.context),
+        wl.cache_type_k.name().to_ascii_lowercase(),
+        wl.cache_type_v.name().to_ascii_lowercase(),
+    );
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED);
+    t.set_header(vec![
+        Cell::new("machine"),
+        Cell::new("verdict"),
+        right("needs GiB"),
+        right("budget GiB"),
+        right("decode tok/s"),
+        right("prefill tok/s"),
+        right("max context"),
+    ]);
+    for (m, p) in plans {
+        t.add_row(vec![
+            Cell::new(&m.name),
+            Cell::new(p.verdict.label()),
+            right(fmt::gib1(p.memory.total_bytes)),
+            right(fmt::gib1(p.gpu_budget_bytes)),
+            right(fmt::tps(p.speed.decode_tokens_per_s)),
+            right(fmt::tps(p.speed.prefill_tokens_per_s)),
+            right(
+                p.max_context
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "none".into()),
+            ),
+        ]);
+    }
+    out.push_str(&t.to_string());
+    for (m, p) in plans {
+        out.push_str(&format!("\n{}", verdict_line(m, p)));
+    }
+    out
 }

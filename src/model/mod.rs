@@ -191,3 +191,77 @@ impl ModelDesc {
         m
     }
 }
+
+/// Read MODEL as the user wrote it: a `.gguf` file (or first split part), a `.safetensors` file, a folder
+/// (config.json + safetensors, or a single GGUF), a spec YAML, or a bundled spec id.
+pub fn load(arg: &str) -> crate::Result<ModelDesc> {
+    use crate::Error;
+    let path = std::path::Path::new(arg);
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase());
+    if path.is_dir() {
+        if path.join("config.json").is_file() {
+            return safetensors::read(path);
+        }
+        let ggufs = gguf_files_in(path);
+        return match ggufs.as_slice() {
+            [one] => gguf::read(one),
+            [] => Err(Error::bad_input(
+                path,
+                "folder has neither config.json (safetensors model) nor a .gguf file; pass a model file or a folder with config.json",
+            )),
+            many => Err(Error::bad_input(
+                path,
+                format!(
+                    "folder holds {} GGUF models; pass one of them: {}",
+                    many.len(),
+                    many.iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        };
+    }
+    match ext.as_deref() {
+        Some("gguf") | Some("safetensors") | Some("yaml") | Some("yml") if !path.exists() => {
+            Err(Error::bad_input(path, "no such file"))
+        }
+        Some("gguf") => gguf::read(path),
+        Some("safetensors") => safetensors::read(path),
+        Some("yaml") | Some("yml") => spec::load(arg),
+        _ if path.is_file() => Err(Error::bad_input(
+            path,
+            "not a model file headroom reads: expected .gguf, .safetensors, a folder with config.json, or a spec .yaml",
+        )),
+        _ if arg.contains('/') || arg.contains('\\') => {
+            Err(Error::bad_input(path, "no such file or folder"))
+        }
+        _ => spec::load(arg),
+    }
+}
+
+/// Load MODEL and, if asked, re-type it as a what-if quantization would.
+pub fn load_with_quant(arg: &str, quant: Option<&str>) -> crate::Result<ModelDesc> {
+    let model = load(arg)?;
+    match quant {
+        Some(q) => quantize::requantize(&model, &quantize::parse_target(q)?),
+        None => Ok(model),
+    }
+}
+
+/// GGUF models in a folder: single files and the first part of split models.
+fn gguf_files_in(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    out.retain(|p| {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        name.to_ascii_lowercase().ends_with(".gguf")
+            && (!name.contains("-of-") || name.contains("-00001-of-"))
+    });
+    out.sort();
+    out
+}
