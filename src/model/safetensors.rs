@@ -1,1 +1,0 @@
-//! TODO(safetensors): being written.
