@@ -460,3 +460,23 @@ fn empty_folder_and_missing_path() {
     let (file, _) = bad_input(read(&dir.path().join("nope.safetensors")));
     assert!(file.ends_with("nope.safetensors"));
 }
+
+#[test]
+fn corrupting_any_byte_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let ts = vec![WTensor::zeros("a", Dtype::F16, &[2, 3]), WTensor::zeros("b", Dtype::F4, &[4])];
+    let full = file_bytes(&ts, None);
+    let p = dir.path().join("c.safetensors");
+    for i in 0..full.len() {
+        for v in [0x00u8, 0xff, b'9', b'"', b'}', b'-'] {
+            let mut b = full.clone();
+            b[i] = v;
+            std::fs::write(&p, &b).unwrap();
+            match read_header(&p) {
+                Ok(h) => assert!(h.tensors.iter().map(|t| t.n_bytes).sum::<u64>() + 8 + h.header_len == b.len() as u64),
+                Err(Error::BadInput { msg, .. }) => assert!(!msg.contains('\n')),
+                Err(e) => panic!("byte {i} = {v}: {e}"),
+            }
+        }
+    }
+}
