@@ -56,7 +56,10 @@ impl Fields<'_> {
     fn bad(&self, key: &str, what: &str) -> Error {
         let found = self.v.get(key).map(|x| x.to_string()).unwrap_or_default();
         let found: String = found.chars().take(60).collect();
-        Error::bad_input(self.label, format!("config field \"{key}\": expected {what}, found {found}"))
+        Error::bad_input(
+            self.label,
+            format!("config field \"{key}\": expected {what}, found {found}"),
+        )
     }
 
     /// A non-negative integer field; absent or null → `None`.
@@ -82,12 +85,16 @@ impl Fields<'_> {
             return Ok(n);
         }
         if let Some(&(_, d)) = self.defaults.iter().find(|(k, _)| *k == key) {
-            self.warnings.push(format!("{key} missing from config.json; assumed {d}, the transformers default"));
+            self.warnings.push(format!(
+                "{key} missing from config.json; assumed {d}, the transformers default"
+            ));
             return Ok(d);
         }
         Err(Error::bad_input(
             self.label,
-            format!("config field \"{key}\" is missing ({what_for}); add it from the model's published config.json"),
+            format!(
+                "config field \"{key}\" is missing ({what_for}); add it from the model's published config.json"
+            ),
         ))
     }
 
@@ -104,23 +111,37 @@ impl Fields<'_> {
     fn f64_opt(&self, key: &str) -> Result<Option<f64>> {
         match self.v.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(x) => x.as_f64().map(Some).ok_or_else(|| self.bad(key, "a number")),
+            Some(x) => x
+                .as_f64()
+                .map(Some)
+                .ok_or_else(|| self.bad(key, "a number")),
         }
     }
 
     fn bool_opt(&self, key: &str) -> Result<Option<bool>> {
         match self.v.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(x) => x.as_bool().map(Some).ok_or_else(|| self.bad(key, "true or false")),
+            Some(x) => x
+                .as_bool()
+                .map(Some)
+                .ok_or_else(|| self.bad(key, "true or false")),
         }
     }
 
     /// Per-layer head counts: a number, or a list of `n_layer` numbers.
-    fn per_layer_u32(&self, key: &str, n_layer: usize, fallback: Option<&[u32]>) -> Result<Vec<u32>> {
+    fn per_layer_u32(
+        &self,
+        key: &str,
+        n_layer: usize,
+        fallback: Option<&[u32]>,
+    ) -> Result<Vec<u32>> {
         match self.v.get(key) {
             Some(Value::Array(a)) => {
                 if a.len() != n_layer {
-                    return Err(self.bad(key, &format!("a number or a list of {n_layer} numbers (one per layer)")));
+                    return Err(self.bad(
+                        key,
+                        &format!("a number or a list of {n_layer} numbers (one per layer)"),
+                    ));
                 }
                 a.iter()
                     .map(|x| x.as_u64().and_then(|n| u32::try_from(n).ok()))
@@ -129,7 +150,8 @@ impl Fields<'_> {
             }
             _ => match self.u64_opt(key)? {
                 Some(n) => {
-                    let n = u32::try_from(n).map_err(|_| self.bad(key, "a head count below 2^32"))?;
+                    let n =
+                        u32::try_from(n).map_err(|_| self.bad(key, "a head count below 2^32"))?;
                     Ok(vec![n; n_layer])
                 }
                 None => match fallback {
@@ -140,7 +162,9 @@ impl Fields<'_> {
                         } else {
                             Err(Error::bad_input(
                                 self.label,
-                                format!("config field \"{key}\" is missing (attention head count); add it from the model's published config.json"),
+                                format!(
+                                    "config field \"{key}\" is missing (attention head count); add it from the model's published config.json"
+                                ),
                             ))
                         }
                     }
@@ -152,7 +176,10 @@ impl Fields<'_> {
 
 /// Map a Hugging Face `config.json` to (llama.cpp architecture name, hyperparameters, warnings).
 /// `label` names the file in errors.
-pub fn hparams_from_config(json: &Value, label: &str) -> Result<(String, HyperParams, Vec<String>)> {
+pub fn hparams_from_config(
+    json: &Value,
+    label: &str,
+) -> Result<(String, HyperParams, Vec<String>)> {
     if !json.is_object() {
         return Err(Error::bad_input(label, "config.json is not a JSON object"));
     }
@@ -169,15 +196,25 @@ pub fn hparams_from_config(json: &Value, label: &str) -> Result<(String, HyperPa
         .and_then(Value::as_str)
         .map(str::to_ascii_lowercase);
 
-    let hf_arch = json.get("architectures").and_then(Value::as_array).and_then(|a| a.first()).and_then(Value::as_str);
+    let hf_arch = json
+        .get("architectures")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .and_then(Value::as_str);
     let arch: String = match (hf_arch, &model_type) {
-        (Some(a), _) if llama_cpp_arch(a).is_some() => llama_cpp_arch(a).unwrap_or_default().to_string(),
+        (Some(a), _) if llama_cpp_arch(a).is_some() => {
+            llama_cpp_arch(a).unwrap_or_default().to_string()
+        }
         (Some(a), Some(mt)) => {
-            warnings.push(format!("architecture {a} is not one headroom maps to llama.cpp; using model_type \"{mt}\""));
+            warnings.push(format!(
+                "architecture {a} is not one headroom maps to llama.cpp; using model_type \"{mt}\""
+            ));
             mt.clone()
         }
         (None, Some(mt)) => {
-            warnings.push(format!("config.json has no \"architectures\"; using model_type \"{mt}\""));
+            warnings.push(format!(
+                "config.json has no \"architectures\"; using model_type \"{mt}\""
+            ));
             mt.clone()
         }
         (Some(a), None) => {
@@ -193,8 +230,17 @@ pub fn hparams_from_config(json: &Value, label: &str) -> Result<(String, HyperPa
         }
     };
 
-    let defaults: &'static [(&'static str, u64)] = if arch == "gemma3" { GEMMA3_DEFAULTS } else { &[] };
-    let mut f = Fields { v: text, label, defaults, warnings: Vec::new() };
+    let defaults: &'static [(&'static str, u64)] = if arch == "gemma3" {
+        GEMMA3_DEFAULTS
+    } else {
+        &[]
+    };
+    let mut f = Fields {
+        v: text,
+        label,
+        defaults,
+        warnings: Vec::new(),
+    };
 
     // --- sizes
     let n_layer_u64 = match f.u64_any(&["num_hidden_layers", "n_layer", "num_layers"])? {
@@ -226,7 +272,12 @@ pub fn hparams_from_config(json: &Value, label: &str) -> Result<(String, HyperPa
         }
     }
     let vocab_size = f.u64_req("vocab_size", "vocabulary size")?;
-    let context_length = match f.u64_any(&["max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"])? {
+    let context_length = match f.u64_any(&[
+        "max_position_embeddings",
+        "n_positions",
+        "max_sequence_length",
+        "seq_length",
+    ])? {
         Some(n) => n,
         None => f.u64_req("max_position_embeddings", "context length")?,
     };
@@ -238,7 +289,13 @@ pub fn hparams_from_config(json: &Value, label: &str) -> Result<(String, HyperPa
         let rope_dim = f.u64_req("qk_rope_head_dim", "MLA RoPE head dimension")?;
         let nope_dim = f.u64_req("qk_nope_head_dim", "MLA non-RoPE head dimension")?;
         let v_head_dim = f.u64_req("v_head_dim", "MLA value head dimension")?;
-        Some(Mla { kv_lora_rank, q_lora_rank, rope_dim, nope_dim, v_head_dim })
+        Some(Mla {
+            kv_lora_rank,
+            q_lora_rank,
+            rope_dim,
+            nope_dim,
+            v_head_dim,
+        })
     } else {
         None
     };
@@ -255,7 +312,9 @@ pub fn hparams_from_config(json: &Value, label: &str) -> Result<(String, HyperPa
                         if n_embd % h != 0 {
                             return Err(Error::bad_input(
                                 label,
-                                format!("config field \"head_dim\" is missing and hidden_size {n_embd} is not a multiple of num_attention_heads {h}; add head_dim"),
+                                format!(
+                                    "config field \"head_dim\" is missing and hidden_size {n_embd} is not a multiple of num_attention_heads {h}; add head_dim"
+                                ),
                             ));
                         }
                         n_embd / h
@@ -270,8 +329,11 @@ pub fn hparams_from_config(json: &Value, label: &str) -> Result<(String, HyperPa
     };
 
     // --- mixture of experts
-    let n_expert = f.u64_any(&["num_experts", "num_local_experts", "n_routed_experts"])?.unwrap_or(0);
-    let n_expert = u32::try_from(n_expert).map_err(|_| f.bad("num_experts", "an expert count below 2^32"))?;
+    let n_expert = f
+        .u64_any(&["num_experts", "num_local_experts", "n_routed_experts"])?
+        .unwrap_or(0);
+    let n_expert =
+        u32::try_from(n_expert).map_err(|_| f.bad("num_experts", "an expert count below 2^32"))?;
     let is_moe = n_expert > 1;
     let mut n_expert_used = 0u32;
     let mut n_expert_shared = 0u32;
@@ -279,24 +341,39 @@ pub fn hparams_from_config(json: &Value, label: &str) -> Result<(String, HyperPa
     let mut n_ff_shexp = 0u64;
     let mut moe_layer = vec![false; n_layer];
     if is_moe {
-        let used = match f.u64_any(&["num_experts_per_tok", "experts_per_token", "num_experts_per_token"])? {
+        let used = match f.u64_any(&[
+            "num_experts_per_tok",
+            "experts_per_token",
+            "num_experts_per_token",
+        ])? {
             Some(n) => n,
             None => f.u64_req("num_experts_per_tok", "experts used per token")?,
         };
         if used == 0 || used > u64::from(n_expert) {
-            return Err(f.bad("num_experts_per_tok", &format!("between 1 and the {n_expert} experts")));
+            return Err(f.bad(
+                "num_experts_per_tok",
+                &format!("between 1 and the {n_expert} experts"),
+            ));
         }
         n_expert_used = used as u32;
         n_ff_expert = match f.u64_opt("moe_intermediate_size")? {
             Some(n) => n,
             // Mixtral, gpt-oss: intermediate_size is the expert width
-            None => f.u64_req("intermediate_size", "expert FFN width (moe_intermediate_size)")?,
+            None => f.u64_req(
+                "intermediate_size",
+                "expert FFN width (moe_intermediate_size)",
+            )?,
         };
         let shexp_size = f.u64_opt("shared_expert_intermediate_size")?.unwrap_or(0);
         let n_shared = f.u64_opt("n_shared_experts")?.unwrap_or(0);
         if n_shared > 0 {
-            n_expert_shared = u32::try_from(n_shared).map_err(|_| f.bad("n_shared_experts", "a small count"))?;
-            n_ff_shexp = if shexp_size > 0 { shexp_size } else { n_ff_expert.saturating_mul(n_shared) };
+            n_expert_shared =
+                u32::try_from(n_shared).map_err(|_| f.bad("n_shared_experts", "a small count"))?;
+            n_ff_shexp = if shexp_size > 0 {
+                shexp_size
+            } else {
+                n_ff_expert.saturating_mul(n_shared)
+            };
         } else if shexp_size > 0 {
             n_expert_shared = 1;
             n_ff_shexp = shexp_size;
@@ -331,15 +408,25 @@ pub fn hparams_from_config(json: &Value, label: &str) -> Result<(String, HyperPa
     } else {
         0
     };
-    let n_ff: Vec<u64> = moe_layer.iter().map(|&m| if m { 0 } else { n_ff_dense }).collect();
-    let n_dense_lead = if is_moe { moe_layer.iter().take_while(|m| !**m).count() as u32 } else { 0 };
+    let n_ff: Vec<u64> = moe_layer
+        .iter()
+        .map(|&m| if m { 0 } else { n_ff_dense })
+        .collect();
+    let n_dense_lead = if is_moe {
+        moe_layer.iter().take_while(|m| !**m).count() as u32
+    } else {
+        0
+    };
 
     // --- sliding window
     let window = f.u64_opt("sliding_window")?;
     let use_sw = f.bool_opt("use_sliding_window")?;
     let swa_layers: Vec<bool> = if let Some(Value::Array(types)) = text.get("layer_types") {
         if types.len() != n_layer {
-            return Err(f.bad("layer_types", &format!("a list of {n_layer} layer types (one per layer)")));
+            return Err(f.bad(
+                "layer_types",
+                &format!("a list of {n_layer} layer types (one per layer)"),
+            ));
         }
         let mut out = Vec::with_capacity(n_layer);
         for t in types {
@@ -347,7 +434,9 @@ pub fn hparams_from_config(json: &Value, label: &str) -> Result<(String, HyperPa
                 Some("sliding_attention") => out.push(true),
                 Some("full_attention") => out.push(false),
                 Some(other) => {
-                    f.warnings.push(format!("layer_types entry \"{other}\" not known; treated as full attention"));
+                    f.warnings.push(format!(
+                        "layer_types entry \"{other}\" not known; treated as full attention"
+                    ));
                     out.push(false)
                 }
                 None => return Err(f.bad("layer_types", "a list of strings")),
@@ -358,9 +447,13 @@ pub fn hparams_from_config(json: &Value, label: &str) -> Result<(String, HyperPa
         // transformers Gemma2: even layers slide, odd layers are global
         (0..n_layer).map(|il| il % 2 == 0).collect()
     } else if arch == "gemma3" {
-        let pattern = f.u64_req("sliding_window_pattern", "sliding-window layer pattern")?.max(1);
+        let pattern = f
+            .u64_req("sliding_window_pattern", "sliding-window layer pattern")?
+            .max(1);
         // transformers Gemma3: every `pattern`-th layer is global
-        (0..n_layer as u64).map(|il| (il + 1) % pattern != 0).collect()
+        (0..n_layer as u64)
+            .map(|il| (il + 1) % pattern != 0)
+            .collect()
     } else if window.is_some() && use_sw != Some(false) {
         match (use_sw, f.u64_opt("max_window_layers")?) {
             // transformers Qwen2/Qwen3: layers from max_window_layers on slide
@@ -373,7 +466,10 @@ pub fn hparams_from_config(json: &Value, label: &str) -> Result<(String, HyperPa
     let sliding_window = if swa_layers.iter().any(|&s| s) {
         let w = match window {
             Some(w) => w,
-            None => f.u64_req("sliding_window", "sliding-window size, since some layers slide")?,
+            None => f.u64_req(
+                "sliding_window",
+                "sliding-window size, since some layers slide",
+            )?,
         };
         if w >= context_length {
             f.warnings.push(format!(
@@ -390,7 +486,8 @@ pub fn hparams_from_config(json: &Value, label: &str) -> Result<(String, HyperPa
         Some(t) => Some(t),
         None => {
             let from_params = text.get("rope_parameters").and_then(|p| {
-                p.get("rope_theta").or_else(|| p.get("full_attention").and_then(|fa| fa.get("rope_theta")))
+                p.get("rope_theta")
+                    .or_else(|| p.get("full_attention").and_then(|fa| fa.get("rope_theta")))
             });
             match from_params.and_then(Value::as_f64) {
                 Some(t) => Some(t),
@@ -400,7 +497,10 @@ pub fn hparams_from_config(json: &Value, label: &str) -> Result<(String, HyperPa
         }
     };
     let tie_default = arch.starts_with("gemma");
-    let tie_word_embeddings = match json.get("tie_word_embeddings").or_else(|| text.get("tie_word_embeddings")) {
+    let tie_word_embeddings = match json
+        .get("tie_word_embeddings")
+        .or_else(|| text.get("tie_word_embeddings"))
+    {
         Some(Value::Bool(b)) => *b,
         _ => tie_default,
     };
@@ -466,7 +566,9 @@ mod tests {
     fn missing_field_is_named() {
         let mut c = llama3_8b();
         c.as_object_mut().unwrap().remove("vocab_size");
-        let e = hparams_from_config(&c, "m/config.json").unwrap_err().to_string();
+        let e = hparams_from_config(&c, "m/config.json")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("m/config.json: "), "{e}");
         assert!(e.contains("\"vocab_size\""), "{e}");
         assert!(!e.contains('\n'));
@@ -476,8 +578,13 @@ mod tests {
     fn wrong_type_is_named() {
         let mut c = llama3_8b();
         c["num_hidden_layers"] = json!("thirty-two");
-        let e = hparams_from_config(&c, "config.json").unwrap_err().to_string();
-        assert!(e.contains("num_hidden_layers") && e.contains("thirty-two"), "{e}");
+        let e = hparams_from_config(&c, "config.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("num_hidden_layers") && e.contains("thirty-two"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -528,8 +635,15 @@ mod tests {
     #[test]
     fn gpt_oss_layer_types() {
         // openai/gpt-oss-20b config.json
-        let types: Vec<&str> =
-            (0..24).map(|i| if i % 2 == 0 { "sliding_attention" } else { "full_attention" }).collect();
+        let types: Vec<&str> = (0..24)
+            .map(|i| {
+                if i % 2 == 0 {
+                    "sliding_attention"
+                } else {
+                    "full_attention"
+                }
+            })
+            .collect();
         let c = json!({
             "architectures": ["GptOssForCausalLM"], "model_type": "gpt_oss", "hidden_size": 2880,
             "intermediate_size": 2880, "num_attention_heads": 64, "num_hidden_layers": 24,
@@ -541,7 +655,10 @@ mod tests {
         let (arch, hp, w) = hparams_from_config(&c, "config.json").unwrap();
         assert_eq!(arch, "gpt-oss");
         assert!(w.is_empty(), "{w:?}");
-        assert_eq!((hp.n_expert, hp.n_expert_used, hp.n_ff_expert), (32, 4, 2880));
+        assert_eq!(
+            (hp.n_expert, hp.n_expert_used, hp.n_ff_expert),
+            (32, 4, 2880)
+        );
         assert!(hp.n_ff.iter().all(|&x| x == 0));
         assert_eq!(hp.sliding_window, Some(128));
         assert_eq!(hp.swa_layers.iter().filter(|&&s| s).count(), 12);
@@ -553,7 +670,9 @@ mod tests {
     fn bad_layer_types_length() {
         let mut c = llama3_8b();
         c["layer_types"] = json!(["full_attention"]);
-        let e = hparams_from_config(&c, "config.json").unwrap_err().to_string();
+        let e = hparams_from_config(&c, "config.json")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("layer_types") && e.contains("32"), "{e}");
     }
 }

@@ -14,9 +14,12 @@ pub mod config;
 pub mod writer;
 
 use crate::error::{Error, Result};
-use crate::model::{DataLoc, HyperParams, MlxQuant, ModelDesc, ModelFormat, TensorInfo, TensorType};
+use crate::model::{
+    DataLoc, HyperParams, MlxQuant, ModelDesc, ModelFormat, TensorInfo, TensorType,
+};
 use safetensors::Dtype;
 use safetensors::tensor::{Metadata, TensorInfo as StInfo};
+use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
@@ -95,16 +98,20 @@ pub fn read_header(path: &Path) -> Result<Header> {
     if file_len < 8 {
         return Err(Error::bad_input(
             path,
-            format!("file is {file_len} bytes; a safetensors file starts with an 8-byte header length (truncated?)"),
+            format!(
+                "file is {file_len} bytes; a safetensors file starts with an 8-byte header length (truncated?)"
+            ),
         ));
     }
     let mut len8 = [0u8; 8];
-    file.read_exact(&mut len8).map_err(|e| io_err(path, "read the header length", e))?;
+    file.read_exact(&mut len8)
+        .map_err(|e| io_err(path, "read the header length", e))?;
     let n = u64::from_le_bytes(len8);
     check_header_len(path, n, file_len)?;
     // n <= MAX_HEADER_LEN and 8 + n <= file_len: the allocation is bounded by both.
     let mut header = vec![0u8; n as usize];
-    file.read_exact(&mut header).map_err(|e| io_err(path, "read the header", e))?;
+    file.read_exact(&mut header)
+        .map_err(|e| io_err(path, "read the header", e))?;
     parse_header(path, &header, file_len)
 }
 
@@ -112,13 +119,17 @@ fn check_header_len(path: &Path, n: u64, file_len: u64) -> Result<()> {
     if n > MAX_HEADER_LEN {
         return Err(Error::bad_input(
             path,
-            format!("byte 0: declared header length {n} exceeds the {MAX_HEADER_LEN}-byte limit; not a safetensors file or corrupt"),
+            format!(
+                "byte 0: declared header length {n} exceeds the {MAX_HEADER_LEN}-byte limit; not a safetensors file or corrupt"
+            ),
         ));
     }
     if n.saturating_add(8) > file_len {
         return Err(Error::bad_input(
             path,
-            format!("byte 0: declared header length {n} runs past the end of the {file_len}-byte file; truncated download?"),
+            format!(
+                "byte 0: declared header length {n} runs past the end of the {file_len}-byte file; truncated download?"
+            ),
         ));
     }
     Ok(())
@@ -130,17 +141,27 @@ pub fn parse_header(path: &Path, header: &[u8], file_len: u64) -> Result<Header>
     let header_len = header.len() as u64;
     check_header_len(path, header_len, file_len)?;
     let text = std::str::from_utf8(header).map_err(|e| {
-        Error::bad_input(path, format!("byte {}: header is not UTF-8 JSON", 8 + e.valid_up_to()))
+        Error::bad_input(
+            path,
+            format!("byte {}: header is not UTF-8 JSON", 8 + e.valid_up_to()),
+        )
     })?;
-    let map: serde_json::Map<String, Value> = serde_json::from_str(text)
-        .map_err(|e| Error::bad_input(path, format!("header JSON is broken: {e} (of the header starting at byte 8)")))?;
+    let map: serde_json::Map<String, Value> = serde_json::from_str(text).map_err(|e| {
+        Error::bad_input(
+            path,
+            format!("header JSON is broken: {e} (of the header starting at byte 8)"),
+        )
+    })?;
 
     let mut metadata = None;
     let mut entries: Vec<(String, StInfo)> = Vec::with_capacity(map.len());
     for (name, v) in map {
         if name == "__metadata__" {
             let m: HashMap<String, String> = serde_json::from_value(v).map_err(|e| {
-                Error::bad_input(path, format!("header \"__metadata__\" must map strings to strings: {e}"))
+                Error::bad_input(
+                    path,
+                    format!("header \"__metadata__\" must map strings to strings: {e}"),
+                )
             })?;
             metadata = Some(m);
             continue;
@@ -150,15 +171,44 @@ pub fn parse_header(path: &Path, header: &[u8], file_len: u64) -> Result<Header>
                 let shown: String = d.to_string().chars().take(40).collect();
                 return Err(Error::bad_input(
                     path,
-                    format!("tensor \"{name}\": unknown dtype {shown} (safetensors has F64 F32 F16 BF16 I64..U8 BOOL F8_* F6_* F4)"),
+                    format!(
+                        "tensor \"{name}\": unknown dtype {shown} (safetensors has F64 F32 F16 BF16 I64..U8 BOOL F8_* F6_* F4)"
+                    ),
                 ));
             }
         }
-        let info: StInfo = serde_json::from_value(v)
-            .map_err(|e| Error::bad_input(path, format!("tensor \"{name}\": {e} (needs dtype, shape, data_offsets)")))?;
+        let info = match StInfo::deserialize(&v) {
+            Ok(info) => info,
+            Err(e) => {
+                // name the field at fault
+                let bad_field =
+                    ["dtype", "shape", "data_offsets"]
+                        .into_iter()
+                        .find(|f| match v.get(*f) {
+                            None => true,
+                            Some(x) if *f == "shape" => Vec::<usize>::deserialize(x).is_err(),
+                            Some(x) if *f == "data_offsets" => {
+                                <(usize, usize)>::deserialize(x).is_err()
+                            }
+                            Some(_) => false,
+                        });
+                let msg = match bad_field {
+                    Some(f) if v.get(f).is_none() => {
+                        format!("tensor \"{name}\": field \"{f}\" is missing")
+                    }
+                    Some(f) => format!("tensor \"{name}\": field \"{f}\": {e}"),
+                    None => format!("tensor \"{name}\": {e} (needs dtype, shape, data_offsets)"),
+                };
+                return Err(Error::bad_input(path, msg));
+            }
+        };
         entries.push((name, info));
     }
-    entries.sort_by(|a, b| a.1.data_offsets.cmp(&b.1.data_offsets).then_with(|| a.0.cmp(&b.0)));
+    entries.sort_by(|a, b| {
+        a.1.data_offsets
+            .cmp(&b.1.data_offsets)
+            .then_with(|| a.0.cmp(&b.0))
+    });
 
     let data_start = 8 + header_len;
     let data_len = file_len - data_start;
@@ -167,28 +217,51 @@ pub fn parse_header(path: &Path, header: &[u8], file_len: u64) -> Result<Header>
     for (name, info) in &entries {
         let (begin, end) = (info.data_offsets.0 as u64, info.data_offsets.1 as u64);
         let ty = dtype_to_type(info.dtype).ok_or_else(|| {
-            Error::bad_input(path, format!("tensor \"{name}\": dtype {} has no storage type in headroom", info.dtype))
+            Error::bad_input(
+                path,
+                format!(
+                    "tensor \"{name}\": dtype {} has no storage type in headroom",
+                    info.dtype
+                ),
+            )
         })?;
         if end < begin {
-            return Err(Error::bad_input(path, format!("tensor \"{name}\": data_offsets [{begin}, {end}] end before they begin")));
-        }
-        if begin != expect_begin {
-            let what = if begin < expect_begin { "overlaps the previous tensor" } else { "leaves a gap after the previous tensor" };
             return Err(Error::bad_input(
                 path,
-                format!("tensor \"{name}\": data_offsets begin at {begin} but the previous tensor ends at {expect_begin}; it {what}"),
+                format!("tensor \"{name}\": data_offsets [{begin}, {end}] end before they begin"),
+            ));
+        }
+        if begin != expect_begin {
+            let what = if begin < expect_begin {
+                "overlaps the previous tensor"
+            } else {
+                "leaves a gap after the previous tensor"
+            };
+            return Err(Error::bad_input(
+                path,
+                format!(
+                    "tensor \"{name}\": data_offsets begin at {begin} but the previous tensor ends at {expect_begin}; it {what}"
+                ),
             ));
         }
         if end > data_len {
             return Err(Error::bad_input(
                 path,
-                format!("tensor \"{name}\": data_offsets end {end} lies past the {data_len} data bytes of the file; truncated download?"),
+                format!(
+                    "tensor \"{name}\": data_offsets end {end} lies past the {data_len} data bytes of the file; truncated download?"
+                ),
             ));
         }
         let shape: Vec<u64> = info.shape.iter().map(|&d| d as u64).collect();
-        let n_elements = shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d)).ok_or_else(|| {
-            Error::bad_input(path, format!("tensor \"{name}\": shape {shape:?} overflows"))
-        })?;
+        let n_elements = shape
+            .iter()
+            .try_fold(1u64, |a, &d| a.checked_mul(d))
+            .ok_or_else(|| {
+                Error::bad_input(
+                    path,
+                    format!("tensor \"{name}\": shape {shape:?} overflows"),
+                )
+            })?;
         let n_bytes = ty.row_bytes(n_elements).ok_or_else(|| {
             Error::bad_input(path, format!("tensor \"{name}\": {n_elements} elements of {ty} are not a whole number of bytes"))
         })?;
@@ -222,9 +295,17 @@ pub fn parse_header(path: &Path, header: &[u8], file_len: u64) -> Result<Header>
         ));
     }
     // Second opinion: the safetensors crate's own rules.
-    Metadata::new(metadata.clone(), entries)
-        .map_err(|e| Error::bad_input(path, format!("header rejected by the safetensors rules: {e}")))?;
-    Ok(Header { header_len, tensors, metadata })
+    Metadata::new(metadata.clone(), entries).map_err(|e| {
+        Error::bad_input(
+            path,
+            format!("header rejected by the safetensors rules: {e}"),
+        )
+    })?;
+    Ok(Header {
+        header_len,
+        tensors,
+        metadata,
+    })
 }
 
 /// Read a safetensors model: a `.safetensors` file (config.json looked for beside it), a folder, or a
@@ -248,16 +329,28 @@ pub fn read(path: &Path) -> Result<ModelDesc> {
             if all.is_empty() {
                 return Err(Error::bad_input(
                     path,
-                    format!("folder has no {INDEX_FILE}, no model.safetensors and no *.safetensors file"),
+                    format!(
+                        "folder has no {INDEX_FILE}, no model.safetensors and no *.safetensors file"
+                    ),
                 ));
             }
             all.sort();
             (path.to_path_buf(), all, None, true)
         }
     } else {
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-        let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
-        let fname = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        let fname = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if fname.ends_with(".index.json") {
             let (shards, map) = read_index(path, &dir)?;
             (dir, shards, Some((path.to_path_buf(), map)), true)
@@ -298,7 +391,11 @@ pub fn read(path: &Path) -> Result<ModelDesc> {
             if let Some(prev) = where_is.insert(t.name.as_str(), i) {
                 return Err(Error::bad_input(
                     &shards[i],
-                    format!("tensor \"{}\" is also in {}; a tensor must live in one shard", t.name, shards[prev].display()),
+                    format!(
+                        "tensor \"{}\" is also in {}; a tensor must live in one shard",
+                        t.name,
+                        shards[prev].display()
+                    ),
                 ));
             }
         }
@@ -312,8 +409,11 @@ pub fn read(path: &Path) -> Result<ModelDesc> {
         Some(c) => mlx_quant_config(c, &config_path)?,
         None => None,
     };
-    let by_name: HashMap<&str, &HeaderTensor> =
-        headers.iter().flat_map(|h| h.tensors.iter()).map(|t| (t.name.as_str(), t)).collect();
+    let by_name: HashMap<&str, &HeaderTensor> = headers
+        .iter()
+        .flat_map(|h| h.tensors.iter())
+        .map(|t| (t.name.as_str(), t))
+        .collect();
     // Packed weights: U32 with a `.scales` sibling. Their logical count is packed x 32 / bits;
     // their scales and biases are quantization metadata, not parameters (mlx-lm
     // `get_total_parameters` counts `weight.size * 32 // bits` and skips both).
@@ -322,11 +422,16 @@ pub fn read(path: &Path) -> Result<ModelDesc> {
         for t in h.tensors.iter().filter(|t| t.ty == TensorType::U32) {
             let base = t.name.strip_suffix(".weight").unwrap_or(&t.name);
             let scales_name = format!("{base}.scales");
-            let Some((scales_key, scales)) = by_name.get_key_value(scales_name.as_str()) else { continue };
+            let Some((scales_key, scales)) = by_name.get_key_value(scales_name.as_str()) else {
+                continue;
+            };
             let Some(q) = &quant else {
                 return Err(Error::bad_input(
                     &config_path,
-                    format!("tensor \"{}\" is MLX-packed (U32 with .scales) but config field \"quantization\" {{group_size, bits}} is missing", t.name),
+                    format!(
+                        "tensor \"{}\" is MLX-packed (U32 with .scales) but config field \"quantization\" {{group_size, bits}} is missing",
+                        t.name
+                    ),
                 ));
             };
             let (bits, group) = q.for_module(base);
@@ -352,9 +457,15 @@ pub fn read(path: &Path) -> Result<ModelDesc> {
                 name: t.name.clone(),
                 shape: t.shape.clone(),
                 ty: t.ty,
-                n_elements: logical.get(t.name.as_str()).copied().unwrap_or(t.n_elements),
+                n_elements: logical
+                    .get(t.name.as_str())
+                    .copied()
+                    .unwrap_or(t.n_elements),
                 n_bytes: t.n_bytes,
-                data: Some(DataLoc { file: fi, offset: t.offset }),
+                data: Some(DataLoc {
+                    file: fi,
+                    offset: t.offset,
+                }),
             });
         }
     }
@@ -371,7 +482,10 @@ pub fn read(path: &Path) -> Result<ModelDesc> {
         reconcile_tying(&mut hparams, &tensors, &mut warnings);
     }
 
-    let mlx_quant = quant.as_ref().filter(|_| any_packed).map(|q| MlxQuant { group_size: q.group_size, bits: q.bits });
+    let mlx_quant = quant.as_ref().filter(|_| any_packed).map(|q| MlxQuant {
+        group_size: q.group_size,
+        bits: q.bits,
+    });
     let file_type = match (&quant, any_packed) {
         (Some(q), true) if q.mode == "affine" => Some(format!("mlx-{}bit", q.bits)),
         (Some(q), true) => Some(format!("mlx-{}", q.mode)),
@@ -379,7 +493,10 @@ pub fn read(path: &Path) -> Result<ModelDesc> {
     };
     if let Some(qc) = config.as_ref().and_then(|c| c.get("quantization_config")) {
         if !any_packed {
-            let method = qc.get("quant_method").and_then(Value::as_str).unwrap_or("unknown");
+            let method = qc
+                .get("quant_method")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown");
             warnings.push(format!(
                 "quantization_config (quant_method {method}) not interpreted; parameters are counted as stored elements"
             ));
@@ -402,35 +519,61 @@ pub fn read(path: &Path) -> Result<ModelDesc> {
 }
 
 fn model_name(path: &Path, dir: &Path, is_dir: bool) -> String {
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let use_dir = is_dir || stem == "model" || stem.starts_with("model.safetensors") || stem.starts_with("model-");
-    let from = if use_dir { dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()) } else { return stem };
-    from.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or(stem)
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let use_dir = is_dir
+        || stem == "model"
+        || stem.starts_with("model.safetensors")
+        || stem.starts_with("model-");
+    let from = if use_dir {
+        dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
+    } else {
+        return stem;
+    };
+    from.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or(stem)
 }
 
 /// Parse `model.safetensors.index.json`: the shard files (sorted, de-duplicated) and the weight map.
 fn read_index(index: &Path, dir: &Path) -> Result<(Vec<PathBuf>, Vec<(String, String)>)> {
     let meta = std::fs::metadata(index).map_err(|e| io_err(index, "open", e))?;
     if meta.len() > MAX_HEADER_LEN {
-        return Err(Error::bad_input(index, format!("{} bytes is too large for a shard index", meta.len())));
+        return Err(Error::bad_input(
+            index,
+            format!("{} bytes is too large for a shard index", meta.len()),
+        ));
     }
     let text = std::fs::read(index).map_err(|e| io_err(index, "read", e))?;
-    let v: Value = serde_json::from_slice(&text).map_err(|e| Error::bad_input(index, format!("not valid JSON: {e}")))?;
+    let v: Value = serde_json::from_slice(&text)
+        .map_err(|e| Error::bad_input(index, format!("not valid JSON: {e}")))?;
     let wm = v
         .get("weight_map")
         .and_then(Value::as_object)
-        .ok_or_else(|| Error::bad_input(index, "field \"weight_map\" is missing or not an object of tensor name → shard file"))?;
+        .ok_or_else(|| {
+            Error::bad_input(
+                index,
+                "field \"weight_map\" is missing or not an object of tensor name → shard file",
+            )
+        })?;
     let mut map = Vec::with_capacity(wm.len());
     let mut files = BTreeSet::new();
     for (tensor, file) in wm {
         let file = file.as_str().ok_or_else(|| {
-            Error::bad_input(index, format!("weight_map[\"{tensor}\"] is not a file name string"))
+            Error::bad_input(
+                index,
+                format!("weight_map[\"{tensor}\"] is not a file name string"),
+            )
         })?;
         let rel = Path::new(file);
         if file.is_empty() || rel.components().any(|c| !matches!(c, Component::Normal(_))) {
             return Err(Error::bad_input(
                 index,
-                format!("weight_map[\"{tensor}\"] = \"{file}\" is not a file name inside the model folder"),
+                format!(
+                    "weight_map[\"{tensor}\"] = \"{file}\" is not a file name inside the model folder"
+                ),
             ));
         }
         files.insert(file.to_string());
@@ -443,10 +586,17 @@ fn read_index(index: &Path, dir: &Path) -> Result<(Vec<PathBuf>, Vec<(String, St
     for f in files {
         let p = dir.join(&f);
         if !p.is_file() {
-            let example = map.iter().find(|(_, s)| *s == f).map(|(t, _)| t.as_str()).unwrap_or("");
+            let example = map
+                .iter()
+                .find(|(_, s)| *s == f)
+                .map(|(t, _)| t.as_str())
+                .unwrap_or("");
             return Err(Error::bad_input(
                 index,
-                format!("weight_map names shard \"{f}\" (for tensor \"{example}\") but it is not in {}; incomplete download?", dir.display()),
+                format!(
+                    "weight_map names shard \"{f}\" (for tensor \"{example}\") but it is not in {}; incomplete download?",
+                    dir.display()
+                ),
             ));
         }
         shards.push(p);
@@ -463,24 +613,34 @@ fn check_index(
 ) -> Result<()> {
     for (tensor, file) in map {
         match where_is.get(tensor.as_str()) {
-            Some(&i) if shards[i].file_name().is_some_and(|n| Path::new(file).file_name() == Some(n)) => {}
+            Some(&i)
+                if shards[i]
+                    .file_name()
+                    .is_some_and(|n| Path::new(file).file_name() == Some(n)) => {}
             Some(&i) => {
                 return Err(Error::bad_input(
                     index,
-                    format!("weight_map puts tensor \"{tensor}\" in \"{file}\" but it is in {}", shards[i].display()),
+                    format!(
+                        "weight_map puts tensor \"{tensor}\" in \"{file}\" but it is in {}",
+                        shards[i].display()
+                    ),
                 ));
             }
             None => {
                 return Err(Error::bad_input(
                     index,
-                    format!("weight_map lists tensor \"{tensor}\" in \"{file}\" but that shard does not hold it"),
+                    format!(
+                        "weight_map lists tensor \"{tensor}\" in \"{file}\" but that shard does not hold it"
+                    ),
                 ));
             }
         }
     }
     let extra = where_is.len().saturating_sub(map.len());
     if extra > 0 {
-        warnings.push(format!("{extra} tensors in the shards are not listed in {INDEX_FILE}; counted anyway"));
+        warnings.push(format!(
+            "{extra} tensors in the shards are not listed in {INDEX_FILE}; counted anyway"
+        ));
     }
     Ok(())
 }
@@ -497,30 +657,49 @@ struct QuantCfg {
 
 impl QuantCfg {
     fn for_module(&self, base: &str) -> (u32, u32) {
-        self.overrides.get(base).copied().unwrap_or((self.bits, self.group_size))
+        self.overrides
+            .get(base)
+            .copied()
+            .unwrap_or((self.bits, self.group_size))
     }
 }
 
 fn mlx_quant_config(c: &Value, label: &Path) -> Result<Option<QuantCfg>> {
     let q = match c.get("quantization").filter(|q| q.is_object()) {
         Some(q) => ("quantization", q),
-        None => match c.get("quantization_config").filter(|q| q.get("bits").is_some() && q.get("group_size").is_some()) {
+        None => match c
+            .get("quantization_config")
+            .filter(|q| q.get("bits").is_some() && q.get("group_size").is_some())
+        {
             Some(q) => ("quantization_config", q),
             None => return Ok(None),
         },
     };
     let (key, q) = q;
     let num = |v: Option<&Value>, field: &str| -> Result<u32> {
-        v.and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).filter(|&n| n > 0).ok_or_else(|| {
-            Error::bad_input(label, format!("config field \"{key}.{field}\" is missing or not a positive integer"))
-        })
+        v.and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|&n| n > 0)
+            .ok_or_else(|| {
+                Error::bad_input(
+                    label,
+                    format!("config field \"{key}.{field}\" is missing or not a positive integer"),
+                )
+            })
     };
     let bits = num(q.get("bits"), "bits")?;
     let group_size = num(q.get("group_size"), "group_size")?;
     if bits > 32 {
-        return Err(Error::bad_input(label, format!("config field \"{key}.bits\" = {bits} is above 32")));
+        return Err(Error::bad_input(
+            label,
+            format!("config field \"{key}.bits\" = {bits} is above 32"),
+        ));
     }
-    let mode = q.get("mode").and_then(Value::as_str).unwrap_or("affine").to_string();
+    let mode = q
+        .get("mode")
+        .and_then(Value::as_str)
+        .unwrap_or("affine")
+        .to_string();
     let mut overrides = HashMap::new();
     if let Some(obj) = q.as_object() {
         for (k, v) in obj {
@@ -528,13 +707,21 @@ fn mlx_quant_config(c: &Value, label: &Path) -> Result<Option<QuantCfg>> {
                 let b = num(o.get("bits"), &format!("{k}.bits"))?;
                 let g = num(o.get("group_size"), &format!("{k}.group_size"))?;
                 if b > 32 {
-                    return Err(Error::bad_input(label, format!("config field \"{key}.{k}.bits\" = {b} is above 32")));
+                    return Err(Error::bad_input(
+                        label,
+                        format!("config field \"{key}.{k}.bits\" = {b} is above 32"),
+                    ));
                 }
                 overrides.insert(k.clone(), (b, g));
             }
         }
     }
-    Ok(Some(QuantCfg { group_size, bits, mode, overrides }))
+    Ok(Some(QuantCfg {
+        group_size,
+        bits,
+        mode,
+        overrides,
+    }))
 }
 
 /// Logical weights of an MLX-packed U32 tensor: each U32 holds 32 / bits weights.
@@ -544,8 +731,16 @@ fn packed_logical(t: &HeaderTensor, bits: u32) -> Option<u64> {
 }
 
 /// The scales of a packed weight have shape [..., in / group_size]; warn if the config disagrees.
-fn check_scales(w: &HeaderTensor, scales: &HeaderTensor, bits: u32, group: u32, warnings: &mut Vec<String>) {
-    let (Some(&in_packed), Some(&groups)) = (w.shape.last(), scales.shape.last()) else { return };
+fn check_scales(
+    w: &HeaderTensor,
+    scales: &HeaderTensor,
+    bits: u32,
+    group: u32,
+    warnings: &mut Vec<String>,
+) {
+    let (Some(&in_packed), Some(&groups)) = (w.shape.last(), scales.shape.last()) else {
+        return;
+    };
     let logical_in = in_packed * 32 / u64::from(bits);
     if groups.saturating_mul(u64::from(group)) != logical_in {
         warnings.push(format!(
@@ -562,12 +757,16 @@ fn dominant_type(tensors: &[TensorInfo]) -> Option<TensorType> {
     for t in tensors {
         *by.entry(t.ty).or_insert(0) += t.n_bytes;
     }
-    by.into_iter().max_by_key(|(t, b)| (*b, std::cmp::Reverse(*t))).map(|(t, _)| t)
+    by.into_iter()
+        .max_by_key(|(t, b)| (*b, std::cmp::Reverse(*t)))
+        .map(|(t, _)| t)
 }
 
 /// The tensors are the truth about tied embeddings: no `lm_head.weight` beside an embedding means tied.
 fn reconcile_tying(hp: &mut HyperParams, tensors: &[TensorInfo], warnings: &mut Vec<String>) {
-    let has_embed = tensors.iter().any(|t| t.name.ends_with("embed_tokens.weight"));
+    let has_embed = tensors
+        .iter()
+        .any(|t| t.name.ends_with("embed_tokens.weight"));
     if !has_embed {
         return;
     }

@@ -28,7 +28,12 @@ impl WTensor {
         let n: u64 = shape.iter().map(|&d| d as u64).product();
         let ty = dtype_to_type(dtype).expect("dtype in the type table");
         let bytes = ty.row_bytes(n).expect("whole bytes");
-        WTensor { name: name.to_string(), dtype, shape: shape.to_vec(), data: vec![0; bytes as usize] }
+        WTensor {
+            name: name.to_string(),
+            dtype,
+            shape: shape.to_vec(),
+            data: vec![0; bytes as usize],
+        }
     }
 
     pub fn n_bytes(&self) -> u64 {
@@ -53,7 +58,8 @@ impl View for &WTensor {
 
 /// Bytes of a safetensors file holding `tensors`, written by the `safetensors` crate.
 pub fn file_bytes(tensors: &[WTensor], metadata: Option<HashMap<String, String>>) -> Vec<u8> {
-    safetensors::serialize(tensors.iter().map(|t| (t.name.clone(), t)), metadata).expect("serializable tensors")
+    safetensors::serialize(tensors.iter().map(|t| (t.name.clone(), t)), metadata)
+        .expect("serializable tensors")
 }
 
 /// Bytes of a file with a hand-written header (any text, valid or not) followed by `data_len` zero bytes.
@@ -68,30 +74,61 @@ pub fn raw_file(header: &str, data_len: usize) -> Vec<u8> {
 /// An MLX affine-quantized linear weight `[out, in]` at `bits` bits, groups of `group_size`:
 /// `{base}.weight` U32 `[out, in * bits / 32]`, `{base}.scales` and `{base}.biases` `[out, in / group_size]`
 /// of `scale_dtype` (MLX: BF16 or F16).
-pub fn mlx_linear(base: &str, out: usize, inp: usize, bits: usize, group_size: usize, scale_dtype: Dtype) -> Vec<WTensor> {
-    assert!(inp * bits % 32 == 0 && inp % group_size == 0, "fixture shape must pack");
+pub fn mlx_linear(
+    base: &str,
+    out: usize,
+    inp: usize,
+    bits: usize,
+    group_size: usize,
+    scale_dtype: Dtype,
+) -> Vec<WTensor> {
+    assert!(
+        inp * bits % 32 == 0 && inp % group_size == 0,
+        "fixture shape must pack"
+    );
     vec![
-        WTensor::zeros(&format!("{base}.weight"), Dtype::U32, &[out, inp * bits / 32]),
-        WTensor::zeros(&format!("{base}.scales"), scale_dtype, &[out, inp / group_size]),
-        WTensor::zeros(&format!("{base}.biases"), scale_dtype, &[out, inp / group_size]),
+        WTensor::zeros(
+            &format!("{base}.weight"),
+            Dtype::U32,
+            &[out, inp * bits / 32],
+        ),
+        WTensor::zeros(
+            &format!("{base}.scales"),
+            scale_dtype,
+            &[out, inp / group_size],
+        ),
+        WTensor::zeros(
+            &format!("{base}.biases"),
+            scale_dtype,
+            &[out, inp / group_size],
+        ),
     ]
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).map_err(|e| Error::failure(format!("{}: cannot write: {e}", path.display())))
+    std::fs::write(path, bytes)
+        .map_err(|e| Error::failure(format!("{}: cannot write: {e}", path.display())))
 }
 
 /// Write a model folder: `config.json`, and the tensors as `model.safetensors` (one shard) or as
 /// `model-0000i-of-0000n.safetensors` plus `model.safetensors.index.json` (several).
 /// Returns the shard paths.
 pub fn write_folder(dir: &Path, config: &Value, shards: &[Vec<WTensor>]) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::failure(format!("{}: cannot create: {e}", dir.display())))?;
-    let config_text = serde_json::to_vec_pretty(config).map_err(|e| Error::failure(e.to_string()))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::failure(format!("{}: cannot create: {e}", dir.display())))?;
+    let config_text =
+        serde_json::to_vec_pretty(config).map_err(|e| Error::failure(e.to_string()))?;
     write(&dir.join("config.json"), &config_text)?;
     let mut paths = Vec::new();
     if shards.len() == 1 {
         let p = dir.join("model.safetensors");
-        write(&p, &file_bytes(&shards[0], Some(HashMap::from([("format".into(), "pt".into())]))))?;
+        write(
+            &p,
+            &file_bytes(
+                &shards[0],
+                Some(HashMap::from([("format".into(), "pt".into())])),
+            ),
+        )?;
         paths.push(p);
         return Ok(paths);
     }
@@ -101,7 +138,10 @@ pub fn write_folder(dir: &Path, config: &Value, shards: &[Vec<WTensor>]) -> Resu
     for (i, shard) in shards.iter().enumerate() {
         let fname = format!("model-{:05}-of-{:05}.safetensors", i + 1, n);
         let p = dir.join(&fname);
-        write(&p, &file_bytes(shard, Some(HashMap::from([("format".into(), "pt".into())]))))?;
+        write(
+            &p,
+            &file_bytes(shard, Some(HashMap::from([("format".into(), "pt".into())]))),
+        )?;
         for t in shard {
             weight_map.insert(t.name.clone(), Value::String(fname.clone()));
             total += t.n_bytes();
@@ -164,8 +204,14 @@ impl TinyLlama {
     pub fn norms(&self) -> Vec<(String, usize)> {
         let mut v = Vec::new();
         for l in 0..self.n_layer {
-            v.push((format!("model.layers.{l}.input_layernorm.weight"), self.n_embd));
-            v.push((format!("model.layers.{l}.post_attention_layernorm.weight"), self.n_embd));
+            v.push((
+                format!("model.layers.{l}.input_layernorm.weight"),
+                self.n_embd,
+            ));
+            v.push((
+                format!("model.layers.{l}.post_attention_layernorm.weight"),
+                self.n_embd,
+            ));
         }
         v.push(("model.norm.weight".to_string(), self.n_embd));
         v
@@ -173,9 +219,16 @@ impl TinyLlama {
 
     /// All tensors in `dtype`.
     pub fn tensors(&self, dtype: Dtype) -> Vec<WTensor> {
-        let mut v: Vec<WTensor> =
-            self.linears().iter().map(|(n, o, i)| WTensor::zeros(&format!("{n}.weight"), dtype, &[*o, *i])).collect();
-        v.extend(self.norms().iter().map(|(n, len)| WTensor::zeros(n, dtype, &[*len])));
+        let mut v: Vec<WTensor> = self
+            .linears()
+            .iter()
+            .map(|(n, o, i)| WTensor::zeros(&format!("{n}.weight"), dtype, &[*o, *i]))
+            .collect();
+        v.extend(
+            self.norms()
+                .iter()
+                .map(|(n, len)| WTensor::zeros(n, dtype, &[*len])),
+        );
         v
     }
 
@@ -186,7 +239,11 @@ impl TinyLlama {
             .iter()
             .flat_map(|(n, o, i)| mlx_linear(n, *o, *i, bits, group_size, scale_dtype))
             .collect();
-        v.extend(self.norms().iter().map(|(n, len)| WTensor::zeros(n, scale_dtype, &[*len])));
+        v.extend(
+            self.norms()
+                .iter()
+                .map(|(n, len)| WTensor::zeros(n, scale_dtype, &[*len])),
+        );
         v
     }
 
