@@ -15,7 +15,10 @@ fn main() {
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown".into());
         if verbose {
-            eprintln!("error: internal error: {msg} at {}", info.location().map(|l| l.to_string()).unwrap_or_default());
+            eprintln!(
+                "error: internal error: {msg} at {}",
+                info.location().map(|l| l.to_string()).unwrap_or_default()
+            );
         } else {
             eprintln!("error: internal error: {msg} (please report it; -v shows where)");
         }
