@@ -49,7 +49,10 @@ fn every_required_spec_is_bundled_and_loads() {
     for (stem, text) in bundled::MODEL_SPECS {
         let s = parse_spec(text, stem).unwrap_or_else(|e| panic!("{stem}: {e}"));
         assert_eq!(&s.id, stem, "spec id must equal its file name");
-        assert!(s.source.starts_with("https://huggingface.co/") && s.source.ends_with("config.json"), "{stem}: source");
+        assert!(
+            s.source.starts_with("https://huggingface.co/") && s.source.ends_with("config.json"),
+            "{stem}: source"
+        );
         let m = model(stem);
         assert!(!m.tensors.is_empty());
         assert_eq!(m.format, headroom::model::ModelFormat::Spec);
@@ -57,14 +60,23 @@ fn every_required_spec_is_bundled_and_loads() {
         // every tensor's bytes come from the type table
         for t in &m.tensors {
             let row = t.shape[0];
-            assert_eq!(Some(t.n_bytes), t.ty.tensor_bytes(row, t.n_elements), "{stem} {}", t.name);
+            assert_eq!(
+                Some(t.n_bytes),
+                t.ty.tensor_bytes(row, t.n_elements),
+                "{stem} {}",
+                t.name
+            );
             assert_eq!(t.n_elements, t.shape.iter().product::<u64>());
         }
         // names are unique
         let mut names: Vec<&str> = m.tensors.iter().map(|t| t.name.as_str()).collect();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), m.tensors.len(), "{stem}: duplicate tensor names");
+        assert_eq!(
+            names.len(),
+            m.tensors.len(),
+            "{stem}: duplicate tensor names"
+        );
     }
 }
 
@@ -77,33 +89,93 @@ fn parameter_counts_match_published_totals() {
         ("llama-2-7b", 6_738_415_616.0, "HF safetensors total"),
         ("llama-2-13b", 13_015_864_320.0, "HF safetensors total"),
         ("llama-2-70b", 68_976_648_192.0, "HF safetensors total"),
-        ("llama-3.1-8b", 8_030_261_248.0, "HF safetensors total (8.03B)"),
-        ("llama-3.1-70b", 70_553_706_496.0, "HF safetensors total (70.55B)"),
-        ("llama-3.3-70b", 70_553_706_496.0, "HF safetensors total (70.55B)"),
-        ("llama-3.1-405b", 405.85e9, "HF model page: 405.85B (BF16 safetensors)"),
-        ("llama-3.2-1b", 1_235_814_400.0, "HF safetensors total (1.24B)"),
-        ("llama-3.2-3b", 3_212_749_824.0, "HF safetensors total (3.21B)"),
-        ("mixtral-8x7b", 46_702_792_704.0, "HF safetensors total (46.7B)"),
-        ("mixtral-8x22b", 140.6e9, "HF model page: 141B (140.6B safetensors)"),
+        (
+            "llama-3.1-8b",
+            8_030_261_248.0,
+            "HF safetensors total (8.03B)",
+        ),
+        (
+            "llama-3.1-70b",
+            70_553_706_496.0,
+            "HF safetensors total (70.55B)",
+        ),
+        (
+            "llama-3.3-70b",
+            70_553_706_496.0,
+            "HF safetensors total (70.55B)",
+        ),
+        (
+            "llama-3.1-405b",
+            405.85e9,
+            "HF model page: 405.85B (BF16 safetensors)",
+        ),
+        (
+            "llama-3.2-1b",
+            1_235_814_400.0,
+            "HF safetensors total (1.24B)",
+        ),
+        (
+            "llama-3.2-3b",
+            3_212_749_824.0,
+            "HF safetensors total (3.21B)",
+        ),
+        (
+            "mixtral-8x7b",
+            46_702_792_704.0,
+            "HF safetensors total (46.7B)",
+        ),
+        (
+            "mixtral-8x22b",
+            140.6e9,
+            "HF model page: 141B (140.6B safetensors)",
+        ),
         ("mistral-7b-v0.3", 7.25e9, "HF model page: 7.25B"),
-        ("qwen2.5-7b", 7.61e9, "Qwen2.5-7B model card: Number of Parameters 7.61B"),
+        (
+            "qwen2.5-7b",
+            7.61e9,
+            "Qwen2.5-7B model card: Number of Parameters 7.61B",
+        ),
         ("qwen2.5-14b", 14.7e9, "Qwen2.5-14B model card: 14.7B"),
         ("qwen2.5-72b", 72.7e9, "Qwen2.5-72B model card: 72.7B"),
         ("qwen3-8b", 8.2e9, "Qwen3-8B model card: 8.2B"),
         ("qwen3-32b", 32.8e9, "Qwen3-32B model card: 32.8B"),
-        ("qwen3-30b-a3b", 30.5e9, "Qwen3-30B-A3B model card: 30.5B total"),
-        ("qwen3-235b-a22b", 235e9, "Qwen3-235B-A22B model card: 235B total"),
+        (
+            "qwen3-30b-a3b",
+            30.5e9,
+            "Qwen3-30B-A3B model card: 30.5B total",
+        ),
+        (
+            "qwen3-235b-a22b",
+            235e9,
+            "Qwen3-235B-A22B model card: 235B total",
+        ),
         ("gemma-2-9b", 9.24e9, "HF model page: 9.24B"),
         ("gemma-2-27b", 27.2e9, "HF model page: 27.2B"),
         ("phi-4", 14.7e9, "HF model page: 14.7B"),
-        ("deepseek-v3", 671e9, "DeepSeek-V3 model card: 671B main model (+14B MTP module, not converted)"),
-        ("gpt-oss-20b", 20.91e9, "gpt-oss model card (OpenAI, 2025): 20.91B total"),
-        ("gpt-oss-120b", 116.83e9, "gpt-oss model card (OpenAI, 2025): 116.83B total"),
+        (
+            "deepseek-v3",
+            671e9,
+            "DeepSeek-V3 model card: 671B main model (+14B MTP module, not converted)",
+        ),
+        (
+            "gpt-oss-20b",
+            20.91e9,
+            "gpt-oss model card (OpenAI, 2025): 20.91B total",
+        ),
+        (
+            "gpt-oss-120b",
+            116.83e9,
+            "gpt-oss model card (OpenAI, 2025): 116.83B total",
+        ),
     ];
     for (id, expected, source) in cases {
         let got = model(id).parameters() as f64;
         let rel = (got - expected).abs() / expected;
-        assert!(rel < 0.005, "{id}: {got} parameters vs {expected} ({source}): off by {:.2}%", rel * 100.0);
+        assert!(
+            rel < 0.005,
+            "{id}: {got} parameters vs {expected} ({source}): off by {:.2}%",
+            rel * 100.0
+        );
     }
 }
 
@@ -113,15 +185,47 @@ fn parameter_counts_match_published_totals() {
 fn tensor_counts_match_real_gguf_files() {
     let cases: &[(&str, usize, &str)] = &[
         // 32 layers x 9 + token_embd, output_norm, output + rope_freqs (llama3 rope scaling)
-        ("llama-3.1-8b", 292, "32*9 + 3 + rope_freqs.weight written by LlamaModel.generate_extra_tensors"),
-        ("llama-3.1-70b", 724, "80*9 + 3 + rope_freqs (brief / real 70B GGUFs)"),
-        ("llama-3.2-1b", 147, "Llama-3.2-1B-Instruct-Q6_K.gguf load log: 147 tensors"),
-        ("qwen2.5-7b", 339, "DeepSeek-R1-Distill-Qwen-7B (Qwen2.5 7B shape) load log: 339 tensors"),
-        ("qwen3-30b-a3b", 579, "Qwen3-30B-A3B-UD-Q4_K_XL.gguf load log: 579 tensors"),
-        ("gemma-3-27b", 808, "gemma-3-27b-it-Q4_0.gguf load log: 808 tensors"),
+        (
+            "llama-3.1-8b",
+            292,
+            "32*9 + 3 + rope_freqs.weight written by LlamaModel.generate_extra_tensors",
+        ),
+        (
+            "llama-3.1-70b",
+            724,
+            "80*9 + 3 + rope_freqs (brief / real 70B GGUFs)",
+        ),
+        (
+            "llama-3.2-1b",
+            147,
+            "Llama-3.2-1B-Instruct-Q6_K.gguf load log: 147 tensors",
+        ),
+        (
+            "qwen2.5-7b",
+            339,
+            "DeepSeek-R1-Distill-Qwen-7B (Qwen2.5 7B shape) load log: 339 tensors",
+        ),
+        (
+            "qwen3-30b-a3b",
+            579,
+            "Qwen3-30B-A3B-UD-Q4_K_XL.gguf load log: 579 tensors",
+        ),
+        (
+            "gemma-3-27b",
+            808,
+            "gemma-3-27b-it-Q4_0.gguf load log: 808 tensors",
+        ),
         ("phi-4", 243, "phi-4 conversion notes: 243 total tensors"),
-        ("deepseek-v3", 1086, "DeepSeek-V3-0324-UD-Q2_K_XL GGUF load log: 1086 tensors (split attn_k_b/attn_v_b)"),
-        ("gpt-oss-20b", 459, "ggml-org gpt-oss-20b-mxfp4.gguf load log: 459 tensors"),
+        (
+            "deepseek-v3",
+            1086,
+            "DeepSeek-V3-0324-UD-Q2_K_XL GGUF load log: 1086 tensors (split attn_k_b/attn_v_b)",
+        ),
+        (
+            "gpt-oss-20b",
+            459,
+            "ggml-org gpt-oss-20b-mxfp4.gguf load log: 459 tensors",
+        ),
     ];
     for (id, n, source) in cases {
         assert_eq!(model(id).tensors.len(), *n, "{id}: {source}");
@@ -133,14 +237,21 @@ fn layer(m: &ModelDesc, il: u32) -> Vec<(String, Vec<u64>, TensorType)> {
     let mut v: Vec<_> = m
         .tensors
         .iter()
-        .filter_map(|t| t.name.strip_prefix(&prefix).map(|n| (n.to_string(), t.shape.clone(), t.ty)))
+        .filter_map(|t| {
+            t.name
+                .strip_prefix(&prefix)
+                .map(|n| (n.to_string(), t.shape.clone(), t.ty))
+        })
         .collect();
     v.sort();
     v
 }
 
 fn expect(list: &[(&str, &[u64], TensorType)]) -> Vec<(String, Vec<u64>, TensorType)> {
-    let mut v: Vec<_> = list.iter().map(|(n, s, t)| (n.to_string(), s.to_vec(), *t)).collect();
+    let mut v: Vec<_> = list
+        .iter()
+        .map(|(n, s, t)| (n.to_string(), s.to_vec(), *t))
+        .collect();
     v.sort();
     v
 }
@@ -165,14 +276,24 @@ fn llama_layer_matches_loader() {
             ("ffn_up.weight", &[4096, 14336], BF16),
         ])
     );
-    let g = |n: &str| m.tensors.iter().find(|t| t.name == n).map(|t| (t.shape.clone(), t.ty));
+    let g = |n: &str| {
+        m.tensors
+            .iter()
+            .find(|t| t.name == n)
+            .map(|t| (t.shape.clone(), t.ty))
+    };
     assert_eq!(g("token_embd.weight"), Some((vec![4096, 128256], BF16)));
     assert_eq!(g("output.weight"), Some((vec![4096, 128256], BF16)));
     assert_eq!(g("output_norm.weight"), Some((vec![4096], F32)));
     // convert_hf_to_gguf.py: freqs = arange(0, head_dim, 2) -> head_dim/2 factors, float32
     assert_eq!(g("rope_freqs.weight"), Some((vec![64], F32)));
     // tied embeddings: no output tensor
-    assert!(!model("llama-3.2-1b").tensors.iter().any(|t| t.name == "output.weight"));
+    assert!(
+        !model("llama-3.2-1b")
+            .tensors
+            .iter()
+            .any(|t| t.name == "output.weight")
+    );
 }
 
 #[test]
@@ -252,10 +373,17 @@ fn gemma3_layer_matches_loader() {
     );
     assert!(!m.tensors.iter().any(|t| t.name == "output.weight"));
     // Gemma3Model.modify_tensors trims token_embd to the tokenizer's rows
-    let te = m.tensors.iter().find(|t| t.name == "token_embd.weight").unwrap();
+    let te = m
+        .tensors
+        .iter()
+        .find(|t| t.name == "token_embd.weight")
+        .unwrap();
     assert_eq!(te.shape, vec![5376, 262144]);
     // sliding-window pattern 6: layers 0..4 local, 5 global
-    assert_eq!(&m.hparams.swa_layers[..7], &[true, true, true, true, true, false, true]);
+    assert_eq!(
+        &m.hparams.swa_layers[..7],
+        &[true, true, true, true, true, false, true]
+    );
 }
 
 #[test]
@@ -334,7 +462,11 @@ fn gpt_oss_layer_matches_loader() {
         ])
     );
     // MXFP4: 17 bytes per 32 weights
-    let e = m.tensors.iter().find(|t| t.name == "blk.0.ffn_up_exps.weight").unwrap();
+    let e = m
+        .tensors
+        .iter()
+        .find(|t| t.name == "blk.0.ffn_up_exps.weight")
+        .unwrap();
     assert_eq!(e.n_bytes, 2880 * 2880 * 32 / 32 * 17);
 }
 
@@ -355,12 +487,21 @@ fn inventory_at_a_quantized_type_uses_the_type_table() {
         "llama",
         &m.hparams,
         TensorType::Q8_0,
-        arch::Options { rope_freqs: true, expert_probs_bias: false },
+        arch::Options {
+            rope_freqs: true,
+            expert_probs_bias: false,
+        },
     )
     .unwrap();
     let q = t.iter().find(|t| t.name == "blk.0.attn_q.weight").unwrap();
     assert_eq!(q.n_bytes, 4096 * 4096 / 32 * 34);
-    assert_eq!(t.iter().find(|t| t.name == "blk.0.attn_norm.weight").unwrap().ty, F32);
+    assert_eq!(
+        t.iter()
+            .find(|t| t.name == "blk.0.attn_norm.weight")
+            .unwrap()
+            .ty,
+        F32
+    );
     // a type whose block does not divide the row is refused, not rounded
     let g = model("gpt-oss-20b");
     let e = arch::inventory("gpt-oss", &g.hparams, TensorType::Q4_K).unwrap_err();
@@ -380,7 +521,10 @@ fn bad(text: &str) -> String {
         Ok(_) => panic!("accepted:\n{text}"),
         Err(e @ Error::BadInput { .. }) => {
             let s = e.to_string();
-            assert!(s.starts_with("my-spec.yaml: "), "error must name the file: {s}");
+            assert!(
+                s.starts_with("my-spec.yaml: "),
+                "error must name the file: {s}"
+            );
             assert_eq!(e.exit_code(), 2);
             s
         }
@@ -402,7 +546,10 @@ fn good_fixture_parses() {
 #[test]
 fn unknown_field_names_the_nearest_valid_one() {
     let e = bad(&GOOD.replace("n_layer: 2", "n_layers: 2"));
-    assert!(e.contains("`n_layers`") && e.contains("did you mean `n_layer`"), "{e}");
+    assert!(
+        e.contains("`n_layers`") && e.contains("did you mean `n_layer`"),
+        "{e}"
+    );
     let e = bad(&format!("{GOOD}sliding_windw: 10\n"));
     assert!(e.contains("did you mean `sliding_window`"), "{e}");
 }
@@ -433,7 +580,9 @@ fn impossible_values_name_the_field() {
     assert!(e.contains("architecture") && e.contains("`llama`"), "{e}");
     let e = bad(&GOOD.replace("dtype: BF16", "dtype: BF17"));
     assert!(e.contains("dtype"), "{e}");
-    let e = bad(&format!("{GOOD}n_expert: 8\nn_expert_used: 9\nn_ff_expert: 32\n"));
+    let e = bad(&format!(
+        "{GOOD}n_expert: 8\nn_expert_used: 9\nn_ff_expert: 32\n"
+    ));
     assert!(e.contains("n_expert_used"), "{e}");
     let e = bad(&GOOD.replace("n_ff: 128", "n_ff: 0"));
     assert!(e.contains("n_ff"), "{e}");
@@ -457,4 +606,30 @@ fn spec_file_path_loads() {
     std::fs::write(&bad_path, GOOD.replace("n_layer: 2", "n_layers: 2")).unwrap();
     let e = load(bad_path.to_str().unwrap()).unwrap_err().to_string();
     assert!(e.starts_with(bad_path.to_str().unwrap()), "{e}");
+}
+
+#[test]
+fn type_errors_name_the_field() {
+    let e = bad(&GOOD.replace("n_embd: 64", "n_embd: lots"));
+    assert!(e.contains("n_embd"), "{e}");
+    let e = bad(&GOOD
+        .replace("rope", "rope")
+        .replace("n_ff: 128", "n_ff: [128, -1]"));
+    assert!(e.contains("n_ff"), "{e}");
+}
+
+#[test]
+fn every_error_is_one_line() {
+    // prints what a user sees (cargo test -- --nocapture)
+    for t in [
+        GOOD.replace("n_layer: 2", "n_layers: 2"),
+        GOOD.replace("n_embd: 64", "n_embd: lots"),
+        GOOD.replace("n_head: 4", "n_head: -4"),
+        GOOD.replace("vocab_size: 100\n", ""),
+        GOOD.replace("n_head_kv: 2", "n_head_kv: 3"),
+    ] {
+        let e = bad(&t);
+        assert!(!e.contains('\n'), "{e}");
+        println!("{e}");
+    }
 }

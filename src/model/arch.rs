@@ -37,15 +37,42 @@ pub struct Arch {
 
 /// Every architecture headroom can lay out. Add a row here (and a layout function below).
 pub const ARCHITECTURES: &[Arch] = &[
-    Arch { name: "llama", layout: llama },
-    Arch { name: "qwen2", layout: qwen2 },
-    Arch { name: "qwen3", layout: qwen3 },
-    Arch { name: "qwen3moe", layout: qwen3moe },
-    Arch { name: "gemma2", layout: gemma2 },
-    Arch { name: "gemma3", layout: gemma3 },
-    Arch { name: "phi3", layout: phi3 },
-    Arch { name: "deepseek2", layout: deepseek2 },
-    Arch { name: "gpt-oss", layout: gpt_oss },
+    Arch {
+        name: "llama",
+        layout: llama,
+    },
+    Arch {
+        name: "qwen2",
+        layout: qwen2,
+    },
+    Arch {
+        name: "qwen3",
+        layout: qwen3,
+    },
+    Arch {
+        name: "qwen3moe",
+        layout: qwen3moe,
+    },
+    Arch {
+        name: "gemma2",
+        layout: gemma2,
+    },
+    Arch {
+        name: "gemma3",
+        layout: gemma3,
+    },
+    Arch {
+        name: "phi3",
+        layout: phi3,
+    },
+    Arch {
+        name: "deepseek2",
+        layout: deepseek2,
+    },
+    Arch {
+        name: "gpt-oss",
+        layout: gpt_oss,
+    },
 ];
 
 /// Names of all supported architectures.
@@ -60,7 +87,12 @@ pub fn inventory(arch: &str, hp: &HyperParams, ty: TensorType) -> Result<Vec<Ten
 }
 
 /// [`inventory`] with the per-model [`Options`].
-pub fn inventory_with(arch: &str, hp: &HyperParams, ty: TensorType, opts: Options) -> Result<Vec<TensorInfo>> {
+pub fn inventory_with(
+    arch: &str,
+    hp: &HyperParams,
+    ty: TensorType,
+    opts: Options,
+) -> Result<Vec<TensorInfo>> {
     let Some(a) = ARCHITECTURES.iter().find(|a| a.name == arch) else {
         return Err(Error::usage(format!(
             "architecture `{arch}` has no tensor layout; known: {}",
@@ -68,16 +100,27 @@ pub fn inventory_with(arch: &str, hp: &HyperParams, ty: TensorType, opts: Option
         )));
     };
     check_lengths(hp)?;
-    let mut b = Builder { ty, opts, out: Vec::new(), mxfp4_experts: false };
+    let mut b = Builder {
+        ty,
+        opts,
+        out: Vec::new(),
+        mxfp4_experts: false,
+    };
     (a.layout)(&mut b, hp)?;
     Ok(b.out)
 }
 
 fn check_lengths(hp: &HyperParams) -> Result<()> {
     let n = hp.n_layer as usize;
-    for (field, len) in [("n_head", hp.n_head.len()), ("n_head_kv", hp.n_head_kv.len()), ("n_ff", hp.n_ff.len())] {
+    for (field, len) in [
+        ("n_head", hp.n_head.len()),
+        ("n_head_kv", hp.n_head_kv.len()),
+        ("n_ff", hp.n_ff.len()),
+    ] {
         if len != n {
-            return Err(Error::usage(format!("{field} has {len} per-layer values for {n} layers")));
+            return Err(Error::usage(format!(
+                "{field} has {len} per-layer values for {n} layers"
+            )));
         }
     }
     Ok(())
@@ -95,8 +138,14 @@ pub struct Builder {
 impl Builder {
     /// The storage type the converter gives tensor `name` of `shape` (GGUF order).
     fn type_for(&self, name: &str, shape: &[u64]) -> TensorType {
-        let is_float_out = matches!(self.ty, TensorType::F32 | TensorType::F16 | TensorType::BF16);
-        if shape.len() <= 1 || name.ends_with("_norm.weight") || !name.ends_with(".weight") || name.contains(".ffn_gate_inp.")
+        let is_float_out = matches!(
+            self.ty,
+            TensorType::F32 | TensorType::F16 | TensorType::BF16
+        );
+        if shape.len() <= 1
+            || name.ends_with("_norm.weight")
+            || !name.ends_with(".weight")
+            || name.contains(".ffn_gate_inp.")
         {
             TensorType::F32
         } else if self.mxfp4_experts && is_float_out && name.contains("_exps.") {
@@ -114,7 +163,14 @@ impl Builder {
         let n_bytes = n_elements.and_then(|n| ty.tensor_bytes(row, n));
         match (n_elements, n_bytes) {
             (Some(n_elements), Some(n_bytes)) => {
-                self.out.push(TensorInfo { name, shape: shape.to_vec(), ty, n_elements, n_bytes, data: None });
+                self.out.push(TensorInfo {
+                    name,
+                    shape: shape.to_vec(),
+                    ty,
+                    n_elements,
+                    n_bytes,
+                    data: None,
+                });
                 Ok(())
             }
             (None, _) => Err(Error::usage(format!("{name}: shape {shape:?} overflows"))),
@@ -205,7 +261,12 @@ fn attn_widths(hp: &HyperParams, il: u32) -> (u64, u64, u64, u64) {
     let i = il as usize;
     let h = u64::from(hp.n_head[i]);
     let kv = u64::from(hp.n_head_kv[i]);
-    (hp.n_embd, h * hp.head_dim_k, kv * hp.head_dim_k, kv * hp.head_dim_v)
+    (
+        hp.n_embd,
+        h * hp.head_dim_k,
+        kv * hp.head_dim_k,
+        kv * hp.head_dim_v,
+    )
 }
 
 fn out_width(hp: &HyperParams, il: u32) -> u64 {
@@ -320,7 +381,9 @@ fn phi3(b: &mut Builder, hp: &HyperParams) -> Result<()> {
 /// routed + shared experts. MTP layers past `n_layer` are skipped by the converter.
 fn deepseek2(b: &mut Builder, hp: &HyperParams) -> Result<()> {
     let Some(mla) = hp.mla.clone() else {
-        return Err(Error::usage("deepseek2 needs the MLA dimensions (mla: kv_lora_rank, q_lora_rank, ...)"));
+        return Err(Error::usage(
+            "deepseek2 needs the MLA dimensions (mla: kv_lora_rank, q_lora_rank, ...)",
+        ));
     };
     b.globals(hp)?;
     let e = hp.n_embd;
@@ -338,9 +401,17 @@ fn deepseek2(b: &mut Builder, hp: &HyperParams) -> Result<()> {
         } else {
             b.layer(il, "attn_q.weight", &[e, h * qk])?;
         }
-        b.layer(il, "attn_kv_a_mqa.weight", &[e, mla.kv_lora_rank + mla.rope_dim])?;
+        b.layer(
+            il,
+            "attn_kv_a_mqa.weight",
+            &[e, mla.kv_lora_rank + mla.rope_dim],
+        )?;
         b.layer(il, "attn_k_b.weight", &[mla.nope_dim, mla.kv_lora_rank, h])?;
-        b.layer(il, "attn_v_b.weight", &[mla.kv_lora_rank, mla.v_head_dim, h])?;
+        b.layer(
+            il,
+            "attn_v_b.weight",
+            &[mla.kv_lora_rank, mla.v_head_dim, h],
+        )?;
         b.layer(il, "attn_output.weight", &[h * mla.v_head_dim, e])?;
         b.norm(hp, il, "ffn_norm")?;
         if is_moe_layer(hp, il) {
@@ -366,7 +437,11 @@ fn gpt_oss(b: &mut Builder, hp: &HyperParams) -> Result<()> {
         b.norm(hp, il, "post_attention_norm")?;
         b.attn(hp, il, true)?;
         b.layer(il, "attn_output.bias", &[e])?;
-        b.layer(il, "attn_sinks.weight", &[u64::from(hp.n_head[il as usize])])?;
+        b.layer(
+            il,
+            "attn_sinks.weight",
+            &[u64::from(hp.n_head[il as usize])],
+        )?;
         b.ffn_moe(hp, il, f)?;
         b.layer(il, "ffn_gate_inp.bias", &[x])?;
         b.layer(il, "ffn_gate_exps.bias", &[f, x])?;

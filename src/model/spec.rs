@@ -49,11 +49,16 @@ impl<'de> Deserialize<'de> for PerLayer {
                     .map(PerLayer::All)
                     .map_err(|_| E::custom(format!("{v} is negative; give a non-negative integer")))
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<PerLayer, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<PerLayer, A::Error> {
                 let mut out = Vec::new();
                 while let Some(v) = seq.next_element::<u64>()? {
                     if out.len() >= MAX_LAYERS as usize {
-                        return Err(serde::de::Error::custom(format!("more than {MAX_LAYERS} per-layer values")));
+                        return Err(serde::de::Error::custom(format!(
+                            "more than {MAX_LAYERS} per-layer values"
+                        )));
                     }
                     out.push(v);
                 }
@@ -148,7 +153,10 @@ pub struct Spec {
 
 /// Ids of the bundled specs, sorted.
 pub fn bundled_ids() -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = crate::bundled::MODEL_SPECS.iter().map(|(id, _)| *id).collect();
+    let mut v: Vec<&'static str> = crate::bundled::MODEL_SPECS
+        .iter()
+        .map(|(id, _)| *id)
+        .collect();
     v.sort_unstable();
     v
 }
@@ -162,16 +170,25 @@ pub fn load(id_or_path: &str) -> Result<ModelDesc> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::bad_input(path, format!("cannot read spec file: {e}")))?;
         parse_spec(&text, id_or_path)?
-    } else if let Some((_, text)) = crate::bundled::MODEL_SPECS.iter().find(|(id, _)| *id == id_or_path) {
+    } else if let Some((_, text)) = crate::bundled::MODEL_SPECS
+        .iter()
+        .find(|(id, _)| *id == id_or_path)
+    {
         parse_spec(text, &format!("model-specs/{id_or_path}.yaml"))?
     } else {
         let ids = bundled_ids();
-        let hint = nearest(id_or_path, &ids).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+        let hint = nearest(id_or_path, &ids)
+            .map(|n| format!(" (did you mean `{n}`?)"))
+            .unwrap_or_default();
         return Err(Error::usage(format!(
             "no bundled model spec `{id_or_path}`{hint}; `headroom list models` shows them, or give a .yaml path"
         )));
     };
-    let label = if is_path { id_or_path.to_string() } else { format!("model-specs/{id_or_path}.yaml") };
+    let label = if is_path {
+        id_or_path.to_string()
+    } else {
+        format!("model-specs/{id_or_path}.yaml")
+    };
     desc(&spec, id_or_path, &label)
 }
 
@@ -189,21 +206,35 @@ pub fn hparams(spec: &Spec, label: &str) -> Result<HyperParams> {
     let per_layer = |field: &str, v: &PerLayer| -> Result<Vec<u64>> {
         let out = v.expand(n);
         if out.len() != n as usize {
-            return Err(bad(field, format!("{} values given for n_layer = {n}; give one per layer or a single number", out.len())));
+            return Err(bad(
+                field,
+                format!(
+                    "{} values given for n_layer = {n}; give one per layer or a single number",
+                    out.len()
+                ),
+            ));
         }
         Ok(out)
     };
     let to_u32 = |field: &str, v: Vec<u64>| -> Result<Vec<u32>> {
-        v.into_iter().map(|x| u32::try_from(x).map_err(|_| bad(field, format!("{x} is too large")))).collect()
+        v.into_iter()
+            .map(|x| u32::try_from(x).map_err(|_| bad(field, format!("{x} is too large"))))
+            .collect()
     };
     let n_head = to_u32("n_head", per_layer("n_head", &spec.n_head)?)?;
     let n_head_kv = to_u32("n_head_kv", per_layer("n_head_kv", &spec.n_head_kv)?)?;
     for (il, (&h, &kv)) in n_head.iter().zip(&n_head_kv).enumerate() {
         if h == 0 {
-            return Err(bad("n_head", format!("layer {il} has 0 heads; every layer needs at least one")));
+            return Err(bad(
+                "n_head",
+                format!("layer {il} has 0 heads; every layer needs at least one"),
+            ));
         }
         if kv == 0 || h % kv != 0 {
-            return Err(bad("n_head_kv", format!("layer {il}: {kv} KV heads must be at least 1 and divide n_head = {h}")));
+            return Err(bad(
+                "n_head_kv",
+                format!("layer {il}: {kv} KV heads must be at least 1 and divide n_head = {h}"),
+            ));
         }
     }
     let moe = spec.n_expert > 0;
@@ -215,7 +246,10 @@ pub fn hparams(spec: &Spec, label: &str) -> Result<HyperParams> {
     for (il, ff) in ff_given.into_iter().enumerate() {
         let dense = !moe || (il as u32) < spec.n_dense_lead;
         if dense && ff == 0 {
-            return Err(bad("n_ff", format!("layer {il} is a dense layer and needs an FFN width > 0")));
+            return Err(bad(
+                "n_ff",
+                format!("layer {il} is a dense layer and needs an FFN width > 0"),
+            ));
         }
         n_ff.push(if dense { ff } else { 0 });
     }
@@ -239,7 +273,10 @@ pub fn hparams(spec: &Spec, label: &str) -> Result<HyperParams> {
                     if spec.n_embd % h != 0 {
                         return Err(bad(
                             "head_dim",
-                            format!("not given and n_embd = {} is not a multiple of n_head = {h}; give head_dim", spec.n_embd),
+                            format!(
+                                "not given and n_embd = {} is not a multiple of n_head = {h}; give head_dim",
+                                spec.n_embd
+                            ),
                         ));
                     }
                     spec.n_embd / h
@@ -267,7 +304,9 @@ pub fn hparams(spec: &Spec, label: &str) -> Result<HyperParams> {
         n_expert_used: spec.n_expert_used,
         n_expert_shared: spec.n_expert_shared,
         n_ff_expert: spec.n_ff_expert,
-        n_ff_shexp: spec.n_ff_shexp.unwrap_or(spec.n_ff_expert * u64::from(spec.n_expert_shared)),
+        n_ff_shexp: spec
+            .n_ff_shexp
+            .unwrap_or(spec.n_ff_expert * u64::from(spec.n_expert_shared)),
         n_dense_lead: spec.n_dense_lead,
         sliding_window: spec.sliding_window,
         swa_layers,
@@ -299,8 +338,9 @@ pub fn desc(spec: &Spec, source: &str, label: &str) -> Result<ModelDesc> {
         rope_freqs: spec.rope_scaling == Some(RopeScaling::Llama3),
         expert_probs_bias: spec.expert_probs_bias,
     };
-    let tensors = arch::inventory_with(&spec.architecture, &hp, ty, opts)
-        .map_err(|e| Error::bad_input(label, format!("architecture `{}`: {e}", spec.architecture)))?;
+    let tensors = arch::inventory_with(&spec.architecture, &hp, ty, opts).map_err(|e| {
+        Error::bad_input(label, format!("architecture `{}`: {e}", spec.architecture))
+    })?;
     Ok(ModelDesc {
         format: ModelFormat::Spec,
         source: source.to_string(),
@@ -323,40 +363,75 @@ fn check(spec: &Spec, label: &str) -> Result<()> {
     }
     if !arch::supported().contains(&spec.architecture.as_str()) {
         let known = arch::supported();
-        let hint = nearest(&spec.architecture, &known).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
-        return bad("architecture", &format!("`{}` is not supported{hint}; known: {}", spec.architecture, known.join(", ")));
+        let hint = nearest(&spec.architecture, &known)
+            .map(|n| format!(" (did you mean `{n}`?)"))
+            .unwrap_or_default();
+        return bad(
+            "architecture",
+            &format!(
+                "`{}` is not supported{hint}; known: {}",
+                spec.architecture,
+                known.join(", ")
+            ),
+        );
     }
     if TensorType::from_name(&spec.dtype).is_none() {
-        return bad("dtype", &format!("unknown type `{}`; use e.g. BF16, F16, F32, F8_E4M3", spec.dtype));
+        return bad(
+            "dtype",
+            &format!(
+                "unknown type `{}`; use e.g. BF16, F16, F32, F8_E4M3",
+                spec.dtype
+            ),
+        );
     }
     if spec.n_layer == 0 {
         return bad("n_layer", "must be at least 1");
     }
     if spec.n_layer > MAX_LAYERS {
-        return bad("n_layer", &format!("{} is more than {MAX_LAYERS}", spec.n_layer));
+        return bad(
+            "n_layer",
+            &format!("{} is more than {MAX_LAYERS}", spec.n_layer),
+        );
     }
-    for (field, v) in [("n_embd", spec.n_embd), ("context_length", spec.context_length), ("vocab_size", spec.vocab_size)] {
+    for (field, v) in [
+        ("n_embd", spec.n_embd),
+        ("context_length", spec.context_length),
+        ("vocab_size", spec.vocab_size),
+    ] {
         if v == 0 {
             return bad(field, "must be at least 1");
         }
     }
-    for (field, v) in [("head_dim", spec.head_dim), ("head_dim_v", spec.head_dim_v), ("sliding_window", spec.sliding_window)] {
+    for (field, v) in [
+        ("head_dim", spec.head_dim),
+        ("head_dim_v", spec.head_dim_v),
+        ("sliding_window", spec.sliding_window),
+    ] {
         if v == Some(0) {
             return bad(field, "must be at least 1 (or omitted)");
         }
     }
     if spec.sliding_window_pattern == Some(0) {
-        return bad("sliding_window_pattern", "must be at least 1 (1 = every layer full attention)");
+        return bad(
+            "sliding_window_pattern",
+            "must be at least 1 (1 = every layer full attention)",
+        );
     }
     if spec.sliding_window_pattern.is_some() && spec.sliding_window.is_none() {
         return bad("sliding_window_pattern", "given without sliding_window");
     }
     if spec.n_expert == 1 {
-        return bad("n_expert", "1 expert is not a mixture; use 0 for a dense model");
+        return bad(
+            "n_expert",
+            "1 expert is not a mixture; use 0 for a dense model",
+        );
     }
     if spec.n_expert > 0 {
         if spec.n_expert_used == 0 || spec.n_expert_used > spec.n_expert {
-            return bad("n_expert_used", &format!("must be between 1 and n_expert = {}", spec.n_expert));
+            return bad(
+                "n_expert_used",
+                &format!("must be between 1 and n_expert = {}", spec.n_expert),
+            );
         }
         if spec.n_ff_expert == 0 {
             return bad("n_ff_expert", "a MoE model needs the routed expert width");
@@ -377,11 +452,19 @@ fn check(spec: &Spec, label: &str) -> Result<()> {
         }
     }
     if spec.n_expert_shared > 0 && spec.n_ff_shexp == Some(0) {
-        return bad("n_ff_shexp", "must be at least 1 when there are shared experts");
+        return bad(
+            "n_ff_shexp",
+            "must be at least 1 when there are shared experts",
+        );
     }
     match (&spec.mla, spec.architecture.as_str()) {
         (None, "deepseek2") => return bad("mla", "deepseek2 needs the MLA dimensions"),
-        (Some(_), a) if a != "deepseek2" => return bad("mla", &format!("architecture `{a}` has no latent attention")),
+        (Some(_), a) if a != "deepseek2" => {
+            return bad(
+                "mla",
+                &format!("architecture `{a}` has no latent attention"),
+            );
+        }
         (Some(m), _) => {
             for (f, v) in [
                 ("mla.kv_lora_rank", m.kv_lora_rank),
@@ -407,25 +490,44 @@ fn check(spec: &Spec, label: &str) -> Result<()> {
 
 /// Turn a YAML/serde error into one line naming the file, the line and the field.
 fn yaml_error(e: &serde_saphyr::Error, text: &str, label: &str) -> Error {
+    // serde's deny_unknown_fields and missing fields arrive as structured variants
+    let e = e.without_snippet();
+    match e {
+        serde_saphyr::Error::SerdeUnknownField {
+            field, expected, ..
+        } => {
+            let hint = nearest(field, expected)
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            let line = e
+                .location()
+                .filter(|l| l.line() > 0)
+                .map(|l| format!(" (line {})", l.line()))
+                .unwrap_or_default();
+            return Error::bad_input(label, format!("unknown field `{field}`{line}{hint}"));
+        }
+        serde_saphyr::Error::SerdeMissingField { field, .. } => {
+            return Error::bad_input(
+                label,
+                format!("missing field `{field}`; every spec needs it"),
+            );
+        }
+        _ => {}
+    }
     let raw = e.to_string();
     let first = raw.lines().next().unwrap_or("").trim().to_string();
-    // serde's deny_unknown_fields: "unknown field `x`, expected one of `a`, `b`"
-    if let Some(field) = between(&raw, "unknown field `", "`") {
-        let expected: Vec<&str> = raw
-            .split_once("expected")
-            .map(|(_, rest)| rest.split('`').skip(1).step_by(2).collect())
-            .unwrap_or_default();
-        let hint = nearest(field, &expected).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
-        return Error::bad_input(label, format!("unknown field `{field}`{hint}"));
-    }
-    if let Some(field) = between(&raw, "missing field `", "`") {
-        return Error::bad_input(label, format!("missing field `{field}`; every spec needs it"));
-    }
     let at = e.location().filter(|l| l.line() > 0);
-    let key = at.and_then(|l| text.lines().nth(l.line() as usize - 1)).and_then(|line| {
-        let k = line.trim_start().trim_start_matches("- ").split(':').next()?.trim();
-        (!k.is_empty() && !k.contains(' ')).then(|| k.to_string())
-    });
+    let key = at
+        .and_then(|l| text.lines().nth(l.line() as usize - 1))
+        .and_then(|line| {
+            let k = line
+                .trim_start()
+                .trim_start_matches("- ")
+                .split(':')
+                .next()?
+                .trim();
+            (!k.is_empty() && !k.contains(' ')).then(|| k.to_string())
+        });
     let msg = strip_location(&first);
     match (key, at) {
         (Some(k), Some(l)) => Error::bad_input(label, format!("{k} (line {}): {msg}", l.line())),
@@ -434,17 +536,17 @@ fn yaml_error(e: &serde_saphyr::Error, text: &str, label: &str) -> Error {
     }
 }
 
+/// "error: line 6 column 1: invalid type ..." -> "invalid type ...".
 fn strip_location(s: &str) -> String {
+    let s = s.strip_prefix("error: ").unwrap_or(s);
+    let s = match s.strip_prefix("line ") {
+        Some(rest) => rest.split_once(": ").map_or(s, |(_, m)| m),
+        None => s,
+    };
     match s.find(" at line ") {
         Some(i) => s[..i].to_string(),
         None => s.to_string(),
     }
-}
-
-fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let i = s.find(start)? + start.len();
-    let j = s[i..].find(end)?;
-    Some(&s[i..i + j])
 }
 
 /// The candidate closest to `word` by edit distance, if reasonably close.
@@ -463,7 +565,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -478,7 +582,10 @@ mod tests {
     fn edit_distance_basics() {
         assert_eq!(edit_distance("n_layers", "n_layer"), 1);
         assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(nearest("n_layers", &["n_layer", "n_embd", "n_head"]), Some("n_layer"));
+        assert_eq!(
+            nearest("n_layers", &["n_layer", "n_embd", "n_head"]),
+            Some("n_layer")
+        );
         assert_eq!(nearest("zzzzzzzzzz", &["n_layer"]), None);
     }
 }
