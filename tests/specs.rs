@@ -607,3 +607,29 @@ fn spec_file_path_loads() {
     let e = load(bad_path.to_str().unwrap()).unwrap_err().to_string();
     assert!(e.starts_with(bad_path.to_str().unwrap()), "{e}");
 }
+
+#[test]
+fn type_errors_name_the_field() {
+    let e = bad(&GOOD.replace("n_embd: 64", "n_embd: lots"));
+    assert!(e.contains("n_embd"), "{e}");
+    let e = bad(&GOOD
+        .replace("rope", "rope")
+        .replace("n_ff: 128", "n_ff: [128, -1]"));
+    assert!(e.contains("n_ff"), "{e}");
+}
+
+#[test]
+fn every_error_is_one_line() {
+    // prints what a user sees (cargo test -- --nocapture)
+    for t in [
+        GOOD.replace("n_layer: 2", "n_layers: 2"),
+        GOOD.replace("n_embd: 64", "n_embd: lots"),
+        GOOD.replace("n_head: 4", "n_head: -4"),
+        GOOD.replace("vocab_size: 100\n", ""),
+        GOOD.replace("n_head_kv: 2", "n_head_kv: 3"),
+    ] {
+        let e = bad(&t);
+        assert!(!e.contains('\n'), "{e}");
+        println!("{e}");
+    }
+}

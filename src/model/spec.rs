@@ -490,25 +490,32 @@ fn check(spec: &Spec, label: &str) -> Result<()> {
 
 /// Turn a YAML/serde error into one line naming the file, the line and the field.
 fn yaml_error(e: &serde_saphyr::Error, text: &str, label: &str) -> Error {
+    // serde's deny_unknown_fields and missing fields arrive as structured variants
+    let e = e.without_snippet();
+    match e {
+        serde_saphyr::Error::SerdeUnknownField {
+            field, expected, ..
+        } => {
+            let hint = nearest(field, expected)
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            let line = e
+                .location()
+                .filter(|l| l.line() > 0)
+                .map(|l| format!(" (line {})", l.line()))
+                .unwrap_or_default();
+            return Error::bad_input(label, format!("unknown field `{field}`{line}{hint}"));
+        }
+        serde_saphyr::Error::SerdeMissingField { field, .. } => {
+            return Error::bad_input(
+                label,
+                format!("missing field `{field}`; every spec needs it"),
+            );
+        }
+        _ => {}
+    }
     let raw = e.to_string();
     let first = raw.lines().next().unwrap_or("").trim().to_string();
-    // serde's deny_unknown_fields: "unknown field `x`, expected one of `a`, `b`"
-    if let Some(field) = between(&raw, "unknown field `", "`") {
-        let expected: Vec<&str> = raw
-            .split_once("expected")
-            .map(|(_, rest)| rest.split('`').skip(1).step_by(2).collect())
-            .unwrap_or_default();
-        let hint = nearest(field, &expected)
-            .map(|n| format!("; did you mean `{n}`?"))
-            .unwrap_or_default();
-        return Error::bad_input(label, format!("unknown field `{field}`{hint}"));
-    }
-    if let Some(field) = between(&raw, "missing field `", "`") {
-        return Error::bad_input(
-            label,
-            format!("missing field `{field}`; every spec needs it"),
-        );
-    }
     let at = e.location().filter(|l| l.line() > 0);
     let key = at
         .and_then(|l| text.lines().nth(l.line() as usize - 1))
@@ -529,17 +536,17 @@ fn yaml_error(e: &serde_saphyr::Error, text: &str, label: &str) -> Error {
     }
 }
 
+/// "error: line 6 column 1: invalid type ..." -> "invalid type ...".
 fn strip_location(s: &str) -> String {
+    let s = s.strip_prefix("error: ").unwrap_or(s);
+    let s = match s.strip_prefix("line ") {
+        Some(rest) => rest.split_once(": ").map_or(s, |(_, m)| m),
+        None => s,
+    };
     match s.find(" at line ") {
         Some(i) => s[..i].to_string(),
         None => s.to_string(),
     }
-}
-
-fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let i = s.find(start)? + start.len();
-    let j = s[i..].find(end)?;
-    Some(&s[i..i + j])
 }
 
 /// The candidate closest to `word` by edit distance, if reasonably close.
