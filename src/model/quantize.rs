@@ -86,14 +86,20 @@ impl LlamaFtype {
     /// Look up by name, case-insensitive, `-` accepted for `_` (`q4_k_m`, `Q4-K-M`).
     pub fn from_label(name: &str) -> Option<LlamaFtype> {
         let norm = name.trim().replace('-', "_");
-        Self::ALL.iter().copied().find(|f| f.label().eq_ignore_ascii_case(&norm))
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|f| f.label().eq_ignore_ascii_case(&norm))
     }
 
     /// Mixes whose low-bit types `llama-quantize` refuses to make without an importance matrix
     /// (`tensor_requires_imatrix`): a real file of this type was made with one.
     pub fn needs_imatrix(self) -> bool {
         use LlamaFtype::*;
-        matches!(self, IQ1_S | IQ1_M | IQ2_XXS | IQ2_XS | IQ2_S | IQ2_M | IQ3_XXS | Q2_K_S)
+        matches!(
+            self,
+            IQ1_S | IQ1_M | IQ2_XXS | IQ2_XS | IQ2_S | IQ2_M | IQ3_XXS | Q2_K_S
+        )
     }
 }
 
@@ -102,7 +108,10 @@ impl LlamaFtype {
 pub enum QuantTarget {
     LlamaCpp(LlamaFtype),
     /// MLX affine quantization (`mlx_lm.convert -q --q-bits B --q-group-size G`).
-    Mlx { bits: u32, group_size: u32 },
+    Mlx {
+        bits: u32,
+        group_size: u32,
+    },
 }
 
 impl QuantTarget {
@@ -110,7 +119,10 @@ impl QuantTarget {
     pub fn label(&self) -> String {
         match *self {
             QuantTarget::LlamaCpp(f) => f.label().to_string(),
-            QuantTarget::Mlx { bits, group_size: MLX_DEFAULT_GROUP } => format!("mlx-{bits}bit"),
+            QuantTarget::Mlx {
+                bits,
+                group_size: MLX_DEFAULT_GROUP,
+            } => format!("mlx-{bits}bit"),
             QuantTarget::Mlx { bits, group_size } => format!("mlx-{bits}bit-g{group_size}"),
         }
     }
@@ -129,20 +141,24 @@ pub const MLX_BITS: &[u32] = &[2, 3, 4, 5, 6, 8];
 /// Group sizes `mx.quantize` supports in affine mode.
 pub const MLX_GROUPS: &[u32] = &[32, 64, 128];
 
-/// llama.cpp targets from largest to smallest file (nominal order, measured on Llama-2-7B and
-/// Llama-3-8B shapes in `tests/quantize.rs`; a few neighbours can swap on other models, e.g. `IQ4_NL`
-/// gains from GQA upgrades; use [`targets_by_size`] when the exact order matters).
+/// llama.cpp targets from largest to smallest file. The order is the one computed for Llama-2-7B
+/// (`tests/quantize.rs` checks it); GQA upgrades can swap neighbours on other models (on Llama-3-8B
+/// `IQ4_NL` outgrows `Q4_K_S` and `Q2_K_S` outgrows `IQ2_M`), so use [`targets_by_size`] when the exact order for a model matters.
 pub fn llama_cpp_targets() -> &'static [&'static str] {
     &[
-        "F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_1", "Q5_K_M", "Q5_K_S", "Q5_0", "Q4_1", "Q4_K_M", "Q4_K_S",
-        "IQ4_NL", "Q4_0", "IQ4_XS", "Q3_K_L", "Q3_K_M", "IQ3_M", "IQ3_S", "Q3_K_S", "IQ3_XS", "IQ3_XXS", "Q2_K",
-        "Q2_K_S", "IQ2_M", "IQ2_S", "IQ2_XS", "IQ2_XXS", "IQ1_M", "IQ1_S",
+        "F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_1", "Q5_K_M", "Q5_K_S", "Q5_0", "Q4_1", "Q4_K_M",
+        "Q4_K_S", "IQ4_NL", "Q4_0", "IQ4_XS", "Q3_K_L", "Q3_K_M", "IQ3_M", "IQ3_S", "Q3_K_S",
+        "IQ3_XS", "IQ3_XXS", "Q2_K", "IQ2_M", "Q2_K_S", "IQ2_S", "IQ2_XS", "IQ2_XXS", "IQ1_M",
+        "IQ1_S",
     ]
 }
 
 /// Every name [`parse_target`] accepts (MLX group-size variants `mlx-<b>bit-g<G>` besides).
 pub fn valid_target_names() -> Vec<String> {
-    let mut v: Vec<String> = LlamaFtype::ALL.iter().map(|f| f.label().to_string()).collect();
+    let mut v: Vec<String> = LlamaFtype::ALL
+        .iter()
+        .map(|f| f.label().to_string())
+        .collect();
     v.extend(MLX_BITS.iter().map(|b| format!("mlx-{b}bit")));
     v
 }
@@ -160,7 +176,9 @@ pub fn parse_target(name: &str) -> Result<QuantTarget> {
             Some((b, g)) => (b, Some(g)),
             None => (rest, None),
         };
-        let bits = bits_part.strip_suffix("bit").and_then(|b| b.parse::<u32>().ok());
+        let bits = bits_part
+            .strip_suffix("bit")
+            .and_then(|b| b.parse::<u32>().ok());
         let group = match group_part {
             None => Some(MLX_DEFAULT_GROUP),
             Some(g) => g.strip_prefix('g').and_then(|g| g.parse::<u32>().ok()),
@@ -181,9 +199,17 @@ pub fn parse_target(name: &str) -> Result<QuantTarget> {
             return Ok(QuantTarget::Mlx { bits, group_size });
         }
     }
+    // nearest first: distance with separators ignored (Q4KM ~ Q4_K_M), then plain distance
     let mut names = valid_target_names();
+    let squash = |s: &str| s.to_ascii_uppercase().replace(['_', '-'], "");
     let key = trimmed.to_ascii_uppercase();
-    names.sort_by_key(|n| (edit_distance(&key, &n.to_ascii_uppercase()), n.clone()));
+    names.sort_by_key(|n| {
+        (
+            edit_distance(&squash(&key), &squash(n)),
+            edit_distance(&key, &n.to_ascii_uppercase()),
+            n.clone(),
+        )
+    });
     Err(Error::usage(format!(
         "unknown --quant '{trimmed}'; did you mean {}? valid: {} (MLX group size: append -g32 or -g128)",
         names[0],
@@ -192,7 +218,10 @@ pub fn parse_target(name: &str) -> Result<QuantTarget> {
 }
 
 fn join_u32(v: &[u32]) -> String {
-    v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("/")
+    v.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Levenshtein distance over bytes (names are ASCII).
@@ -224,7 +253,11 @@ pub fn requantize(model: &ModelDesc, target: &QuantTarget) -> Result<ModelDesc> 
 }
 
 /// [`requantize`] with explicit options.
-pub fn requantize_with(model: &ModelDesc, target: &QuantTarget, opts: QuantOptions) -> Result<ModelDesc> {
+pub fn requantize_with(
+    model: &ModelDesc,
+    target: &QuantTarget,
+    opts: QuantOptions,
+) -> Result<ModelDesc> {
     match *target {
         QuantTarget::LlamaCpp(ftype) => {
             let imatrix = opts.imatrix.unwrap_or(ftype.needs_imatrix());
@@ -239,7 +272,11 @@ pub fn targets_by_size(model: &ModelDesc) -> Vec<(LlamaFtype, u64)> {
     let mut v: Vec<(LlamaFtype, u64)> = llama_cpp_targets()
         .iter()
         .filter_map(|n| LlamaFtype::from_label(n))
-        .filter_map(|f| llama_cpp(model, f, f.needs_imatrix()).ok().map(|m| (f, m.weights_bytes())))
+        .filter_map(|f| {
+            llama_cpp(model, f, f.needs_imatrix())
+                .ok()
+                .map(|m| (f, m.weights_bytes()))
+        })
         .collect();
     v.sort_by(|a, b| b.1.cmp(&a.1));
     v
@@ -255,7 +292,11 @@ fn row_major(model: &ModelDesc) -> bool {
 
 /// `ggml_n_dims`: dimensions up to the last one larger than 1.
 fn n_dims(t: &TensorInfo, row_major: bool) -> usize {
-    let dims: Vec<u64> = if row_major { t.shape.iter().rev().copied().collect() } else { t.shape.clone() };
+    let dims: Vec<u64> = if row_major {
+        t.shape.iter().rev().copied().collect()
+    } else {
+        t.shape.clone()
+    };
     dims.iter().rposition(|&d| d > 1).map_or(1, |p| p + 1)
 }
 
@@ -281,16 +322,26 @@ fn ne2(t: &TensorInfo, row_major: bool) -> u64 {
     if n < 3 {
         return 1;
     }
-    if row_major { t.shape[n - 3] } else { t.shape[2] }
+    if row_major {
+        t.shape[n - 3]
+    } else {
+        t.shape[2]
+    }
 }
 
 /// Companion tensors (`.scales`, `.biases`) of MLX-packed weights in the source.
 fn is_mlx_companion(model: &ModelDesc, name: &str) -> bool {
-    let Some(base) = name.strip_suffix(".scales").or_else(|| name.strip_suffix(".biases")) else {
+    let Some(base) = name
+        .strip_suffix(".scales")
+        .or_else(|| name.strip_suffix(".biases"))
+    else {
         return false;
     };
     let candidates = [format!("{base}.weight"), base.to_string()];
-    model.tensors.iter().any(|w| w.ty == TensorType::U32 && candidates.iter().any(|c| *c == w.name))
+    model
+        .tensors
+        .iter()
+        .any(|w| w.ty == TensorType::U32 && candidates.iter().any(|c| *c == w.name))
 }
 
 fn is_float(ty: TensorType) -> bool {
@@ -321,7 +372,10 @@ enum Category {
 
 impl Category {
     fn is_attn_v(self) -> bool {
-        matches!(self, Category::AttnV | Category::AttnQkv | Category::AttnKvB)
+        matches!(
+            self,
+            Category::AttnV | Category::AttnQkv | Category::AttnKvB
+        )
     }
 }
 
@@ -439,8 +493,12 @@ fn allows_quantization(t: &TensorInfo, dims: usize, gguf_names: bool) -> bool {
         if matches!(r.kind, Kind::Norm | Kind::Router) {
             return false;
         }
-        const HF_EXCLUDED: &[&str] =
-            &["conv1d", "position_embeddings", "token_type_embeddings", "relative_attention_bias"];
+        const HF_EXCLUDED: &[&str] = &[
+            "conv1d",
+            "position_embeddings",
+            "token_type_embeddings",
+            "relative_attention_bias",
+        ];
         if HF_EXCLUDED.iter().any(|s| name.contains(s)) {
             return false;
         }
@@ -456,7 +514,11 @@ fn gguf_unquantized_type(t: &TensorInfo, dims: usize, from_hf: bool) -> TensorTy
     }
     let name = t.name.as_str();
     let kind = roles::role(name).kind;
-    if dims <= 1 || !name.ends_with("weight") || kind == Kind::Norm || kind == Kind::Router || name.contains("conv1d")
+    if dims <= 1
+        || !name.ends_with("weight")
+        || kind == Kind::Norm
+        || kind == Kind::Router
+        || name.contains("conv1d")
     {
         TensorType::F32
     } else {
@@ -466,7 +528,9 @@ fn gguf_unquantized_type(t: &TensorInfo, dims: usize, from_hf: bool) -> TensorTy
 
 /// `use_more_bits`: the first and last eighth of the layers and every third one between.
 fn use_more_bits(i_layer: i64, n_layers: i64) -> bool {
-    i_layer < n_layers / 8 || i_layer >= 7 * n_layers / 8 || (i_layer - n_layers / 8).rem_euclid(3) == 2
+    i_layer < n_layers / 8
+        || i_layer >= 7 * n_layers / 8
+        || (i_layer - n_layers / 8).rem_euclid(3) == 2
 }
 
 /// The model facts llama.cpp's mix rules look at.
@@ -500,7 +564,14 @@ fn is_llm_type_70b(arch: &str, n_layer: u32, n_head: u32, n_head_kv: u32) -> boo
 
 impl QuantState {
     /// `llama_tensor_get_type_impl`.
-    fn get_type_impl(&mut self, mut new_type: TensorType, t: &TensorInfo, cat: Category, row: u64, ne2: u64) -> TensorType {
+    fn get_type_impl(
+        &mut self,
+        mut new_type: TensorType,
+        t: &TensorInfo,
+        cat: Category,
+        row: u64,
+        ne2: u64,
+    ) -> TensorType {
         use Category as C;
         use LlamaFtype as F;
         use TensorType as T;
@@ -510,7 +581,11 @@ impl QuantState {
         let n_expert = self.n_expert;
         // layer_info: with experts the layer comes from the name; otherwise from the running counter
         let layer_of = |counter: i64| -> i64 {
-            if n_expert > 1 { roles::role(&t.name).layer.map_or(counter, i64::from) } else { counter }
+            if n_expert > 1 {
+                roles::role(&t.name).layer.map_or(counter, i64::from)
+            } else {
+                counter
+            }
         };
         let n_layer = self.n_layer;
 
@@ -518,14 +593,21 @@ impl QuantState {
             let qk_k = new_type.block_elems();
             if ft == F::MXFP4_MOE || falcon || row % qk_k != 0 {
                 new_type = T::Q8_0;
-            } else if matches!(ft, F::IQ2_XXS | F::IQ2_XS | F::IQ3_XXS | F::IQ1_S | F::IQ2_S | F::IQ2_M | F::IQ1_M) {
+            } else if matches!(
+                ft,
+                F::IQ2_XXS | F::IQ2_XS | F::IQ3_XXS | F::IQ1_S | F::IQ2_S | F::IQ2_M | F::IQ1_M
+            ) {
                 new_type = T::Q5_K;
             } else if new_type != T::Q8_0 {
                 new_type = T::Q6_K;
             }
         } else if ft == F::MXFP4_MOE {
             let bailing_expert = matches!(cat, C::FfnUp | C::FfnGate | C::FfnDown);
-            new_type = if ne2 > 1 && (self.arch != "bailingmoe3" || bailing_expert) { T::MXFP4 } else { T::Q8_0 };
+            new_type = if ne2 > 1 && (self.arch != "bailingmoe3" || bailing_expert) {
+                T::MXFP4
+            } else {
+                T::Q8_0
+            };
         } else if cat == C::TokenEmbd {
             if matches!(ft, F::IQ2_XXS | F::IQ2_XS | F::IQ1_S | F::IQ1_M) {
                 new_type = T::Q2_K;
@@ -534,7 +616,10 @@ impl QuantState {
             } else if matches!(ft, F::TQ1_0 | F::TQ2_0) {
                 new_type = T::Q4_K;
             }
-        } else if matches!(ft, F::IQ2_XXS | F::IQ2_XS | F::IQ1_S | F::IQ2_S | F::IQ2_M | F::IQ1_M) {
+        } else if matches!(
+            ft,
+            F::IQ2_XXS | F::IQ2_XS | F::IQ1_S | F::IQ2_S | F::IQ2_M | F::IQ1_M
+        ) {
             let s_or_m = matches!(ft, F::IQ2_S | F::IQ2_M);
             if cat.is_attn_v() {
                 new_type = if n_gqa >= 4 || n_expert >= 4 {
@@ -621,7 +706,11 @@ impl QuantState {
                     new_type = T::Q4_K;
                 }
             } else if ft == F::IQ3_XXS && !self.has_imatrix {
-                new_type = if i_layer < n_layer / 8 { T::Q4_K } else { T::Q3_K };
+                new_type = if i_layer < n_layer / 8 {
+                    T::Q4_K
+                } else {
+                    T::Q3_K
+                };
             } else if ft == F::Q3_K_M {
                 new_type = if i_layer < n_layer / 16 {
                     T::Q5_K
@@ -630,7 +719,9 @@ impl QuantState {
                 } else {
                     T::Q3_K
                 };
-            } else if ft == F::IQ3_M && (i_layer < n_layer / 8 || (n_expert == 8 && use_more_bits(i_layer, n_layer))) {
+            } else if ft == F::IQ3_M
+                && (i_layer < n_layer / 8 || (n_expert == 8 && use_more_bits(i_layer, n_layer)))
+            {
                 new_type = T::Q4_K;
             } else if ft == F::Q3_K_L {
                 new_type = if falcon { T::Q4_K } else { T::Q5_K };
@@ -646,7 +737,10 @@ impl QuantState {
                 } else if use_more_bits(i_layer, n_layer) {
                     new_type = T::Q6_K;
                 }
-            } else if i_layer < n_layer / 8 && matches!(ft, F::IQ4_NL | F::IQ4_XS) && !self.has_imatrix {
+            } else if i_layer < n_layer / 8
+                && matches!(ft, F::IQ4_NL | F::IQ4_XS)
+                && !self.has_imatrix
+            {
                 new_type = T::Q5_K;
             } else if ft == F::Q5_K_M && use_more_bits(i_layer, n_layer) {
                 new_type = T::Q6_K;
@@ -720,7 +814,14 @@ impl QuantState {
         }
         self.n_fallback += 1;
         let next = match target {
-            T::IQ1_S | T::IQ1_M | T::IQ2_XXS | T::IQ2_XS | T::IQ2_S | T::IQ3_XXS | T::IQ3_S | T::IQ4_XS => T::IQ4_NL,
+            T::IQ1_S
+            | T::IQ1_M
+            | T::IQ2_XXS
+            | T::IQ2_XS
+            | T::IQ2_S
+            | T::IQ3_XXS
+            | T::IQ3_S
+            | T::IQ4_XS => T::IQ4_NL,
             T::Q2_K | T::Q3_K | T::TQ1_0 | T::TQ2_0 => T::Q4_0,
             T::Q4_K => T::Q5_0,
             T::Q5_K => T::Q5_1,
@@ -735,7 +836,11 @@ impl QuantState {
                 )));
             }
         };
-        Ok(if row % next.block_elems() != 0 { T::F16 } else { next })
+        Ok(if row % next.block_elems() != 0 {
+            T::F16
+        } else {
+            next
+        })
     }
 }
 
@@ -749,18 +854,32 @@ fn llama_cpp(model: &ModelDesc, ftype: LlamaFtype, has_imatrix: bool) -> Result<
 
     // Tensors in llama.cpp's loader order (weight_name_comparer: layer, then name), leaving out the
     // scales/biases of MLX-packed weights (they fold back into the weight).
-    let mut order: Vec<usize> = (0..model.tensors.len()).filter(|&i| !is_mlx_companion(model, &model.tensors[i].name)).collect();
-    let layer_key = |i: usize| roles::role(&model.tensors[i].name).layer.map_or(-1, i64::from);
+    let mut order: Vec<usize> = (0..model.tensors.len())
+        .filter(|&i| !is_mlx_companion(model, &model.tensors[i].name))
+        .collect();
+    let layer_key = |i: usize| {
+        roles::role(&model.tensors[i].name)
+            .layer
+            .map_or(-1, i64::from)
+    };
     order.sort_by(|&a, &b| match layer_key(a).cmp(&layer_key(b)) {
         Ordering::Equal => model.tensors[a].name.cmp(&model.tensors[b].name),
         o => o,
     });
-    let cats: Vec<Category> = model.tensors.iter().map(|t| category(&t.name, gguf_names)).collect();
+    let cats: Vec<Category> = model
+        .tensors
+        .iter()
+        .map(|t| category(&t.name, gguf_names))
+        .collect();
 
     let mut qs = QuantState {
         ftype,
         arch: model.architecture.clone(),
-        n_gqa: if n_head_kv == 0 { 0 } else { n_head / n_head_kv },
+        n_gqa: if n_head_kv == 0 {
+            0
+        } else {
+            n_head / n_head_kv
+        },
         n_expert: hp.n_expert,
         n_layer: i64::from(hp.n_layer),
         is_70b: is_llm_type_70b(&model.architecture, hp.n_layer, n_head, n_head_kv),
@@ -793,13 +912,21 @@ fn llama_cpp(model: &ModelDesc, ftype: LlamaFtype, has_imatrix: bool) -> Result<
             t.n_bytes
         } else {
             let rb = ty.row_bytes(row).ok_or_else(|| {
-                Error::usage(format!("{}: row of {row} elements does not fit {ty}'s blocks", t.name))
+                Error::usage(format!(
+                    "{}: row of {row} elements does not fit {ty}'s blocks",
+                    t.name
+                ))
             })?;
-            rows.checked_mul(rb).ok_or_else(|| Error::usage(format!("{}: size overflows", t.name)))?
+            rows.checked_mul(rb)
+                .ok_or_else(|| Error::usage(format!("{}: size overflows", t.name)))?
         };
         if t.ty == TensorType::U32 && model.mlx_quant.is_some() {
             // unpack the MLX shape: logical row back in the row dimension
-            let last = if rm { nt.shape.len().saturating_sub(1) } else { 0 };
+            let last = if rm {
+                nt.shape.len().saturating_sub(1)
+            } else {
+                0
+            };
             if let Some(d) = nt.shape.get_mut(last) {
                 *d = row;
             }
@@ -844,7 +971,11 @@ fn mlx_float_type(model: &ModelDesc) -> TensorType {
             return s.ty;
         }
     }
-    if f16 > bf16 { TensorType::F16 } else { TensorType::BF16 }
+    if f16 > bf16 {
+        TensorType::F16
+    } else {
+        TensorType::BF16
+    }
 }
 
 /// Whether mlx_lm would quantize this tensor: the weight of a module with `to_quantized` (Linear,
@@ -859,7 +990,13 @@ fn mlx_quantizable(t: &TensorInfo, dims: usize, row: u64, group: u32) -> bool {
     if kind == Kind::Norm || name.contains("_norm") || name.contains("norm.") {
         return false;
     }
-    const EXCLUDED: &[&str] = &["conv", "position_embd", "position_embeddings", "token_types", "token_type_embeddings"];
+    const EXCLUDED: &[&str] = &[
+        "conv",
+        "position_embd",
+        "position_embeddings",
+        "token_types",
+        "token_type_embeddings",
+    ];
     if EXCLUDED.iter().any(|s| name.contains(s)) {
         return false;
     }
@@ -879,14 +1016,22 @@ fn mlx(model: &ModelDesc, bits: u32, group: u32) -> Result<ModelDesc> {
         let (rows, row) = rows_and_row(t, rm);
         let kind = roles::role(&t.name).kind;
         // MoE routers: mlx_lm's per-model quant_predicate keeps them at 8 bits, group 64
-        let (b, g) = if kind == Kind::Router { (8, 64) } else { (bits, group) };
+        let (b, g) = if kind == Kind::Router {
+            (8, 64)
+        } else {
+            (bits, group)
+        };
         let was_packed = t.ty == TensorType::U32 && model.mlx_quant.is_some();
         if !mlx_quantizable(t, dims, row, g) {
             let mut nt = t.clone();
             nt.data = None;
             if was_packed {
                 // an MLX weight that cannot take this group size: back to the float type, logical shape
-                let last = if rm { nt.shape.len().saturating_sub(1) } else { 0 };
+                let last = if rm {
+                    nt.shape.len().saturating_sub(1)
+                } else {
+                    0
+                };
                 if let Some(d) = nt.shape.get_mut(last) {
                     *d = row;
                 }
@@ -894,9 +1039,10 @@ fn mlx(model: &ModelDesc, bits: u32, group: u32) -> Result<ModelDesc> {
                 nt.n_bytes = t.n_elements.saturating_mul(float.block_bytes());
             } else if is_float(t.ty) && t.ty != float {
                 nt.ty = float;
-                nt.n_bytes = t.n_elements.checked_mul(float.block_bytes()).ok_or_else(|| {
-                    Error::usage(format!("{}: size overflows", t.name))
-                })?;
+                nt.n_bytes = t
+                    .n_elements
+                    .checked_mul(float.block_bytes())
+                    .ok_or_else(|| Error::usage(format!("{}: size overflows", t.name)))?;
             } else if t.ty.is_quantized() {
                 // a block-quantized GGUF tensor mlx_lm cannot quantize (row not a multiple of the group)
                 // stays in the float type
@@ -912,7 +1058,10 @@ fn mlx(model: &ModelDesc, bits: u32, group: u32) -> Result<ModelDesc> {
         let mut w = t.clone();
         w.data = None;
         w.ty = TensorType::U32;
-        w.n_bytes = rows.checked_mul(packed_row).and_then(|x| x.checked_mul(4)).ok_or_else(overflow)?;
+        w.n_bytes = rows
+            .checked_mul(packed_row)
+            .and_then(|x| x.checked_mul(4))
+            .ok_or_else(overflow)?;
         let row_dim = if rm { w.shape.len() - 1 } else { 0 };
         w.shape[row_dim] = packed_row;
         let mut scales = t.clone();
@@ -920,8 +1069,18 @@ fn mlx(model: &ModelDesc, bits: u32, group: u32) -> Result<ModelDesc> {
         scales.ty = float;
         scales.n_elements = 0;
         scales.shape[row_dim] = groups_row;
-        scales.n_bytes = rows.checked_mul(groups_row).and_then(|x| x.checked_mul(float.block_bytes())).ok_or_else(overflow)?;
-        let base = if gguf_names { t.name.clone() } else { t.name.strip_suffix(".weight").unwrap_or(&t.name).to_string() };
+        scales.n_bytes = rows
+            .checked_mul(groups_row)
+            .and_then(|x| x.checked_mul(float.block_bytes()))
+            .ok_or_else(overflow)?;
+        let base = if gguf_names {
+            t.name.clone()
+        } else {
+            t.name
+                .strip_suffix(".weight")
+                .unwrap_or(&t.name)
+                .to_string()
+        };
         scales.name = format!("{base}.scales");
         let mut biases = scales.clone();
         biases.name = format!("{base}.biases");
@@ -929,8 +1088,17 @@ fn mlx(model: &ModelDesc, bits: u32, group: u32) -> Result<ModelDesc> {
     }
     let mut out = model.clone();
     out.tensors = out_tensors;
-    out.file_type = Some(QuantTarget::Mlx { bits, group_size: group }.label());
-    out.mlx_quant = Some(MlxQuant { group_size: group, bits });
+    out.file_type = Some(
+        QuantTarget::Mlx {
+            bits,
+            group_size: group,
+        }
+        .label(),
+    );
+    out.mlx_quant = Some(MlxQuant {
+        group_size: group,
+        bits,
+    });
     out.files.clear();
     Ok(out)
 }
@@ -972,7 +1140,14 @@ mod tests {
             i_ffn_up: 0,
             n_fallback: 0,
         };
-        let t = TensorInfo { name: "x".into(), shape: vec![], ty: TensorType::F16, n_elements: 0, n_bytes: 0, data: None };
+        let t = TensorInfo {
+            name: "x".into(),
+            shape: vec![],
+            ty: TensorType::F16,
+            n_elements: 0,
+            n_bytes: 0,
+            data: None,
+        };
         use TensorType as T;
         assert_eq!(qs.fallback(&t, 4096, T::Q4_K).unwrap(), T::Q4_K);
         assert_eq!(qs.fallback(&t, 4160, T::Q4_K).unwrap(), T::Q5_0);
