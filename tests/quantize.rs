@@ -563,3 +563,88 @@ fn q4_k_m_type_counts_llama31_8b() {
     assert_eq!(got, (66, 193, 33));
     assert_eq!(m.tensors.len(), 292);
 }
+
+/// Mixtral (llama architecture with 8 experts): ffn_gate_inp [n_embd, n_expert] F32 and stacked
+/// `_exps` tensors [ne0, ne1, n_expert] in place of the dense FFN, as current GGUFs store them.
+fn mixtral(s: &Shape, n_expert: u64) -> ModelDesc {
+    let bf = TensorType::BF16;
+    let mut m = llama(s, bf);
+    m.hparams.n_expert = n_expert as u32;
+    m.hparams.n_expert_used = 2;
+    m.hparams.n_ff_expert = s.n_ff;
+    m.tensors.retain(|t| {
+        !t.name.contains("ffn_gate") && !t.name.contains("ffn_up") && !t.name.contains("ffn_down")
+    });
+    for i in 0..s.n_layer {
+        let p = format!("blk.{i}.");
+        m.tensors.push(tensor(
+            &format!("{p}ffn_gate_inp.weight"),
+            &[s.n_embd, n_expert],
+            TensorType::F32,
+        ));
+        m.tensors.push(tensor(
+            &format!("{p}ffn_gate_exps.weight"),
+            &[s.n_embd, s.n_ff, n_expert],
+            bf,
+        ));
+        m.tensors.push(tensor(
+            &format!("{p}ffn_up_exps.weight"),
+            &[s.n_embd, s.n_ff, n_expert],
+            bf,
+        ));
+        m.tensors.push(tensor(
+            &format!("{p}ffn_down_exps.weight"),
+            &[s.n_ff, s.n_embd, n_expert],
+            bf,
+        ));
+    }
+    m
+}
+
+#[test]
+fn bartowski_mixtral_8x22b_file_sizes() {
+    // bartowski/Mixtral-8x22B-v0.1-GGUF README (llama.cpp b2636), GB = 1e9, file includes a small header.
+    // n_expert == 8 turns on llama.cpp's expert rules: attn_v/attn_k -> Q8_0, attn_output -> Q5_K.
+    let s = Shape {
+        n_layer: 56,
+        n_embd: 6144,
+        n_head: 48,
+        n_head_kv: 8,
+        n_ff: 16384,
+        n_vocab: 32000,
+        tied: false,
+        rope_freqs: false,
+    };
+    let m = mixtral(&s, 8);
+    let cases: &[(&str, f64)] = &[
+        ("Q5_K_M", 99.96),
+        ("Q5_K_S", 96.97),
+        ("Q4_K_M", 85.58),
+        ("Q4_K_S", 80.47),
+        ("Q3_K_L", 72.57),
+        ("Q3_K_M", 67.78),
+        ("Q3_K_S", 61.49),
+        ("Q2_K", 52.10),
+    ];
+    println!("Mixtral-8x22B, tensor bytes vs bartowski file size (GB)");
+    let mut bad = vec![];
+    for (q, published) in cases {
+        let r = requantize(&m, &parse_target(q).unwrap()).unwrap();
+        let gb = r.weights_bytes() as f64 / 1e9;
+        let diff = (gb - published) / published * 100.0;
+        println!("{q:<7} {gb:>10.3} {published:>10.2} {diff:>8.3}");
+        if diff.abs() > 0.5 {
+            bad.push(format!(
+                "{q}: predicted {gb:.3} GB vs published {published} GB ({diff:.2}%)"
+            ));
+        }
+    }
+    let r = requantize(&m, &parse_target("Q4_K_M").unwrap()).unwrap();
+    assert_eq!(ty_of(&r, "blk.7.attn_v.weight"), TensorType::Q8_0);
+    assert_eq!(ty_of(&r, "blk.7.attn_k.weight"), TensorType::Q8_0);
+    assert_eq!(ty_of(&r, "blk.7.attn_output.weight"), TensorType::Q5_K);
+    assert_eq!(ty_of(&r, "blk.0.ffn_down_exps.weight"), TensorType::Q6_K);
+    assert_eq!(ty_of(&r, "blk.7.ffn_down_exps.weight"), TensorType::Q4_K);
+    assert_eq!(ty_of(&r, "blk.7.ffn_gate_inp.weight"), TensorType::F32);
+    assert!(bad.is_empty(), "{bad:#?}");
+}

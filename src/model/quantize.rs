@@ -901,7 +901,13 @@ fn llama_cpp(model: &ModelDesc, ftype: LlamaFtype, has_imatrix: bool) -> Result<
         let ty = if !allows_quantization(t, dims, gguf_names) {
             gguf_unquantized_type(t, dims, rm)
         } else if default_type.is_quantized() {
-            let ty = qs.get_type_impl(default_type, t, cats[i], row, ne2(t, rm));
+            // per-expert Hugging Face tensors are stacked into one [.., .., n_expert] GGUF tensor
+            let stacked = if gguf_names || !roles::role(&t.name).kind.is_routed_expert() {
+                ne2(t, rm)
+            } else {
+                u64::from(hp.n_expert.max(2))
+            };
+            let ty = qs.get_type_impl(default_type, t, cats[i], row, stacked);
             qs.fallback(t, row, ty)?
         } else {
             default_type
@@ -940,6 +946,12 @@ fn llama_cpp(model: &ModelDesc, ftype: LlamaFtype, has_imatrix: bool) -> Result<
     out.file_type = Some(ftype.label().to_string());
     out.mlx_quant = None;
     out.files.clear();
+    if has_imatrix {
+        out.warnings.push(format!(
+            "{}: sized as made with an importance matrix (llama-quantize --imatrix)",
+            ftype.label()
+        ));
+    }
     if qs.n_fallback > 0 {
         out.warnings.push(format!(
             "{}: {} tensor(s) have rows that are not a whole number of blocks and fall back to another type, as llama-quantize does",
