@@ -383,25 +383,40 @@ fn hf_names_give_the_same_bytes_as_gguf_names() {
 
 #[test]
 fn targets_are_listed_largest_first() {
-    for (name, s) in [("Llama-2-7B", &LLAMA2_7B), ("Llama-3-8B", &LLAMA3_8B)] {
+    // exact order on Llama-2-7B; on Llama-3-8B the GQA upgrades may only swap the pairs named here
+    let allowed: &[(&str, &str)] = &[("Q4_K_S", "IQ4_NL"), ("IQ2_M", "Q2_K_S")];
+    for (name, s, strict) in [
+        ("Llama-2-7B", &LLAMA2_7B, true),
+        ("Llama-3-8B", &LLAMA3_8B, false),
+    ] {
         let m = llama(s, TensorType::BF16);
-        let mut prev = u64::MAX;
-        let mut prev_name = "";
+        let sizes: Vec<(&str, u64)> = llama_cpp_targets()
+            .iter()
+            .map(|q| {
+                let f = LlamaFtype::from_label(q).unwrap();
+                (
+                    *q,
+                    requantize(&m, &QuantTarget::LlamaCpp(f))
+                        .unwrap()
+                        .weights_bytes(),
+                )
+            })
+            .collect();
         println!("{name}:");
-        for q in llama_cpp_targets() {
-            let f = LlamaFtype::from_label(q).unwrap();
-            let bytes = requantize(&m, &QuantTarget::LlamaCpp(f))
-                .unwrap()
-                .weights_bytes();
-            println!("  {q:<8} {:>8.3} GiB", bytes as f64 / GIB);
-            assert!(
-                bytes <= prev,
-                "{name}: {q} ({bytes}) larger than {prev_name} ({prev})"
-            );
-            prev = bytes;
-            prev_name = q;
+        for (q, b) in &sizes {
+            println!("  {q:<8} {:>8.3} GiB", *b as f64 / GIB);
+        }
+        for w in sizes.windows(2) {
+            let ((a, sa), (b, sb)) = (w[0], w[1]);
+            if sb > sa {
+                assert!(
+                    !strict && allowed.contains(&(a, b)),
+                    "{name}: {b} ({sb}) larger than {a} ({sa})"
+                );
+            }
         }
         let by_size = targets_by_size(&m);
+        assert_eq!(by_size.len(), sizes.len());
         assert!(by_size.windows(2).all(|w| w[0].1 >= w[1].1));
     }
 }
@@ -529,4 +544,107 @@ fn mlx_4bit_llama31_8b() {
     let back = requantize(&m, &parse_target("Q4_K_M").unwrap()).unwrap();
     let direct = requantize(&llama_hf(&LLAMA31_8B), &parse_target("Q4_K_M").unwrap()).unwrap();
     assert_eq!(back.weights_bytes(), direct.weights_bytes());
+}
+
+#[test]
+fn q4_k_m_type_counts_llama31_8b() {
+    // mozilla-ai/llamafile issue #516 (bartowski Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf, load log):
+    // "type f32: 66 tensors, type q4_K: 193 tensors, type q6_K: 33 tensors"
+    let m = predict(&LLAMA31_8B, "Q4_K_M", Some(true));
+    let count = |ty: TensorType| m.tensors.iter().filter(|t| t.ty == ty).count();
+    let got = (
+        count(TensorType::F32),
+        count(TensorType::Q4_K),
+        count(TensorType::Q6_K),
+    );
+    println!(
+        "Llama-3.1-8B Q4_K_M type counts (f32, q4_K, q6_K): predicted {got:?}, published (66, 193, 33)"
+    );
+    assert_eq!(got, (66, 193, 33));
+    assert_eq!(m.tensors.len(), 292);
+}
+
+/// Mixtral (llama architecture with 8 experts): ffn_gate_inp [n_embd, n_expert] F32 and stacked
+/// `_exps` tensors [ne0, ne1, n_expert] in place of the dense FFN, as current GGUFs store them.
+fn mixtral(s: &Shape, n_expert: u64) -> ModelDesc {
+    let bf = TensorType::BF16;
+    let mut m = llama(s, bf);
+    m.hparams.n_expert = n_expert as u32;
+    m.hparams.n_expert_used = 2;
+    m.hparams.n_ff_expert = s.n_ff;
+    m.tensors.retain(|t| {
+        !t.name.contains("ffn_gate") && !t.name.contains("ffn_up") && !t.name.contains("ffn_down")
+    });
+    for i in 0..s.n_layer {
+        let p = format!("blk.{i}.");
+        m.tensors.push(tensor(
+            &format!("{p}ffn_gate_inp.weight"),
+            &[s.n_embd, n_expert],
+            TensorType::F32,
+        ));
+        m.tensors.push(tensor(
+            &format!("{p}ffn_gate_exps.weight"),
+            &[s.n_embd, s.n_ff, n_expert],
+            bf,
+        ));
+        m.tensors.push(tensor(
+            &format!("{p}ffn_up_exps.weight"),
+            &[s.n_embd, s.n_ff, n_expert],
+            bf,
+        ));
+        m.tensors.push(tensor(
+            &format!("{p}ffn_down_exps.weight"),
+            &[s.n_ff, s.n_embd, n_expert],
+            bf,
+        ));
+    }
+    m
+}
+
+#[test]
+fn bartowski_mixtral_8x22b_file_sizes() {
+    // bartowski/Mixtral-8x22B-v0.1-GGUF README (llama.cpp b2636), GB = 1e9, file includes a small header.
+    // n_expert == 8 turns on llama.cpp's expert rules: attn_v/attn_k -> Q8_0, attn_output -> Q5_K.
+    let s = Shape {
+        n_layer: 56,
+        n_embd: 6144,
+        n_head: 48,
+        n_head_kv: 8,
+        n_ff: 16384,
+        n_vocab: 32000,
+        tied: false,
+        rope_freqs: false,
+    };
+    let m = mixtral(&s, 8);
+    let cases: &[(&str, f64)] = &[
+        ("Q5_K_M", 99.96),
+        ("Q5_K_S", 96.97),
+        ("Q4_K_M", 85.58),
+        ("Q4_K_S", 80.47),
+        ("Q3_K_L", 72.57),
+        ("Q3_K_M", 67.78),
+        ("Q3_K_S", 61.49),
+        ("Q2_K", 52.10),
+    ];
+    println!("Mixtral-8x22B, tensor bytes vs bartowski file size (GB)");
+    let mut bad = vec![];
+    for (q, published) in cases {
+        let r = requantize(&m, &parse_target(q).unwrap()).unwrap();
+        let gb = r.weights_bytes() as f64 / 1e9;
+        let diff = (gb - published) / published * 100.0;
+        println!("{q:<7} {gb:>10.3} {published:>10.2} {diff:>8.3}");
+        if diff.abs() > 0.5 {
+            bad.push(format!(
+                "{q}: predicted {gb:.3} GB vs published {published} GB ({diff:.2}%)"
+            ));
+        }
+    }
+    let r = requantize(&m, &parse_target("Q4_K_M").unwrap()).unwrap();
+    assert_eq!(ty_of(&r, "blk.7.attn_v.weight"), TensorType::Q8_0);
+    assert_eq!(ty_of(&r, "blk.7.attn_k.weight"), TensorType::Q8_0);
+    assert_eq!(ty_of(&r, "blk.7.attn_output.weight"), TensorType::Q5_K);
+    assert_eq!(ty_of(&r, "blk.0.ffn_down_exps.weight"), TensorType::Q6_K);
+    assert_eq!(ty_of(&r, "blk.7.ffn_down_exps.weight"), TensorType::Q4_K);
+    assert_eq!(ty_of(&r, "blk.7.ffn_gate_inp.weight"), TensorType::F32);
+    assert!(bad.is_empty(), "{bad:#?}");
 }

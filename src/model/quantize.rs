@@ -141,14 +141,14 @@ pub const MLX_BITS: &[u32] = &[2, 3, 4, 5, 6, 8];
 /// Group sizes `mx.quantize` supports in affine mode.
 pub const MLX_GROUPS: &[u32] = &[32, 64, 128];
 
-/// llama.cpp targets from largest to smallest file (nominal order, measured on Llama-2-7B and
-/// Llama-3-8B shapes in `tests/quantize.rs`; a few neighbours can swap on other models, e.g. `IQ4_NL`
-/// gains from GQA upgrades; use [`targets_by_size`] when the exact order matters).
+/// llama.cpp targets from largest to smallest file. The order is the one computed for Llama-2-7B
+/// (`tests/quantize.rs` checks it); GQA upgrades can swap neighbours on other models (on Llama-3-8B
+/// `IQ4_NL` outgrows `Q4_K_S` and `Q2_K_S` outgrows `IQ2_M`), so use [`targets_by_size`] when the exact order for a model matters.
 pub fn llama_cpp_targets() -> &'static [&'static str] {
     &[
         "F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_1", "Q5_K_M", "Q5_K_S", "Q5_0", "Q4_1", "Q4_K_M",
         "Q4_K_S", "IQ4_NL", "Q4_0", "IQ4_XS", "Q3_K_L", "Q3_K_M", "IQ3_M", "IQ3_S", "Q3_K_S",
-        "IQ3_XS", "IQ3_XXS", "Q2_K", "Q2_K_S", "IQ2_M", "IQ2_S", "IQ2_XS", "IQ2_XXS", "IQ1_M",
+        "IQ3_XS", "IQ3_XXS", "Q2_K", "IQ2_M", "Q2_K_S", "IQ2_S", "IQ2_XS", "IQ2_XXS", "IQ1_M",
         "IQ1_S",
     ]
 }
@@ -199,9 +199,17 @@ pub fn parse_target(name: &str) -> Result<QuantTarget> {
             return Ok(QuantTarget::Mlx { bits, group_size });
         }
     }
+    // nearest first: distance with separators ignored (Q4KM ~ Q4_K_M), then plain distance
     let mut names = valid_target_names();
+    let squash = |s: &str| s.to_ascii_uppercase().replace(['_', '-'], "");
     let key = trimmed.to_ascii_uppercase();
-    names.sort_by_key(|n| (edit_distance(&key, &n.to_ascii_uppercase()), n.clone()));
+    names.sort_by_key(|n| {
+        (
+            edit_distance(&squash(&key), &squash(n)),
+            edit_distance(&key, &n.to_ascii_uppercase()),
+            n.clone(),
+        )
+    });
     Err(Error::usage(format!(
         "unknown --quant '{trimmed}'; did you mean {}? valid: {} (MLX group size: append -g32 or -g128)",
         names[0],
@@ -893,7 +901,13 @@ fn llama_cpp(model: &ModelDesc, ftype: LlamaFtype, has_imatrix: bool) -> Result<
         let ty = if !allows_quantization(t, dims, gguf_names) {
             gguf_unquantized_type(t, dims, rm)
         } else if default_type.is_quantized() {
-            let ty = qs.get_type_impl(default_type, t, cats[i], row, ne2(t, rm));
+            // per-expert Hugging Face tensors are stacked into one [.., .., n_expert] GGUF tensor
+            let stacked = if gguf_names || !roles::role(&t.name).kind.is_routed_expert() {
+                ne2(t, rm)
+            } else {
+                u64::from(hp.n_expert.max(2))
+            };
+            let ty = qs.get_type_impl(default_type, t, cats[i], row, stacked);
             qs.fallback(t, row, ty)?
         } else {
             default_type
@@ -932,6 +946,12 @@ fn llama_cpp(model: &ModelDesc, ftype: LlamaFtype, has_imatrix: bool) -> Result<
     out.file_type = Some(ftype.label().to_string());
     out.mlx_quant = None;
     out.files.clear();
+    if has_imatrix {
+        out.warnings.push(format!(
+            "{}: sized as made with an importance matrix (llama-quantize --imatrix)",
+            ftype.label()
+        ));
+    }
     if qs.n_fallback > 0 {
         out.warnings.push(format!(
             "{}: {} tensor(s) have rows that are not a whole number of blocks and fall back to another type, as llama-quantize does",
