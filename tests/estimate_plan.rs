@@ -155,7 +155,7 @@ fn partial_offload_on_a_24gb_gpu() {
     let Verdict::PartialOffload { gpu_layers, total_layers } = p.verdict else { panic!("{:?}", p.verdict) };
     assert_eq!(total_layers, 80);
     // ≈ 22.9 GiB budget − 0.4 GiB CUDA − 0.28 GiB compute over ≈ 0.49 GiB weights + 32 MiB KV per layer
-    assert!((40..=46).contains(&gpu_layers), "{gpu_layers}");
+    assert!((40..=48).contains(&gpu_layers), "{gpu_layers}");
     assert!(p.advice.iter().any(|a| a.starts_with(&format!("-ngl {gpu_layers}"))));
     // decode is limited by the CPU side: slower than the same model entirely in GPU memory would be
     let mut big = gpu.clone();

@@ -90,11 +90,10 @@ impl Fixed<'_> {
         if self.total_at(kv, kv::CELL_PAD) > budget {
             return None;
         }
-        let (mut lo, mut hi) = (1u64, top + 1); // lo fits, hi does not (or is past the limit)
         if self.total_at(kv, top * kv::CELL_PAD) <= budget {
             return Some(top * kv::CELL_PAD);
         }
-        hi = hi.min(top);
+        let (mut lo, mut hi) = (1u64, top); // lo·256 fits, hi·256 does not
         while hi - lo > 1 {
             let mid = lo + (hi - lo) / 2;
             if self.total_at(kv, mid * kv::CELL_PAD) <= budget { lo = mid } else { hi = mid }

@@ -47,22 +47,22 @@ use crate::hardware::{Machine, Vendor};
 use crate::model::HyperParams;
 
 /// η: fraction of datasheet bandwidth reached by decode (fitted, see module docs).
-pub const DECODE_BW_EFFICIENCY: f64 = 0.9275;
+pub const DECODE_BW_EFFICIENCY: f64 = 0.9142;
 /// τ for Metal: seconds per layer per decoded token (fitted).
-pub const METAL_LAYER_OVERHEAD_S: f64 = 201.3e-6;
+pub const METAL_LAYER_OVERHEAD_S: f64 = 200.95e-6;
 /// τ for CUDA: seconds per layer per decoded token (fitted on the four NVIDIA rows with η fixed).
-pub const CUDA_LAYER_OVERHEAD_S: f64 = 101.6e-6;
+pub const CUDA_LAYER_OVERHEAD_S: f64 = 102.5e-6;
 /// ε for F16/BF16/F32 weights: fraction of FP16 FLOPS reached by prefill (fitted).
-pub const PREFILL_EFF_FLOAT: f64 = 0.752;
+pub const PREFILL_EFF_FLOAT: f64 = 0.7437;
 /// ε for block-quantized weights (fitted).
-pub const PREFILL_EFF_QUANT: f64 = 0.668;
+pub const PREFILL_EFF_QUANT: f64 = 0.6604;
 
 /// Expected |error| of decode on Apple GPUs: leave-one-family-out median, percent.
-pub const DECODE_ERROR_PCT_APPLE: f64 = 6.9;
+pub const DECODE_ERROR_PCT_APPLE: f64 = 6.8;
 /// Expected |error| of decode on NVIDIA GPUs: median over the published rows, percent.
-pub const DECODE_ERROR_PCT_NVIDIA: f64 = 12.7;
+pub const DECODE_ERROR_PCT_NVIDIA: f64 = 7.0;
 /// Expected |error| of prefill: leave-one-family-out median, percent.
-pub const PREFILL_ERROR_PCT: f64 = 3.0;
+pub const PREFILL_ERROR_PCT: f64 = 2.9;
 /// Extra decode uncertainty when layers run from CPU memory (no calibration rows), percent.
 pub const PARTIAL_OFFLOAD_EXTRA_ERROR_PCT: f64 = 25.0;
 

@@ -74,7 +74,7 @@ pub fn weight_stats(model: &ModelDesc) -> WeightStats {
     let mut active_f = 0.0f64;
     for (t, r) in model.tensors.iter().zip(&roles) {
         s.resident_bytes += t.n_bytes;
-        if t.ty.is_quantized() || model.mlx_quant.is_some() && t.ty == crate::model::TensorType::U32 {
+        if t.ty.is_quantized() || (model.mlx_quant.is_some() && t.ty == crate::model::TensorType::U32) {
             s.quantized_bytes += t.n_bytes;
         }
         let (read, params) = match r.kind {
