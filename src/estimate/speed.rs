@@ -108,7 +108,8 @@ pub struct DecodeFit {
 
 impl DecodeFit {
     pub fn predict(&self, o: &DecodeObs) -> f64 {
-        1.0 / (o.bytes_per_token / (self.efficiency * o.bandwidth_bytes_per_s) + o.n_layer as f64 * self.layer_overhead_s)
+        1.0 / (o.bytes_per_token / (self.efficiency * o.bandwidth_bytes_per_s)
+            + o.n_layer as f64 * self.layer_overhead_s)
     }
 }
 
@@ -132,7 +133,10 @@ pub fn fit_decode(obs: &[DecodeObs]) -> Option<DecodeFit> {
     }
     let a = (r1 * s22 - r2 * s12) / det;
     let tau = (s11 * r2 - s12 * r1) / det;
-    (a > 0.0).then_some(DecodeFit { efficiency: 1.0 / a, layer_overhead_s: tau })
+    (a > 0.0).then_some(DecodeFit {
+        efficiency: 1.0 / a,
+        layer_overhead_s: tau,
+    })
 }
 
 /// Fit τ alone with η fixed (relative least squares of `t − bytes/(η·BW) = τ·n_layer`).
@@ -207,7 +211,11 @@ pub fn estimate(inp: &SpeedInputs) -> SpeedEstimate {
         None => (w_read + kv_read) / (eta * bw),
         Some(p) => {
             // KV follows its layer; split it in the same proportion as the weights
-            let gpu_share = if w_read > 0.0 { p.gpu_read_bytes / w_read } else { 1.0 };
+            let gpu_share = if w_read > 0.0 {
+                p.gpu_read_bytes / w_read
+            } else {
+                1.0
+            };
             (p.gpu_read_bytes + kv_read * gpu_share) / (eta * bw)
                 + (p.cpu_read_bytes + kv_read * (1.0 - gpu_share)) / (eta * cpu_bw)
         }
@@ -215,7 +223,11 @@ pub fn estimate(inp: &SpeedInputs) -> SpeedEstimate {
     let f1 = flops_per_token(inp.hp, inp.weights, inp.context);
     let comp_s = f1 / (eps * flops);
     let decode_s = mem_s.max(comp_s) + tau;
-    let decode_bound = if comp_s > mem_s { Bound::Compute } else { Bound::Memory };
+    let decode_bound = if comp_s > mem_s {
+        Bound::Compute
+    } else {
+        Bound::Memory
+    };
 
     // prefill: one micro-batch of ubatch tokens at mid-context depth
     let ub = inp.ubatch.max(1) as f64;
@@ -223,13 +235,18 @@ pub fn estimate(inp: &SpeedInputs) -> SpeedEstimate {
     let pre_comp = fp / (eps * flops);
     let pre_mem = inp.weights.resident_bytes as f64 / (eta * bw) / ub;
     let prefill_s = pre_comp.max(pre_mem) + tau / ub;
-    let prefill_bound = if pre_comp >= pre_mem { Bound::Compute } else { Bound::Memory };
+    let prefill_bound = if pre_comp >= pre_mem {
+        Bound::Compute
+    } else {
+        Bound::Memory
+    };
 
     // batch B: memory and compute per step
     let step = |b: u32| -> (f64, f64) {
         let bf = b.max(1) as f64;
         let depth = inp.context / b.max(1) as u64;
-        let mem = (inp.weights.read_bytes_for_batch(b) + bf * inp.kv.read_bytes_at(depth) as f64) / (eta * bw);
+        let mem = (inp.weights.read_bytes_for_batch(b) + bf * inp.kv.read_bytes_at(depth) as f64)
+            / (eta * bw);
         let comp = bf * flops_per_token(inp.hp, inp.weights, depth) / (eps * flops);
         (mem, comp)
     };
@@ -283,17 +300,33 @@ mod tests {
 
     #[test]
     fn fit_recovers_known_parameters() {
-        let truth = DecodeFit { efficiency: 0.8, layer_overhead_s: 1e-4 };
-        let obs: Vec<_> = [(4e9, 100e9, 32), (8e9, 400e9, 32), (2e9, 800e9, 80), (14e9, 200e9, 40)]
-            .iter()
-            .map(|&(b, bw, l)| {
-                let mut o = DecodeObs { bytes_per_token: b, bandwidth_bytes_per_s: bw, n_layer: l, tokens_per_s: 0.0 };
-                o.tokens_per_s = truth.predict(&o);
-                o
-            })
-            .collect();
+        let truth = DecodeFit {
+            efficiency: 0.8,
+            layer_overhead_s: 1e-4,
+        };
+        let obs: Vec<_> = [
+            (4e9, 100e9, 32),
+            (8e9, 400e9, 32),
+            (2e9, 800e9, 80),
+            (14e9, 200e9, 40),
+        ]
+        .iter()
+        .map(|&(b, bw, l)| {
+            let mut o = DecodeObs {
+                bytes_per_token: b,
+                bandwidth_bytes_per_s: bw,
+                n_layer: l,
+                tokens_per_s: 0.0,
+            };
+            o.tokens_per_s = truth.predict(&o);
+            o
+        })
+        .collect();
         let f = fit_decode(&obs).unwrap();
-        assert!((f.efficiency - 0.8).abs() < 1e-9 && (f.layer_overhead_s - 1e-4).abs() < 1e-12, "{f:?}");
+        assert!(
+            (f.efficiency - 0.8).abs() < 1e-9 && (f.layer_overhead_s - 1e-4).abs() < 1e-12,
+            "{f:?}"
+        );
         assert!((fit_layer_overhead(&obs, 0.8).unwrap() - 1e-4).abs() < 1e-12);
     }
 
