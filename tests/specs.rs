@@ -171,7 +171,10 @@ fn parameter_counts_match_published_totals() {
     for (id, expected, source) in cases {
         let got = model(id).parameters() as f64;
         let rel = (got - expected).abs() / expected;
-        println!("{id}: {got} vs {expected} ({:+.3}%)", (got - expected) / expected * 100.0);
+        println!(
+            "{id}: {got} vs {expected} ({:+.3}%)",
+            (got - expected) / expected * 100.0
+        );
         assert!(
             rel < 0.005,
             "{id}: {got} parameters vs {expected} ({source}): off by {:.2}%",
