@@ -898,8 +898,16 @@ fn llama_cpp(model: &ModelDesc, ftype: LlamaFtype, has_imatrix: bool) -> Result<
         let t = &model.tensors[i];
         let dims = n_dims(t, rm);
         let (rows, row) = rows_and_row(t, rm);
+        let packed = t.ty == TensorType::U32 && model.mlx_quant.is_some();
         let ty = if !allows_quantization(t, dims, gguf_names) {
-            gguf_unquantized_type(t, dims, rm)
+            if packed {
+                // an MLX-quantized tensor llama.cpp keeps unquantized (a router): back to float
+                let mut f = t.clone();
+                f.ty = TensorType::BF16;
+                gguf_unquantized_type(&f, dims, true)
+            } else {
+                gguf_unquantized_type(t, dims, rm)
+            }
         } else if default_type.is_quantized() {
             // per-expert Hugging Face tensors are stacked into one [.., .., n_expert] GGUF tensor
             let stacked = if gguf_names || !roles::role(&t.name).kind.is_routed_expert() {
@@ -914,7 +922,7 @@ fn llama_cpp(model: &ModelDesc, ftype: LlamaFtype, has_imatrix: bool) -> Result<
         };
         let mut nt = t.clone();
         nt.ty = ty;
-        nt.n_bytes = if ty == t.ty && !(t.ty == TensorType::U32 && model.mlx_quant.is_some()) {
+        nt.n_bytes = if ty == t.ty && !packed {
             t.n_bytes
         } else {
             let rb = ty.row_bytes(row).ok_or_else(|| {
@@ -926,7 +934,7 @@ fn llama_cpp(model: &ModelDesc, ftype: LlamaFtype, has_imatrix: bool) -> Result<
             rows.checked_mul(rb)
                 .ok_or_else(|| Error::usage(format!("{}: size overflows", t.name)))?
         };
-        if t.ty == TensorType::U32 && model.mlx_quant.is_some() {
+        if packed {
             // unpack the MLX shape: logical row back in the row dimension
             let last = if rm {
                 nt.shape.len().saturating_sub(1)
@@ -978,10 +986,10 @@ fn mlx_float_type(model: &ModelDesc) -> TensorType {
             _ => {}
         }
     }
-    if let Some(s) = model.tensors.iter().find(|t| t.name.ends_with(".scales")) {
-        if matches!(s.ty, TensorType::F16 | TensorType::BF16) {
-            return s.ty;
-        }
+    if let Some(s) = model.tensors.iter().find(|t| t.name.ends_with(".scales"))
+        && matches!(s.ty, TensorType::F16 | TensorType::BF16)
+    {
+        return s.ty;
     }
     if f16 > bf16 {
         TensorType::F16
