@@ -170,8 +170,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Inspect(a)) => inspect::run(&a),
         Some(Command::Plan(a)) => plan::run(&a, cli.quiet),
         Some(Command::List(a)) => list::run(&a),
-        None => Err(Error::usage(
-            "no command given; try `headroom plan --help` or `headroom --help`",
-        )),
+        None => Err(Error::usage("no command given; try `headroom plan --help` or `headroom --help`")),
     }
 }
