@@ -363,6 +363,15 @@ pub fn read(path: &Path) -> Result<ModelDesc> {
     // config.json
     let config_path = dir.join("config.json");
     let config: Option<Value> = if config_path.is_file() {
+        let size = std::fs::metadata(&config_path)
+            .map_err(|e| io_err(&config_path, "stat", e))?
+            .len();
+        if size > MAX_HEADER_LEN {
+            return Err(Error::bad_input(
+                &config_path,
+                format!("{size} bytes is too large for a config.json"),
+            ));
+        }
         let text = std::fs::read(&config_path).map_err(|e| io_err(&config_path, "read", e))?;
         let v: Value = serde_json::from_slice(&text)
             .map_err(|e| Error::bad_input(&config_path, format!("not valid JSON: {e}")))?;
@@ -741,7 +750,7 @@ fn check_scales(
     let (Some(&in_packed), Some(&groups)) = (w.shape.last(), scales.shape.last()) else {
         return;
     };
-    let logical_in = in_packed * 32 / u64::from(bits);
+    let logical_in = in_packed.saturating_mul(32) / u64::from(bits);
     if groups.saturating_mul(u64::from(group)) != logical_in {
         warnings.push(format!(
             "tensor \"{}\": {bits}-bit packing gives rows of {logical_in} weights but {} has {groups} groups of {group}; \
