@@ -16,7 +16,12 @@ fn embed(dir: &str, var: &str, out: &mut String) {
     for p in files {
         println!("cargo:rerun-if-changed={}", p.display());
         let stem = p.file_stem().unwrap().to_string_lossy().to_string();
-        writeln!(out, "    ({stem:?}, include_str!({:?})),", p.display().to_string()).unwrap();
+        writeln!(
+            out,
+            "    ({stem:?}, include_str!({:?})),",
+            p.display().to_string()
+        )
+        .unwrap();
     }
     writeln!(out, "];").unwrap();
 }

@@ -21,7 +21,10 @@ pub enum Error {
 
 impl Error {
     pub fn bad_input(file: impl AsRef<Path>, msg: impl Into<String>) -> Self {
-        Error::BadInput { file: file.as_ref().display().to_string(), msg: msg.into() }
+        Error::BadInput {
+            file: file.as_ref().display().to_string(),
+            msg: msg.into(),
+        }
     }
 
     pub fn usage(msg: impl Into<String>) -> Self {

@@ -82,7 +82,10 @@ pub enum Verdict {
         ram_left_bytes: u64,
     },
     /// Only some layers fit on the GPU; the rest run from CPU memory.
-    PartialOffload { gpu_layers: u32, total_layers: u32 },
+    PartialOffload {
+        gpu_layers: u32,
+        total_layers: u32,
+    },
     DoesNotFit,
 }
 

@@ -46,7 +46,10 @@ pub struct Role {
 impl Kind {
     /// Routed-expert tensor: only `n_expert_used / n_expert` of it is read per token.
     pub fn is_routed_expert(self) -> bool {
-        matches!(self, Kind::ExpertGate | Kind::ExpertUp | Kind::ExpertDown | Kind::ExpertOther)
+        matches!(
+            self,
+            Kind::ExpertGate | Kind::ExpertUp | Kind::ExpertDown | Kind::ExpertOther
+        )
     }
 }
 
@@ -58,7 +61,10 @@ pub fn role(name: &str) -> Role {
         .or_else(|| name.strip_suffix(".biases"))
         .unwrap_or(name);
     let layer = layer_index(base);
-    Role { layer, kind: kind_of(base, layer.is_some()) }
+    Role {
+        layer,
+        kind: kind_of(base, layer.is_some()),
+    }
 }
 
 fn layer_index(name: &str) -> Option<u32> {
@@ -67,7 +73,9 @@ fn layer_index(name: &str) -> Option<u32> {
         while let Some(pos) = search.find(prefix) {
             let at_boundary = pos == 0 || search.as_bytes()[pos - 1] == b'.';
             let rest = &search[pos + prefix.len()..];
-            let digits: &str = &rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len())];
+            let digits: &str = &rest[..rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len())];
             if at_boundary && !digits.is_empty() {
                 return digits.parse().ok();
             }
@@ -112,7 +120,12 @@ fn kind_of(name: &str, in_layer: bool) -> Kind {
     if has("shexp") || has("shared_expert") {
         return Kind::SharedExpert;
     }
-    if has("ffn_gate_inp") || has("mlp.gate.") || has("block_sparse_moe.gate.") || has("mlp.router") || has("exp_probs") {
+    if has("ffn_gate_inp")
+        || has("mlp.gate.")
+        || has("block_sparse_moe.gate.")
+        || has("mlp.router")
+        || has("exp_probs")
+    {
         return Kind::Router;
     }
     if has("ssm") || has("mixer") || has("time_mix") || has("channel_mix") {
@@ -154,10 +167,22 @@ mod tests {
 
     #[test]
     fn gguf_names() {
-        assert_eq!(role("token_embd.weight"), Role { layer: None, kind: Kind::TokenEmbd });
+        assert_eq!(
+            role("token_embd.weight"),
+            Role {
+                layer: None,
+                kind: Kind::TokenEmbd
+            }
+        );
         assert_eq!(role("output.weight").kind, Kind::Output);
         assert_eq!(role("output_norm.weight").kind, Kind::Norm);
-        assert_eq!(role("blk.12.attn_v.weight"), Role { layer: Some(12), kind: Kind::AttnV });
+        assert_eq!(
+            role("blk.12.attn_v.weight"),
+            Role {
+                layer: Some(12),
+                kind: Kind::AttnV
+            }
+        );
         assert_eq!(role("blk.0.ffn_down_exps.weight").kind, Kind::ExpertDown);
         assert_eq!(role("blk.0.ffn_gate_inp.weight").kind, Kind::Router);
         assert_eq!(role("blk.3.ffn_up_shexp.weight").kind, Kind::SharedExpert);
@@ -171,12 +196,27 @@ mod tests {
         assert_eq!(role("lm_head.weight").kind, Kind::Output);
         assert_eq!(
             role("model.layers.7.self_attn.v_proj.weight"),
-            Role { layer: Some(7), kind: Kind::AttnV }
+            Role {
+                layer: Some(7),
+                kind: Kind::AttnV
+            }
         );
-        assert_eq!(role("model.layers.7.mlp.experts.3.down_proj.weight").kind, Kind::ExpertDown);
-        assert_eq!(role("model.layers.7.block_sparse_moe.experts.3.w1.weight").kind, Kind::ExpertGate);
+        assert_eq!(
+            role("model.layers.7.mlp.experts.3.down_proj.weight").kind,
+            Kind::ExpertDown
+        );
+        assert_eq!(
+            role("model.layers.7.block_sparse_moe.experts.3.w1.weight").kind,
+            Kind::ExpertGate
+        );
         assert_eq!(role("model.layers.7.mlp.gate.weight").kind, Kind::Router);
-        assert_eq!(role("model.layers.7.mlp.down_proj.scales").kind, Kind::FfnDown);
-        assert_eq!(role("model.layers.7.input_layernorm.weight").kind, Kind::Norm);
+        assert_eq!(
+            role("model.layers.7.mlp.down_proj.scales").kind,
+            Kind::FfnDown
+        );
+        assert_eq!(
+            role("model.layers.7.input_layernorm.weight").kind,
+            Kind::Norm
+        );
     }
 }

@@ -95,12 +95,18 @@ tensor_types! {
 impl TensorType {
     /// Look up a type by its ggml id (GGUF `ggml_type`).
     pub fn from_ggml_id(id: u32) -> Option<TensorType> {
-        Self::ALL.iter().copied().find(|t| t.info().ggml_id == Some(id))
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|t| t.info().ggml_id == Some(id))
     }
 
     /// Look up a type by name, case-insensitive (`q4_k`, `Q8_0`, `bf16`, safetensors `F8_E4M3`).
     pub fn from_name(name: &str) -> Option<TensorType> {
-        Self::ALL.iter().copied().find(|t| t.info().name.eq_ignore_ascii_case(name))
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|t| t.info().name.eq_ignore_ascii_case(name))
     }
 
     pub const fn name(self) -> &'static str {
