@@ -10,16 +10,31 @@ use std::hint::black_box;
 
 fn tensor(name: String, shape: &[u64], ty: TensorType) -> TensorInfo {
     let n: u64 = shape.iter().product();
-    TensorInfo { name, shape: shape.to_vec(), ty, n_elements: n, n_bytes: ty.tensor_bytes(shape[0], n).unwrap(), data: None }
+    TensorInfo {
+        name,
+        shape: shape.to_vec(),
+        ty,
+        n_elements: n,
+        n_bytes: ty.tensor_bytes(shape[0], n).unwrap(),
+        data: None,
+    }
 }
 
 fn llama70b_q4_k_m() -> ModelDesc {
     let (l, e, q, kv, ff, v) = (80u32, 8192u64, 8192u64, 1024u64, 28672u64, 128256u64);
     let more = |i: u32| i < l / 8 || i >= 7 * l / 8 || (i - l / 8) % 3 == 2;
-    let mut t = vec![tensor("token_embd.weight".into(), &[e, v], TensorType::Q4_K)];
+    let mut t = vec![tensor(
+        "token_embd.weight".into(),
+        &[e, v],
+        TensorType::Q4_K,
+    )];
     for i in 0..l {
         let p = |s: &str| format!("blk.{i}.{s}.weight");
-        let hi = if more(i) { TensorType::Q6_K } else { TensorType::Q4_K };
+        let hi = if more(i) {
+            TensorType::Q6_K
+        } else {
+            TensorType::Q4_K
+        };
         t.push(tensor(p("attn_norm"), &[e], TensorType::F32));
         t.push(tensor(p("attn_q"), &[e, q], TensorType::Q4_K));
         t.push(tensor(p("attn_k"), &[e, kv], TensorType::Q4_K));
@@ -76,8 +91,13 @@ fn bench(c: &mut Criterion) {
         measured_efficiency: None,
         calibrated: false,
     };
-    let wl = Workload { context: 32768, ..Workload::default() };
-    c.bench_function("plan_70b_q4_k_m_32k_mac64", |b| b.iter(|| plan(black_box(&m), black_box(&mac), black_box(&wl)).unwrap()));
+    let wl = Workload {
+        context: 32768,
+        ..Workload::default()
+    };
+    c.bench_function("plan_70b_q4_k_m_32k_mac64", |b| {
+        b.iter(|| plan(black_box(&m), black_box(&mac), black_box(&wl)).unwrap())
+    });
 }
 
 criterion_group!(benches, bench);

@@ -20,7 +20,10 @@ struct Row {
 
 impl Row {
     fn s(&self, k: &str) -> &str {
-        self.f.get(k).map(|s| s.as_str()).unwrap_or_else(|| panic!("column {k}"))
+        self.f
+            .get(k)
+            .map(|s| s.as_str())
+            .unwrap_or_else(|| panic!("column {k}"))
     }
     fn u(&self, k: &str) -> u64 {
         let v = self.s(k);
@@ -53,7 +56,9 @@ fn read_csv(text: &str) -> Vec<Row> {
     let header = split(lines.next().expect("header"));
     lines
         .filter(|l| !l.trim().is_empty())
-        .map(|l| Row { f: header.iter().cloned().zip(split(l)).collect() })
+        .map(|l| Row {
+            f: header.iter().cloned().zip(split(l)).collect(),
+        })
         .collect()
 }
 
@@ -101,7 +106,11 @@ fn workload(r: &Row) -> Workload {
 }
 
 fn rows() -> Vec<Row> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/oracle_results.csv")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/oracle_results.csv"
+    ))
+    .unwrap();
     let rows = read_csv(&text);
     assert_eq!(rows.len(), 80);
     rows
@@ -110,14 +119,25 @@ fn rows() -> Vec<Row> {
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 #[test]
 fn kv_exact_on_every_row() {
     for r in rows() {
         let got = kv_bytes(&hparams(&r), &workload(&r)).unwrap();
-        assert_eq!(got, r.u("kv_bytes_reported"), "{} ctx {} {}", r.s("model_name"), r.s("n_ctx"), r.s("cache_type_k"));
+        assert_eq!(
+            got,
+            r.u("kv_bytes_reported"),
+            "{} ctx {} {}",
+            r.s("model_name"),
+            r.s("n_ctx"),
+            r.s("cache_type_k")
+        );
     }
 }
 
@@ -126,7 +146,11 @@ fn output_buffer_on_every_row() {
     for r in rows() {
         let got = output_buffer_bytes(&hparams(&r), &workload(&r)) as f64;
         let reported = r.u("output_buffer_bytes_reported") as f64; // from a %.2f MiB log line
-        assert!((got - reported).abs() <= 0.005 * 1048576.0, "{}: {got} vs {reported}", r.s("model_name"));
+        assert!(
+            (got - reported).abs() <= 0.005 * 1048576.0,
+            "{}: {got} vs {reported}",
+            r.s("model_name")
+        );
     }
 }
 
@@ -154,23 +178,41 @@ fn compute_within_5pct_and_total_within_2pct_on_every_row() {
             rep,
             err
         );
-        assert!(err.abs() <= 5.0, "{}: compute off by {err:.2}%", r.s("model_name"));
+        assert!(
+            err.abs() <= 5.0,
+            "{}: compute off by {err:.2}%",
+            r.s("model_name")
+        );
         // never over-allocates relative to llama.cpp by more than rounding: misses are allocator holes
-        assert!(comp <= rep, "{}: predicted more than llama.cpp allocated", r.s("model_name"));
+        assert!(
+            comp <= rep,
+            "{}: predicted more than llama.cpp allocated",
+            r.s("model_name")
+        );
         comp_errs.push(err.abs());
 
         let weights = r.u("model_buffer_bytes_reported") - r.u("model_repack_bytes");
         let total = weights + kv_bytes(&hp, &wl).unwrap() + comp + output_buffer_bytes(&hp, &wl);
-        let rep_total = weights + r.u("kv_bytes_reported") + rep + r.u("output_buffer_bytes_reported");
+        let rep_total =
+            weights + r.u("kv_bytes_reported") + rep + r.u("output_buffer_bytes_reported");
         let terr = (total as f64 - rep_total as f64) / rep_total as f64 * 100.0;
-        assert!(terr.abs() <= 2.0, "{}: total off by {terr:.2}%", r.s("model_name"));
+        assert!(
+            terr.abs() <= 2.0,
+            "{}: total off by {terr:.2}%",
+            r.s("model_name")
+        );
         total_errs.push(terr.abs());
     }
     let cm = median(comp_errs.clone());
     let cw = comp_errs.iter().cloned().fold(0.0, f64::max);
     let tm = median(total_errs.clone());
     let tw = total_errs.iter().cloned().fold(0.0, f64::max);
-    println!("compute: {exact}/80 exact, median |err| {cm:.3}%, worst {cw:.2}%; total: median {tm:.3}%, worst {tw:.2}%");
+    println!(
+        "compute: {exact}/80 exact, median |err| {cm:.3}%, worst {cw:.2}%; total: median {tm:.3}%, worst {tw:.2}%"
+    );
     // the constant the plan reports as memory_error_pct is this median, rounded to 0.1%
-    assert!((ORACLE_TOTAL_ERROR_PCT - (tm * 10.0).round() / 10.0).abs() < 1e-9, "update ORACLE_TOTAL_ERROR_PCT to {tm:.1}");
+    assert!(
+        (ORACLE_TOTAL_ERROR_PCT - (tm * 10.0).round() / 10.0).abs() < 1e-9,
+        "update ORACLE_TOTAL_ERROR_PCT to {tm:.1}"
+    );
 }

@@ -52,10 +52,21 @@ struct Cal {
 }
 
 fn csv(path: &str) -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(format!("{}/tests/data/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    let mut lines = text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty());
+    let text = std::fs::read_to_string(format!("{}/tests/data/{path}", env!("CARGO_MANIFEST_DIR")))
+        .unwrap();
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
     let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
-    lines.map(|l| header.iter().cloned().zip(l.split(',').map(String::from)).collect()).collect()
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(String::from))
+                .collect()
+        })
+        .collect()
 }
 
 fn calibration() -> Vec<Cal> {
@@ -77,13 +88,21 @@ fn calibration() -> Vec<Cal> {
 }
 
 fn decode_rows() -> Vec<Cal> {
-    let rows: Vec<_> = calibration().into_iter().filter(|c| c.test == "tg128" && !c.low_ram).collect();
+    let rows: Vec<_> = calibration()
+        .into_iter()
+        .filter(|c| c.test == "tg128" && !c.low_ram)
+        .collect();
     assert_eq!(rows.len(), 44);
     rows
 }
 
 fn obs(c: &Cal) -> DecodeObs {
-    DecodeObs { bytes_per_token: tg_bytes(c.size_gib, &c.quant), bandwidth_bytes_per_s: c.bw, n_layer: N_LAYER, tokens_per_s: c.tps }
+    DecodeObs {
+        bytes_per_token: tg_bytes(c.size_gib, &c.quant),
+        bandwidth_bytes_per_s: c.bw,
+        n_layer: N_LAYER,
+        tokens_per_s: c.tps,
+    }
 }
 
 fn err_pct(pred: f64, actual: f64) -> f64 {
@@ -93,7 +112,11 @@ fn err_pct(pred: f64, actual: f64) -> f64 {
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 fn worst(v: &[f64]) -> f64 {
@@ -125,8 +148,16 @@ fn decode_constants_are_the_fit_and_generalize() {
     let rows = decode_rows();
     let all: Vec<_> = rows.iter().map(obs).collect();
     let fit = speed::fit_decode(&all).unwrap();
-    println!("fit: η = {:.4}, τ_metal = {:.2} µs/layer", fit.efficiency, fit.layer_overhead_s * 1e6);
-    assert!((fit.efficiency / speed::DECODE_BW_EFFICIENCY - 1.0).abs() < 1e-3, "update DECODE_BW_EFFICIENCY to {:.4}", fit.efficiency);
+    println!(
+        "fit: η = {:.4}, τ_metal = {:.2} µs/layer",
+        fit.efficiency,
+        fit.layer_overhead_s * 1e6
+    );
+    assert!(
+        (fit.efficiency / speed::DECODE_BW_EFFICIENCY - 1.0).abs() < 1e-3,
+        "update DECODE_BW_EFFICIENCY to {:.4}",
+        fit.efficiency
+    );
     assert!(
         (fit.layer_overhead_s / speed::METAL_LAYER_OVERHEAD_S - 1.0).abs() < 2e-3,
         "update METAL_LAYER_OVERHEAD_S to {:.1}e-6",
@@ -135,29 +166,66 @@ fn decode_constants_are_the_fit_and_generalize() {
     let mut ins = vec![];
     for c in &rows {
         let e = err_pct(fit.predict(&obs(c)), c.tps);
-        println!("{:14} {:5} tg128 {:7.2} predicted {:7.2} ({:+.1}%)", c.chip, c.quant, c.tps, fit.predict(&obs(c)), e);
+        println!(
+            "{:14} {:5} tg128 {:7.2} predicted {:7.2} ({:+.1}%)",
+            c.chip,
+            c.quant,
+            c.tps,
+            fit.predict(&obs(c)),
+            e
+        );
         ins.push(e.abs());
     }
     let fam = leave_out(&rows, |c| c.family.clone());
     let tier = leave_out(&rows, |c| c.tier.clone());
-    println!("in-sample: median {:.1}% worst {:.1}%", median(ins.clone()), worst(&ins));
-    println!("leave-one-family-out (M1 | M2): median {:.1}% worst {:.1}%", median(fam.clone()), worst(&fam));
+    println!(
+        "in-sample: median {:.1}% worst {:.1}%",
+        median(ins.clone()),
+        worst(&ins)
+    );
+    println!(
+        "leave-one-family-out (M1 | M2): median {:.1}% worst {:.1}%",
+        median(fam.clone()),
+        worst(&fam)
+    );
     for f in ["M1", "M2"] {
         let sub: Vec<_> = rows.iter().filter(|c| c.family == f).cloned().collect();
         let other: Vec<_> = rows.iter().filter(|c| c.family != f).map(obs).collect();
         let fit = speed::fit_decode(&other).unwrap();
-        let e: Vec<f64> = sub.iter().map(|c| err_pct(fit.predict(&obs(c)), c.tps).abs()).collect();
-        println!("  predict {f} from the other family: median {:.1}% worst {:.1}%", median(e.clone()), worst(&e));
+        let e: Vec<f64> = sub
+            .iter()
+            .map(|c| err_pct(fit.predict(&obs(c)), c.tps).abs())
+            .collect();
+        println!(
+            "  predict {f} from the other family: median {:.1}% worst {:.1}%",
+            median(e.clone()),
+            worst(&e)
+        );
     }
-    println!("leave-one-tier-out (base|Pro|Max|Ultra): median {:.1}% worst {:.1}%", median(tier.clone()), worst(&tier));
+    println!(
+        "leave-one-tier-out (base|Pro|Max|Ultra): median {:.1}% worst {:.1}%",
+        median(tier.clone()),
+        worst(&tier)
+    );
     for t in ["base", "Pro", "Max", "Ultra"] {
         let other: Vec<_> = rows.iter().filter(|c| c.tier != t).map(obs).collect();
         let fit = speed::fit_decode(&other).unwrap();
-        let e: Vec<f64> =
-            rows.iter().filter(|c| c.tier == t).map(|c| err_pct(fit.predict(&obs(c)), c.tps).abs()).collect();
-        println!("  predict {t} from the other tiers: median {:.1}% worst {:.1}%", median(e.clone()), worst(&e));
+        let e: Vec<f64> = rows
+            .iter()
+            .filter(|c| c.tier == t)
+            .map(|c| err_pct(fit.predict(&obs(c)), c.tps).abs())
+            .collect();
+        println!(
+            "  predict {t} from the other tiers: median {:.1}% worst {:.1}%",
+            median(e.clone()),
+            worst(&e)
+        );
     }
-    assert_eq!(speed::DECODE_ERROR_PCT_APPLE, round1(median(fam.clone())), "update DECODE_ERROR_PCT_APPLE");
+    assert_eq!(
+        speed::DECODE_ERROR_PCT_APPLE,
+        round1(median(fam.clone())),
+        "update DECODE_ERROR_PCT_APPLE"
+    );
     // bars: a model that did not transfer across chip families would fail these
     assert!(median(ins) <= 5.0);
     assert!(median(fam.clone()) <= 10.0 && worst(&fam) <= 25.0);
@@ -177,50 +245,115 @@ fn nvidia_rows_with_apple_efficiency() {
         .collect();
     let tau = speed::fit_layer_overhead(&rows, speed::DECODE_BW_EFFICIENCY).unwrap();
     println!("τ_cuda = {:.1} µs/layer", tau * 1e6);
-    assert!((tau / speed::CUDA_LAYER_OVERHEAD_S - 1.0).abs() < 2e-3, "update CUDA_LAYER_OVERHEAD_S to {:.1}e-6", tau * 1e6);
-    let fit = DecodeFit { efficiency: speed::DECODE_BW_EFFICIENCY, layer_overhead_s: tau };
+    assert!(
+        (tau / speed::CUDA_LAYER_OVERHEAD_S - 1.0).abs() < 2e-3,
+        "update CUDA_LAYER_OVERHEAD_S to {:.1}e-6",
+        tau * 1e6
+    );
+    let fit = DecodeFit {
+        efficiency: speed::DECODE_BW_EFFICIENCY,
+        layer_overhead_s: tau,
+    };
     let errs: Vec<f64> = rows
         .iter()
         .map(|o| {
             let e = err_pct(fit.predict(o), o.tokens_per_s);
-            println!("  {:.0} GB/s {:.2} GB: {:.2} t/s predicted {:.2} ({e:+.1}%)", o.bandwidth_bytes_per_s / 1e9, o.bytes_per_token / 1e9, o.tokens_per_s, fit.predict(o));
+            println!(
+                "  {:.0} GB/s {:.2} GB: {:.2} t/s predicted {:.2} ({e:+.1}%)",
+                o.bandwidth_bytes_per_s / 1e9,
+                o.bytes_per_token / 1e9,
+                o.tokens_per_s,
+                fit.predict(o)
+            );
             e.abs()
         })
         .collect();
-    println!("NVIDIA: median {:.1}% worst {:.1}%", median(errs.clone()), worst(&errs));
-    assert_eq!(speed::DECODE_ERROR_PCT_NVIDIA, round1(median(errs.clone())), "update DECODE_ERROR_PCT_NVIDIA");
+    println!(
+        "NVIDIA: median {:.1}% worst {:.1}%",
+        median(errs.clone()),
+        worst(&errs)
+    );
+    assert_eq!(
+        speed::DECODE_ERROR_PCT_NVIDIA,
+        round1(median(errs.clone())),
+        "update DECODE_ERROR_PCT_NVIDIA"
+    );
     // without a CUDA-specific τ, the Metal overhead would under-predict NVIDIA by far more
-    let metal = DecodeFit { efficiency: speed::DECODE_BW_EFFICIENCY, layer_overhead_s: speed::METAL_LAYER_OVERHEAD_S };
-    let metal_errs: Vec<f64> = rows.iter().map(|o| err_pct(metal.predict(o), o.tokens_per_s).abs()).collect();
-    println!("NVIDIA with Metal τ: median {:.1}%", median(metal_errs.clone()));
+    let metal = DecodeFit {
+        efficiency: speed::DECODE_BW_EFFICIENCY,
+        layer_overhead_s: speed::METAL_LAYER_OVERHEAD_S,
+    };
+    let metal_errs: Vec<f64> = rows
+        .iter()
+        .map(|o| err_pct(metal.predict(o), o.tokens_per_s).abs())
+        .collect();
+    println!(
+        "NVIDIA with Metal τ: median {:.1}%",
+        median(metal_errs.clone())
+    );
     assert!(worst(&errs) <= 20.0);
 }
 
 #[test]
 fn prefill_constants_are_the_fit() {
-    let rows: Vec<_> = calibration().into_iter().filter(|c| c.test == "pp512").collect();
+    let rows: Vec<_> = calibration()
+        .into_iter()
+        .filter(|c| c.test == "pp512")
+        .collect();
     assert_eq!(rows.len(), 45);
-    let pobs = |c: &Cal| PrefillObs { flops_per_token: pp_flops(), flops_per_s: c.flops, tokens_per_s: c.tps };
+    let pobs = |c: &Cal| PrefillObs {
+        flops_per_token: pp_flops(),
+        flops_per_s: c.flops,
+        tokens_per_s: c.tps,
+    };
     let is_float = |c: &Cal| c.quant == "F16";
     let fit_class = |rows: &[&Cal], float: bool| {
-        let o: Vec<_> = rows.iter().filter(|c| is_float(c) == float).map(|c| pobs(c)).collect();
+        let o: Vec<_> = rows
+            .iter()
+            .filter(|c| is_float(c) == float)
+            .map(|c| pobs(c))
+            .collect();
         speed::fit_prefill(&o).unwrap()
     };
     let refs: Vec<&Cal> = rows.iter().collect();
     let (ef, eq) = (fit_class(&refs, true), fit_class(&refs, false));
     println!("prefill ε: F16 {ef:.4}, quantized {eq:.4}");
-    assert!((ef / speed::PREFILL_EFF_FLOAT - 1.0).abs() < 2e-3, "update PREFILL_EFF_FLOAT to {ef:.4}");
-    assert!((eq / speed::PREFILL_EFF_QUANT - 1.0).abs() < 2e-3, "update PREFILL_EFF_QUANT to {eq:.4}");
-    let predict = |c: &Cal, ef: f64, eq: f64| c.flops * if is_float(c) { ef } else { eq } / pp_flops();
-    let ins: Vec<f64> = rows.iter().map(|c| err_pct(predict(c, ef, eq), c.tps).abs()).collect();
+    assert!(
+        (ef / speed::PREFILL_EFF_FLOAT - 1.0).abs() < 2e-3,
+        "update PREFILL_EFF_FLOAT to {ef:.4}"
+    );
+    assert!(
+        (eq / speed::PREFILL_EFF_QUANT - 1.0).abs() < 2e-3,
+        "update PREFILL_EFF_QUANT to {eq:.4}"
+    );
+    let predict =
+        |c: &Cal, ef: f64, eq: f64| c.flops * if is_float(c) { ef } else { eq } / pp_flops();
+    let ins: Vec<f64> = rows
+        .iter()
+        .map(|c| err_pct(predict(c, ef, eq), c.tps).abs())
+        .collect();
     let mut fam = vec![];
     for f in ["M1", "M2"] {
         let train: Vec<&Cal> = rows.iter().filter(|c| c.family != f).collect();
         let (a, b) = (fit_class(&train, true), fit_class(&train, false));
-        fam.extend(rows.iter().filter(|c| c.family == f).map(|c| err_pct(predict(c, a, b), c.tps).abs()));
+        fam.extend(
+            rows.iter()
+                .filter(|c| c.family == f)
+                .map(|c| err_pct(predict(c, a, b), c.tps).abs()),
+        );
     }
-    println!("prefill in-sample median {:.1}% worst {:.1}%; leave-one-family-out median {:.1}% worst {:.1}%", median(ins.clone()), worst(&ins), median(fam.clone()), worst(&fam));
-    assert_eq!(speed::PREFILL_ERROR_PCT, round1(median(fam.clone())), "update PREFILL_ERROR_PCT");
+    println!(
+        "prefill in-sample median {:.1}% worst {:.1}%; leave-one-family-out median {:.1}% worst {:.1}%",
+        median(ins.clone()),
+        worst(&ins),
+        median(fam.clone()),
+        worst(&fam)
+    );
+    assert_eq!(
+        speed::PREFILL_ERROR_PCT,
+        round1(median(fam.clone())),
+        "update PREFILL_ERROR_PCT"
+    );
     assert!(worst(&fam) <= 15.0);
 }
 
@@ -250,12 +383,20 @@ fn plan_decode_matches_published_rows() {
             calibrated: false,
         };
         // decode at depth 64 (mean depth of tg128)
-        let wl = Workload { context: 64, ubatch: 64, ..Workload::default() };
+        let wl = Workload {
+            context: 64,
+            ubatch: 64,
+            ..Workload::default()
+        };
         let p = plan(&m, &machine, &wl).unwrap();
         assert_eq!(p.verdict, Verdict::Fits);
         let e = err_pct(p.speed.decode_tokens_per_s, c.tps);
         errs.push(e.abs());
     }
-    println!("plan() decode vs published: median {:.1}% worst {:.1}%", median(errs.clone()), worst(&errs));
+    println!(
+        "plan() decode vs published: median {:.1}% worst {:.1}%",
+        median(errs.clone()),
+        worst(&errs)
+    );
     assert!(median(errs.clone()) <= 6.0 && worst(&errs) <= 25.0);
 }

@@ -47,16 +47,31 @@ pub const LLAMA_CPP_KV_TYPES: &[TensorType] = &[
 ];
 
 /// KV types mlx-lm can hold (f16/bf16 plain cache; 8-bit and 4-bit `QuantizedKVCache`, spelled q8_0/q4_0).
-pub const MLX_KV_TYPES: &[TensorType] =
-    &[TensorType::F16, TensorType::BF16, TensorType::Q8_0, TensorType::Q4_0];
+pub const MLX_KV_TYPES: &[TensorType] = &[
+    TensorType::F16,
+    TensorType::BF16,
+    TensorType::Q8_0,
+    TensorType::Q4_0,
+];
 
 /// Check a (K type, V type, flash attention) choice the way llama.cpp does.
-pub fn check_cache_types(k: TensorType, v: TensorType, flash_attention: bool, runtime: Runtime) -> Result<()> {
+pub fn check_cache_types(
+    k: TensorType,
+    v: TensorType,
+    flash_attention: bool,
+    runtime: Runtime,
+) -> Result<()> {
     let allowed = match runtime {
         Runtime::LlamaCpp => LLAMA_CPP_KV_TYPES,
         Runtime::Mlx => MLX_KV_TYPES,
     };
-    let names = || allowed.iter().map(|t| t.name().to_ascii_lowercase()).collect::<Vec<_>>().join(", ");
+    let names = || {
+        allowed
+            .iter()
+            .map(|t| t.name().to_ascii_lowercase())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     for (flag, t) in [("-ctk", k), ("-ctv", v)] {
         if !allowed.contains(&t) {
             return Err(Error::usage(format!(
@@ -114,14 +129,26 @@ fn row(t: TensorType, n: u64, what: &str) -> Result<u64> {
 
 impl KvShape {
     /// Per-layer accounting for `hp` with K type `k` and V type `v`.
-    pub fn new(hp: &HyperParams, k: TensorType, v: TensorType, runtime: Runtime) -> Result<KvShape> {
-        let mut s = KvShape { runtime, window: hp.sliding_window.unwrap_or(0), ..KvShape::default() };
+    pub fn new(
+        hp: &HyperParams,
+        k: TensorType,
+        v: TensorType,
+        runtime: Runtime,
+    ) -> Result<KvShape> {
+        let mut s = KvShape {
+            runtime,
+            window: hp.sliding_window.unwrap_or(0),
+            ..KvShape::default()
+        };
         for l in 0..hp.n_layer as usize {
             let recurrent = hp.recurrent_layers.get(l).copied().unwrap_or(false)
-                || (hp.ssm.is_some() && hp.recurrent_layers.is_empty() && hp.n_head_kv.get(l).copied().unwrap_or(0) == 0);
+                || (hp.ssm.is_some()
+                    && hp.recurrent_layers.is_empty()
+                    && hp.n_head_kv.get(l).copied().unwrap_or(0) == 0);
             if recurrent {
                 if let Some(ssm) = &hp.ssm {
-                    let r = ssm.d_conv.saturating_sub(1) * (ssm.d_inner + 2 * ssm.n_group * ssm.d_state);
+                    let r = ssm.d_conv.saturating_sub(1)
+                        * (ssm.d_inner + 2 * ssm.n_group * ssm.d_state);
                     let st = ssm.d_state * ssm.d_inner;
                     s.recurrent_seq_bytes += 4 * (r + st);
                 }
@@ -156,7 +183,13 @@ impl KvShape {
             Runtime::LlamaCpp => {
                 let full = pad256(ctx);
                 let swa = if self.swa_layers > 0 {
-                    pad256(full.min(self.window.saturating_mul(n_seq.max(1)).saturating_add(ubatch)))
+                    pad256(
+                        full.min(
+                            self.window
+                                .saturating_mul(n_seq.max(1))
+                                .saturating_add(ubatch),
+                        ),
+                    )
                 } else {
                     0
                 };
@@ -164,7 +197,11 @@ impl KvShape {
             }
             Runtime::Mlx => {
                 let full = pad256(ctx);
-                let swa = if self.swa_layers > 0 { full.min(self.window) } else { 0 };
+                let swa = if self.swa_layers > 0 {
+                    full.min(self.window)
+                } else {
+                    0
+                };
                 Cells { full, swa }
             }
         }
@@ -182,7 +219,11 @@ impl KvShape {
     /// KV bytes read to decode one token at position `pos` (attention reads every cached token, a
     /// sliding-window layer at most `window` of them; recurrent state is read once).
     pub fn read_bytes_at(&self, pos: u64) -> u64 {
-        let swa_pos = if self.window > 0 { pos.min(self.window) } else { pos };
+        let swa_pos = if self.window > 0 {
+            pos.min(self.window)
+        } else {
+            pos
+        };
         self.full_cell_bytes
             .saturating_mul(pos)
             .saturating_add(self.swa_cell_bytes.saturating_mul(swa_pos))
@@ -192,7 +233,12 @@ impl KvShape {
 
 /// KV bytes for the workload, exactly as llama.cpp (or mlx-lm) allocates them.
 pub fn kv_bytes(hp: &HyperParams, wl: &Workload) -> Result<u64> {
-    check_cache_types(wl.cache_type_k, wl.cache_type_v, wl.flash_attention, wl.runtime)?;
+    check_cache_types(
+        wl.cache_type_k,
+        wl.cache_type_v,
+        wl.flash_attention,
+        wl.runtime,
+    )?;
     let s = KvShape::new(hp, wl.cache_type_k, wl.cache_type_v, wl.runtime)?;
     Ok(s.bytes(wl.context, wl.ubatch as u64, wl.parallel as u64))
 }
@@ -254,15 +300,32 @@ mod tests {
     #[test]
     fn llama_3_1_70b_f16_8192() {
         // 80 layers × 8 KV heads × 128 × (2 + 2) bytes × 8192 cells
-        let wl = Workload { context: 8192, ..Workload::default() };
+        let wl = Workload {
+            context: 8192,
+            ..Workload::default()
+        };
         assert_eq!(kv_bytes(&llama70b(), &wl).unwrap(), 2_684_354_560);
     }
 
     #[test]
     fn context_is_padded_to_256() {
         let hp = llama70b();
-        let a = kv_bytes(&hp, &Workload { context: 1000, ..Workload::default() }).unwrap();
-        let b = kv_bytes(&hp, &Workload { context: 1024, ..Workload::default() }).unwrap();
+        let a = kv_bytes(
+            &hp,
+            &Workload {
+                context: 1000,
+                ..Workload::default()
+            },
+        )
+        .unwrap();
+        let b = kv_bytes(
+            &hp,
+            &Workload {
+                context: 1024,
+                ..Workload::default()
+            },
+        )
+        .unwrap();
         assert_eq!(a, b);
     }
 
@@ -276,13 +339,24 @@ mod tests {
         };
         let e = kv_bytes(&llama70b(), &wl).unwrap_err();
         assert!(e.to_string().contains("flash"), "{e}");
-        let wl = Workload { cache_type_k: TensorType::Q4_K, ..Workload::default() };
-        assert!(kv_bytes(&llama70b(), &wl).unwrap_err().to_string().contains("q4_k"));
+        let wl = Workload {
+            cache_type_k: TensorType::Q4_K,
+            ..Workload::default()
+        };
+        assert!(
+            kv_bytes(&llama70b(), &wl)
+                .unwrap_err()
+                .to_string()
+                .contains("q4_k")
+        );
     }
 
     #[test]
     fn layer_split_sums_to_total() {
-        let wl = Workload { context: 5000, ..Workload::default() };
+        let wl = Workload {
+            context: 5000,
+            ..Workload::default()
+        };
         let hp = llama70b();
         let per = kv_layer_bytes(&hp, &wl).unwrap();
         assert_eq!(per.iter().sum::<u64>(), kv_bytes(&hp, &wl).unwrap());

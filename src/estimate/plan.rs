@@ -26,18 +26,25 @@ pub const WIRED_LIMIT_MARGIN_BYTES: u64 = 1024 * MIB;
 pub const ORACLE_TOTAL_ERROR_PCT: f64 = 0.0;
 
 /// KV types the max-context table reports.
-pub const MAX_CONTEXT_KV_TYPES: [TensorType; 3] = [TensorType::F16, TensorType::Q8_0, TensorType::Q4_0];
+pub const MAX_CONTEXT_KV_TYPES: [TensorType; 3] =
+    [TensorType::F16, TensorType::Q8_0, TensorType::Q4_0];
 
 /// Reject impossible workloads with a clear message.
 pub fn validate(model: &ModelDesc, wl: &Workload) -> Result<()> {
     if wl.context == 0 {
-        return Err(Error::usage("context 0: pass a context length of at least 1 token (-c 4096)"));
+        return Err(Error::usage(
+            "context 0: pass a context length of at least 1 token (-c 4096)",
+        ));
     }
     if wl.ubatch == 0 {
-        return Err(Error::usage("micro-batch 0: -ub must be at least 1 (llama.cpp default 512)"));
+        return Err(Error::usage(
+            "micro-batch 0: -ub must be at least 1 (llama.cpp default 512)",
+        ));
     }
     if wl.n_batch == 0 {
-        return Err(Error::usage("batch 0: -b must be at least 1 (llama.cpp default 2048)"));
+        return Err(Error::usage(
+            "batch 0: -b must be at least 1 (llama.cpp default 2048)",
+        ));
     }
     if wl.ubatch > wl.n_batch {
         return Err(Error::usage(format!(
@@ -49,12 +56,22 @@ pub fn validate(model: &ModelDesc, wl: &Workload) -> Result<()> {
         return Err(Error::usage("parallel 0: -np must be at least 1"));
     }
     if wl.batch == 0 {
-        return Err(Error::usage("batch of sequences 0: --batch must be at least 1"));
+        return Err(Error::usage(
+            "batch of sequences 0: --batch must be at least 1",
+        ));
     }
     if model.hparams.n_layer == 0 {
-        return Err(Error::usage(format!("{}: the model has no layers; nothing to plan", model.name)));
+        return Err(Error::usage(format!(
+            "{}: the model has no layers; nothing to plan",
+            model.name
+        )));
     }
-    kv::check_cache_types(wl.cache_type_k, wl.cache_type_v, wl.flash_attention, wl.runtime)
+    kv::check_cache_types(
+        wl.cache_type_k,
+        wl.cache_type_v,
+        wl.flash_attention,
+        wl.runtime,
+    )
 }
 
 /// Context-independent parts of a plan, computed once.
@@ -73,9 +90,14 @@ struct Fixed<'a> {
 impl Fixed<'_> {
     fn compute_at(&self, kv: &KvShape, ctx: u64) -> u64 {
         match self.runtime {
-            Runtime::LlamaCpp => {
-                self.compute_shape.llama_cpp(kv.cells(ctx, self.ubatch, self.n_seq), self.ubatch, self.flash_attention).total()
-            }
+            Runtime::LlamaCpp => self
+                .compute_shape
+                .llama_cpp(
+                    kv.cells(ctx, self.ubatch, self.n_seq),
+                    self.ubatch,
+                    self.flash_attention,
+                )
+                .total(),
             Runtime::Mlx => self.compute_shape.mlx(self.hp, ctx),
         }
     }
@@ -96,7 +118,11 @@ impl Fixed<'_> {
         let (mut lo, mut hi) = (1u64, top); // lo·256 fits, hi·256 does not
         while hi - lo > 1 {
             let mid = lo + (hi - lo) / 2;
-            if self.total_at(kv, mid * kv::CELL_PAD) <= budget { lo = mid } else { hi = mid }
+            if self.total_at(kv, mid * kv::CELL_PAD) <= budget {
+                lo = mid
+            } else {
+                hi = mid
+            }
         }
         Some(lo * kv::CELL_PAD)
     }
@@ -145,7 +171,9 @@ pub fn plan(model: &ModelDesc, machine: &Machine, wl: &Workload) -> Result<Plan>
     let mut placement = None;
     let verdict = if total <= budget {
         Verdict::Fits
-    } else if let (MemoryKind::Unified, Some(max_raised)) = (machine.memory_kind, machine.max_raised_budget_bytes) {
+    } else if let (MemoryKind::Unified, Some(max_raised)) =
+        (machine.memory_kind, machine.max_raised_budget_bytes)
+    {
         let wired = (total + WIRED_LIMIT_MARGIN_BYTES).div_ceil(MIB);
         if wired * MIB <= max_raised {
             Verdict::FitsIfLimitRaised {
@@ -156,13 +184,25 @@ pub fn plan(model: &ModelDesc, machine: &Machine, wl: &Workload) -> Result<Plan>
             Verdict::DoesNotFit
         }
     } else if machine.memory_kind == MemoryKind::Discrete {
-        partial_offload(hp, &fixed, wl, machine, compute_bytes, overhead, &mut placement)?
+        partial_offload(
+            hp,
+            &fixed,
+            wl,
+            machine,
+            compute_bytes,
+            overhead,
+            &mut placement,
+        )?
     } else {
         Verdict::DoesNotFit
     };
 
     // largest context per KV type (against the default GPU budget)
-    let limit = if hp.context_length > 0 { hp.context_length } else { wl.context.max(kv::CELL_PAD) };
+    let limit = if hp.context_length > 0 {
+        hp.context_length
+    } else {
+        wl.context.max(kv::CELL_PAD)
+    };
     let max_context = fixed.max_context(&kv_shape, budget, limit);
     let mut max_context_by_kv = Vec::with_capacity(MAX_CONTEXT_KV_TYPES.len());
     for t in MAX_CONTEXT_KV_TYPES {
@@ -174,7 +214,10 @@ pub fn plan(model: &ModelDesc, machine: &Machine, wl: &Workload) -> Result<Plan>
                 Err(_) => None,
             }
         };
-        max_context_by_kv.push(MaxContext { cache_type: t, max_context: mc });
+        max_context_by_kv.push(MaxContext {
+            cache_type: t,
+            max_context: mc,
+        });
     }
 
     let speed = speed::estimate(&SpeedInputs {
@@ -245,20 +288,27 @@ fn partial_offload(
     }
     let cpu_layers = n - gpu_layers;
     let host_need: u64 = fixed.weights.other_bytes
-        + (0..cpu_layers).map(|l| fixed.weights.layer_bytes[l] + kv_layers[l]).sum::<u64>()
+        + (0..cpu_layers)
+            .map(|l| fixed.weights.layer_bytes[l] + kv_layers[l])
+            .sum::<u64>()
         + compute::output_buffer_bytes(hp, wl);
     if let Some(host) = machine.host_memory_bytes
         && host_need > host
     {
         return Ok(Verdict::DoesNotFit);
     }
-    let gpu_read: u64 = (cpu_layers..n).map(|l| fixed.weights.layer_read_bytes[l]).sum();
+    let gpu_read: u64 = (cpu_layers..n)
+        .map(|l| fixed.weights.layer_read_bytes[l])
+        .sum();
     let total_read = fixed.weights.read_bytes_per_token;
     *placement = Some(Placement {
         gpu_read_bytes: gpu_read as f64,
         cpu_read_bytes: total_read.saturating_sub(gpu_read) as f64,
     });
-    Ok(Verdict::PartialOffload { gpu_layers: gpu_layers as u32, total_layers: n as u32 })
+    Ok(Verdict::PartialOffload {
+        gpu_layers: gpu_layers as u32,
+        total_layers: n as u32,
+    })
 }
 
 struct AdviceCtx<'a> {
@@ -277,7 +327,11 @@ fn advise(a: AdviceCtx) -> Vec<String> {
     let mut out = Vec::new();
     let wl = a.wl;
     let hp = &a.model.hparams;
-    if let Verdict::FitsIfLimitRaised { wired_limit_mb, ram_left_bytes } = a.verdict {
+    if let Verdict::FitsIfLimitRaised {
+        wired_limit_mb,
+        ram_left_bytes,
+    } = a.verdict
+    {
         out.push(format!(
             "raise the GPU limit: sudo sysctl iogpu.wired_limit_mb={wired_limit_mb} (leaves {} for macOS and apps; \
              resets at reboot)",
@@ -304,13 +358,21 @@ fn advise(a: AdviceCtx) -> Vec<String> {
         if let Some(c) = a.max_context
             && c < wl.context
         {
-            out.push(format!("reduce the context to {c} tokens (-c {c}) to fit with the current cache types"));
+            out.push(format!(
+                "reduce the context to {c} tokens (-c {c}) to fit with the current cache types"
+            ));
         }
     }
     if !wl.flash_attention && wl.runtime == Runtime::LlamaCpp {
         let cells = a.kv.cells(wl.context, wl.ubatch as u64, wl.parallel as u64);
-        let off = a.fixed.compute_shape.llama_cpp(cells, wl.ubatch as u64, false);
-        let on = a.fixed.compute_shape.llama_cpp(cells, wl.ubatch as u64, true);
+        let off = a
+            .fixed
+            .compute_shape
+            .llama_cpp(cells, wl.ubatch as u64, false);
+        let on = a
+            .fixed
+            .compute_shape
+            .llama_cpp(cells, wl.ubatch as u64, true);
         if off.dominant() == "attention" && off.total() > on.total() + 256 * MIB {
             out.push(format!(
                 "turn on flash attention (-fa on): the compute buffer drops from {} to {} (the KQ scores \
@@ -320,7 +382,11 @@ fn advise(a: AdviceCtx) -> Vec<String> {
             ));
         }
     }
-    if let Verdict::PartialOffload { gpu_layers, total_layers } = a.verdict {
+    if let Verdict::PartialOffload {
+        gpu_layers,
+        total_layers,
+    } = a.verdict
+    {
         out.push(format!(
             "-ngl {gpu_layers}: {gpu_layers} of {total_layers} layers fit on the GPU; the rest decode from CPU memory \
              at its bandwidth"
@@ -351,7 +417,11 @@ fn advise(a: AdviceCtx) -> Vec<String> {
 /// The first candidate (largest first) that fits the default GPU budget, else the first that fits once
 /// the Mac GPU limit is raised, with its plan. Candidates that fail to plan (bad workload for them) are
 /// skipped; `Ok(None)` when none fits.
-pub fn best_quant<I>(candidates: I, machine: &Machine, wl: &Workload) -> Result<Option<(ModelDesc, Plan)>>
+pub fn best_quant<I>(
+    candidates: I,
+    machine: &Machine,
+    wl: &Workload,
+) -> Result<Option<(ModelDesc, Plan)>>
 where
     I: IntoIterator<Item = ModelDesc>,
 {

@@ -8,29 +8,33 @@
 //! - `τ_backend`: fixed time per layer per token (kernel dispatch and synchronisation, ~10–20 kernels a
 //!   layer), per backend: Metal fitted on the Apple calibration rows, CUDA on four published NVIDIA rows.
 //!
-//! Fitted by relative least squares ([`fit_decode`]) on the 35 usable `tg128` rows of
+//! Fitted by relative least squares ([`fit_decode`]) on the 44 usable `tg128` rows of
 //! `tests/data/calibration_metal_llama2_7b.csv` (Llama-2-7B F16/Q8_0/Q4_0 on M1/M2 chips, llama.cpp
-//! discussion 4167); `tests/estimate_speed.rs` refits and checks these constants. Validation (|error| of
-//! predicted tok/s):
+//! discussion 4167; the low-RAM M2 F16 row is excluded). Bytes per token are the file's tensors less the
+//! embedding table plus one row, plus the f16 KV at the mean tg128 depth of 64. `tests/estimate_speed.rs`
+//! refits and checks these constants and prints every row. Validation (|error| of predicted tok/s):
 //!
 //! | split | median | worst |
 //! |---|---|---|
-//! | in-sample, 35 rows | 3.3% | 16.6% (M1 Ultra 48c Q4_0) |
-//! | leave-one-family-out (fit M2 → predict M1, fit M1 → predict M2) | 6.9% | 19.6% |
-//! | leave-one-tier-out (base / Pro / Max / Ultra) | 3.7% | 18.0% |
-//! | NVIDIA (RTX 3090/4090, η from Apple, τ_cuda fitted on these 4) | 12.7% | 15.0% |
+//! | in-sample, 44 rows | 3.1% | 20.1% (M1 Ultra 48c F16) |
+//! | leave-one-family-out (fit M2 → predict M1 / fit M1 → predict M2) | 6.8% (7.3% / 6.4%) | 24.6% (15.0% on M2) |
+//! | leave-one-tier-out: base / Pro / Max / Ultra | 3.6% (4.7 / 2.0 / 3.6 / 5.8%) | 22.3% (Ultra) |
+//! | NVIDIA RTX 3090/4090 (η from Apple; τ_cuda fitted on these 4 rows) | 7.0% | 9.9% |
+//! | NVIDIA with the Metal τ instead | 22.8% | |
 //!
-//! Candidate terms tried and rejected because they did not lower leave-one-family-out error or were not
-//! physical (`/tmp`-free: the test `candidate_terms_do_not_generalize_better` re-runs the comparison):
-//! a dequantisation term per quant type (`P/FLOPS` per type: LOFO median 6.3%, worst 17.7%, but it
-//! drives η above 1), a GPU-size term (`b/FLOPS`, i.e. small GPUs can't saturate bandwidth: fitted weight
-//! ~0 on these chips), and a per-core term (worse, 20.8% worst). The misfit is concentrated in the Ultra
-//! chips (two dies), whose effective bandwidth for a 7B model is lower than the model predicts.
+//! Candidate terms compared during the fit (same rows, same leave-one-family-out split, full-file bytes):
+//! a dequantisation term per quant type (`P/FLOPS` per type: median 6.3%, worst 17.7%, but it pushes η
+//! above 1, i.e. it trades bandwidth for compute unphysically), a GPU-size term (`bytes/FLOPS`, small GPUs
+//! can't saturate bandwidth: 6.4% / 16.9%, again with η > 1), `P/FLOPS` for quantized types only (weight
+//! ≈ 0), and a per-core term (worst 20.8%). None generalised clearly better than the two-parameter model,
+//! so it stays physical and small. The misfit is concentrated in the Ultra chips (two dies joined by
+//! UltraFusion), whose effective bandwidth for a 7B model is lower than predicted.
 //!
 //! # Prefill model
-//! `t_token = max(FLOPs / (ε · FLOPS), weight_bytes / (η · BW) / n_ubatch)`; `ε` is 0.75 for F16/BF16
-//! weights and 0.67 for block-quantized weights (dequantisation), mixed by byte share. Fitted on the 36
-//! `pp512` rows: median 2.8% in-sample, 3.0% leave-one-family-out (worst 9.5%).
+//! `t_token = max(FLOPs / (ε · FLOPS), weight_bytes / (η · BW) / n_ubatch)`; `ε` is 0.744 for F16/BF16
+//! weights and 0.660 for block-quantized weights (dequantisation), mixed by byte share. FLOPS for the
+//! calibration chips are derived (cores × 256 × clock). Fitted on the 45 `pp512` rows: median 2.7%
+//! in-sample (worst 10.4%), 2.9% leave-one-family-out (worst 10.5%).
 //!
 //! # Batch
 //! `B` sequences per step read the dense weights once, the routed experts by coverage
@@ -108,7 +112,8 @@ pub struct DecodeFit {
 
 impl DecodeFit {
     pub fn predict(&self, o: &DecodeObs) -> f64 {
-        1.0 / (o.bytes_per_token / (self.efficiency * o.bandwidth_bytes_per_s) + o.n_layer as f64 * self.layer_overhead_s)
+        1.0 / (o.bytes_per_token / (self.efficiency * o.bandwidth_bytes_per_s)
+            + o.n_layer as f64 * self.layer_overhead_s)
     }
 }
 
@@ -132,7 +137,10 @@ pub fn fit_decode(obs: &[DecodeObs]) -> Option<DecodeFit> {
     }
     let a = (r1 * s22 - r2 * s12) / det;
     let tau = (s11 * r2 - s12 * r1) / det;
-    (a > 0.0).then_some(DecodeFit { efficiency: 1.0 / a, layer_overhead_s: tau })
+    (a > 0.0).then_some(DecodeFit {
+        efficiency: 1.0 / a,
+        layer_overhead_s: tau,
+    })
 }
 
 /// Fit τ alone with η fixed (relative least squares of `t − bytes/(η·BW) = τ·n_layer`).
@@ -207,7 +215,11 @@ pub fn estimate(inp: &SpeedInputs) -> SpeedEstimate {
         None => (w_read + kv_read) / (eta * bw),
         Some(p) => {
             // KV follows its layer; split it in the same proportion as the weights
-            let gpu_share = if w_read > 0.0 { p.gpu_read_bytes / w_read } else { 1.0 };
+            let gpu_share = if w_read > 0.0 {
+                p.gpu_read_bytes / w_read
+            } else {
+                1.0
+            };
             (p.gpu_read_bytes + kv_read * gpu_share) / (eta * bw)
                 + (p.cpu_read_bytes + kv_read * (1.0 - gpu_share)) / (eta * cpu_bw)
         }
@@ -215,7 +227,11 @@ pub fn estimate(inp: &SpeedInputs) -> SpeedEstimate {
     let f1 = flops_per_token(inp.hp, inp.weights, inp.context);
     let comp_s = f1 / (eps * flops);
     let decode_s = mem_s.max(comp_s) + tau;
-    let decode_bound = if comp_s > mem_s { Bound::Compute } else { Bound::Memory };
+    let decode_bound = if comp_s > mem_s {
+        Bound::Compute
+    } else {
+        Bound::Memory
+    };
 
     // prefill: one micro-batch of ubatch tokens at mid-context depth
     let ub = inp.ubatch.max(1) as f64;
@@ -223,13 +239,18 @@ pub fn estimate(inp: &SpeedInputs) -> SpeedEstimate {
     let pre_comp = fp / (eps * flops);
     let pre_mem = inp.weights.resident_bytes as f64 / (eta * bw) / ub;
     let prefill_s = pre_comp.max(pre_mem) + tau / ub;
-    let prefill_bound = if pre_comp >= pre_mem { Bound::Compute } else { Bound::Memory };
+    let prefill_bound = if pre_comp >= pre_mem {
+        Bound::Compute
+    } else {
+        Bound::Memory
+    };
 
     // batch B: memory and compute per step
     let step = |b: u32| -> (f64, f64) {
         let bf = b.max(1) as f64;
         let depth = inp.context / b.max(1) as u64;
-        let mem = (inp.weights.read_bytes_for_batch(b) + bf * inp.kv.read_bytes_at(depth) as f64) / (eta * bw);
+        let mem = (inp.weights.read_bytes_for_batch(b) + bf * inp.kv.read_bytes_at(depth) as f64)
+            / (eta * bw);
         let comp = bf * flops_per_token(inp.hp, inp.weights, depth) / (eps * flops);
         (mem, comp)
     };
@@ -283,17 +304,33 @@ mod tests {
 
     #[test]
     fn fit_recovers_known_parameters() {
-        let truth = DecodeFit { efficiency: 0.8, layer_overhead_s: 1e-4 };
-        let obs: Vec<_> = [(4e9, 100e9, 32), (8e9, 400e9, 32), (2e9, 800e9, 80), (14e9, 200e9, 40)]
-            .iter()
-            .map(|&(b, bw, l)| {
-                let mut o = DecodeObs { bytes_per_token: b, bandwidth_bytes_per_s: bw, n_layer: l, tokens_per_s: 0.0 };
-                o.tokens_per_s = truth.predict(&o);
-                o
-            })
-            .collect();
+        let truth = DecodeFit {
+            efficiency: 0.8,
+            layer_overhead_s: 1e-4,
+        };
+        let obs: Vec<_> = [
+            (4e9, 100e9, 32),
+            (8e9, 400e9, 32),
+            (2e9, 800e9, 80),
+            (14e9, 200e9, 40),
+        ]
+        .iter()
+        .map(|&(b, bw, l)| {
+            let mut o = DecodeObs {
+                bytes_per_token: b,
+                bandwidth_bytes_per_s: bw,
+                n_layer: l,
+                tokens_per_s: 0.0,
+            };
+            o.tokens_per_s = truth.predict(&o);
+            o
+        })
+        .collect();
         let f = fit_decode(&obs).unwrap();
-        assert!((f.efficiency - 0.8).abs() < 1e-9 && (f.layer_overhead_s - 1e-4).abs() < 1e-12, "{f:?}");
+        assert!(
+            (f.efficiency - 0.8).abs() < 1e-9 && (f.layer_overhead_s - 1e-4).abs() < 1e-12,
+            "{f:?}"
+        );
         assert!((fit_layer_overhead(&obs, 0.8).unwrap() - 1e-4).abs() < 1e-12);
     }
 

@@ -40,14 +40,19 @@ impl WeightStats {
     /// Weight bytes read by one decode step of `b` sequences: dense tensors once, routed experts by
     /// expected coverage `1 − (1 − k/E)^b` (each sequence picks k of E experts per layer).
     pub fn read_bytes_for_batch(&self, b: u32) -> f64 {
-        let dense = self.read_bytes_per_token as f64 - self.expert_bytes as f64 * self.expert_fraction;
+        let dense =
+            self.read_bytes_per_token as f64 - self.expert_bytes as f64 * self.expert_fraction;
         let coverage = 1.0 - (1.0 - self.expert_fraction).powi(b.max(1) as i32);
         dense + self.expert_bytes as f64 * coverage
     }
 
     /// Fraction of weight bytes stored block-quantized.
     pub fn quantized_fraction(&self) -> f64 {
-        if self.resident_bytes == 0 { 0.0 } else { self.quantized_bytes as f64 / self.resident_bytes as f64 }
+        if self.resident_bytes == 0 {
+            0.0
+        } else {
+            self.quantized_bytes as f64 / self.resident_bytes as f64
+        }
     }
 }
 
@@ -74,14 +79,17 @@ pub fn weight_stats(model: &ModelDesc) -> WeightStats {
     let mut active_f = 0.0f64;
     for (t, r) in model.tensors.iter().zip(&roles) {
         s.resident_bytes += t.n_bytes;
-        if t.ty.is_quantized() || (model.mlx_quant.is_some() && t.ty == crate::model::TensorType::U32) {
+        if t.ty.is_quantized()
+            || (model.mlx_quant.is_some() && t.ty == crate::model::TensorType::U32)
+        {
             s.quantized_bytes += t.n_bytes;
         }
         let (read, params) = match r.kind {
             Kind::TokenEmbd if !tied => {
                 // one row per token: n_bytes × n_embd / n_elements
                 let row = if t.n_elements > 0 {
-                    (t.n_bytes as u128 * hp.n_embd.min(t.n_elements) as u128 / t.n_elements as u128) as f64
+                    (t.n_bytes as u128 * hp.n_embd.min(t.n_elements) as u128 / t.n_elements as u128)
+                        as f64
                 } else {
                     0.0
                 };
@@ -92,7 +100,14 @@ pub fn weight_stats(model: &ModelDesc) -> WeightStats {
                 (t.n_bytes as f64 * frac, t.n_elements as f64 * frac)
             }
             Kind::Norm => (t.n_bytes as f64, 0.0),
-            _ => (t.n_bytes as f64, if t.shape.len() >= 2 { t.n_elements as f64 } else { 0.0 }),
+            _ => (
+                t.n_bytes as f64,
+                if t.shape.len() >= 2 {
+                    t.n_elements as f64
+                } else {
+                    0.0
+                },
+            ),
         };
         read_f += read;
         active_f += params;
@@ -117,7 +132,11 @@ pub fn weight_stats(model: &ModelDesc) -> WeightStats {
 /// Attention FLOPs per decoded token at KV depth `n_kv`: `4·n_head·hd·n_kv` per attention layer (QKᵀ and
 /// the weighted sum of V), sliding-window layers capped at the window.
 pub fn attention_flops(hp: &HyperParams, n_kv: u64) -> f64 {
-    let hd = if let Some(m) = &hp.mla { (m.kv_lora_rank + m.rope_dim) as f64 } else { hp.head_dim_k as f64 };
+    let hd = if let Some(m) = &hp.mla {
+        (m.kv_lora_rank + m.rope_dim) as f64
+    } else {
+        hp.head_dim_k as f64
+    };
     let mut f = 0.0;
     for l in 0..hp.n_layer as usize {
         if hp.n_head_kv.get(l).copied().unwrap_or(0) == 0 {
@@ -173,7 +192,13 @@ mod tests {
 
     #[test]
     fn embedding_row_and_experts() {
-        let hp = HyperParams { n_layer: 1, n_embd: 64, n_expert: 8, n_expert_used: 2, ..HyperParams::default() };
+        let hp = HyperParams {
+            n_layer: 1,
+            n_embd: 64,
+            n_expert: 8,
+            n_expert_used: 2,
+            ..HyperParams::default()
+        };
         let m = model(
             vec![
                 t("token_embd.weight", &[64, 1000], TensorType::F16),
@@ -197,8 +222,15 @@ mod tests {
 
     #[test]
     fn tied_embedding_is_read_fully_and_counted_once() {
-        let hp = HyperParams { n_layer: 0, n_embd: 64, ..HyperParams::default() };
-        let m = model(vec![t("token_embd.weight", &[64, 1000], TensorType::F16)], hp);
+        let hp = HyperParams {
+            n_layer: 0,
+            n_embd: 64,
+            ..HyperParams::default()
+        };
+        let m = model(
+            vec![t("token_embd.weight", &[64, 1000], TensorType::F16)],
+            hp,
+        );
         let s = weight_stats(&m);
         assert_eq!(s.resident_bytes, 128_000);
         assert_eq!(s.read_bytes_per_token, 128_000);

@@ -45,7 +45,14 @@ pub const LLAMA3_70B: Dims = Dims {
 
 fn tensor(name: String, shape: &[u64], ty: TensorType) -> TensorInfo {
     let n: u64 = shape.iter().product();
-    TensorInfo { name, shape: shape.to_vec(), ty, n_elements: n, n_bytes: ty.tensor_bytes(shape[0], n).unwrap(), data: None }
+    TensorInfo {
+        name,
+        shape: shape.to_vec(),
+        ty,
+        n_elements: n,
+        n_bytes: ty.tensor_bytes(shape[0], n).unwrap(),
+        data: None,
+    }
 }
 
 /// llama.cpp's `use_more_bits(i, n)`: the layers Q4_K_M / Q5_K_M give Q6_K for attn_v and ffn_down.
@@ -55,7 +62,11 @@ pub fn use_more_bits(i: u32, n: u32) -> bool {
 
 /// A llama inventory where `ty(name, layer)` picks each 2-D tensor's type (norms are F32).
 pub fn llama(d: &Dims, label: &str, ty: impl Fn(&str, u32) -> TensorType) -> ModelDesc {
-    let mut t = vec![tensor("token_embd.weight".into(), &[d.n_embd, d.n_vocab], ty("token_embd", 0))];
+    let mut t = vec![tensor(
+        "token_embd.weight".into(),
+        &[d.n_embd, d.n_vocab],
+        ty("token_embd", 0),
+    )];
     let q = d.n_head as u64 * d.head_dim;
     let kv = d.n_head_kv as u64 * d.head_dim;
     for l in 0..d.n_layer {
@@ -64,15 +75,35 @@ pub fn llama(d: &Dims, label: &str, ty: impl Fn(&str, u32) -> TensorType) -> Mod
         t.push(tensor(p("attn_q"), &[d.n_embd, q], ty("attn_q", l)));
         t.push(tensor(p("attn_k"), &[d.n_embd, kv], ty("attn_k", l)));
         t.push(tensor(p("attn_v"), &[d.n_embd, kv], ty("attn_v", l)));
-        t.push(tensor(p("attn_output"), &[q, d.n_embd], ty("attn_output", l)));
+        t.push(tensor(
+            p("attn_output"),
+            &[q, d.n_embd],
+            ty("attn_output", l),
+        ));
         t.push(tensor(p("ffn_norm"), &[d.n_embd], TensorType::F32));
-        t.push(tensor(p("ffn_gate"), &[d.n_embd, d.n_ff], ty("ffn_gate", l)));
+        t.push(tensor(
+            p("ffn_gate"),
+            &[d.n_embd, d.n_ff],
+            ty("ffn_gate", l),
+        ));
         t.push(tensor(p("ffn_up"), &[d.n_embd, d.n_ff], ty("ffn_up", l)));
-        t.push(tensor(p("ffn_down"), &[d.n_ff, d.n_embd], ty("ffn_down", l)));
+        t.push(tensor(
+            p("ffn_down"),
+            &[d.n_ff, d.n_embd],
+            ty("ffn_down", l),
+        ));
     }
-    t.push(tensor("output_norm.weight".into(), &[d.n_embd], TensorType::F32));
+    t.push(tensor(
+        "output_norm.weight".into(),
+        &[d.n_embd],
+        TensorType::F32,
+    ));
     if !d.tied {
-        t.push(tensor("output.weight".into(), &[d.n_embd, d.n_vocab], ty("output", 0)));
+        t.push(tensor(
+            "output.weight".into(),
+            &[d.n_embd, d.n_vocab],
+            ty("output", 0),
+        ));
     }
     let n = d.n_layer as usize;
     ModelDesc {
@@ -114,7 +145,13 @@ pub fn q4_k_m(d: &Dims) -> ModelDesc {
 
 /// Everything in one type except a Q6_K output (llama.cpp's rule for Q4_0/Q5_0... mixes) when `q6_out`.
 pub fn uniform(d: &Dims, ty: TensorType, q6_out: bool) -> ModelDesc {
-    llama(d, ty.name(), |name, _| if name == "output" && q6_out { TensorType::Q6_K } else { ty })
+    llama(d, ty.name(), |name, _| {
+        if name == "output" && q6_out {
+            TensorType::Q6_K
+        } else {
+            ty
+        }
+    })
 }
 
 /// A 64 GB Apple Silicon Mac (M4 Pro class): default GPU limit 48 GiB (0.75 of RAM, ollama #8331
