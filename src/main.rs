@@ -1,9 +1,29 @@
-//! The `headroom` binary: parse arguments, run, map errors to one line on stderr and an exit code.
+//! The `headroom` binary: parse arguments, run, map errors to one line on stderr and an exit code
+//! (0 ok, 1 `--check` and it does not fit, 2 bad usage or input, 3 other failure).
 
 use clap::Parser;
 use headroom::cli;
 
 fn main() {
+    // A bug must never print a Rust backtrace at a user: one line, exit 3.
+    std::panic::set_hook(Box::new(|info| {
+        let verbose = std::env::args().any(|a| a == "-v" || a == "--verbose");
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        if verbose {
+            eprintln!(
+                "error: internal error: {msg} at {}",
+                info.location().map(|l| l.to_string()).unwrap_or_default()
+            );
+        } else {
+            eprintln!("error: internal error: {msg} (please report it; -v shows where)");
+        }
+        std::process::exit(3);
+    }));
     let args = cli::normalize_args(std::env::args());
     let parsed = match cli::Cli::try_parse_from(args) {
         Ok(c) => c,

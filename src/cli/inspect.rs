@@ -14,7 +14,7 @@ pub fn run(a: &InspectArgs) -> Result<ExitCode> {
             .map_err(|e| Error::failure(format!("could not write JSON: {e}")))?,
         Format::Table => table(&model),
     };
-    println!("{out}");
+    super::emit(&out)?;
     Ok(0)
 }
 

@@ -56,6 +56,15 @@ pub enum Command {
   headroom list hardware
   headroom list models --format json")]
     List(ListArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Examples:
+  headroom completions bash > ~/.local/share/bash-completion/completions/headroom
+  headroom completions zsh > ~/.zfunc/_headroom")]
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff) to stdout.
+    #[command(after_help = "Examples:
+  headroom man > headroom.1 && man ./headroom.1")]
+    Man,
     /// Explore interactively: models, machines, workload, verdict, memory and speed vs context.
     #[command(after_help = "Examples:
   headroom tui
@@ -190,6 +199,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Inspect(a)) => inspect::run(&a),
         Some(Command::Plan(a)) => plan::run(&a, cli.quiet),
         Some(Command::List(a)) => list::run(&a),
+        Some(Command::Completions { shell }) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "headroom", &mut buf);
+            emit(String::from_utf8_lossy(&buf).trim_end())?;
+            Ok(0)
+        }
+        Some(Command::Man) => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            stdout_result(
+                clap_mangen::Man::new(cmd).render(&mut std::io::stdout()),
+                "the man page",
+            )
+        }
         Some(Command::Tui(a)) => crate::tui::run(&a.models, a.hardware.as_deref()),
         None => {
             use std::io::IsTerminal;
@@ -201,5 +224,25 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 ))
             }
         }
+    }
+}
+
+/// Write a command's output to stdout. A closed pipe (`headroom ... | head`) is not an error.
+pub fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::failure(format!("could not write output: {e}"))),
+    }
+}
+
+/// Map an I/O error writing to stdout; a closed pipe counts as success.
+fn stdout_result(r: std::io::Result<()>, what: &str) -> Result<ExitCode> {
+    match r {
+        Ok(()) => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(Error::failure(format!("could not write {what}: {e}"))),
     }
 }

@@ -59,7 +59,7 @@ pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
         Format::Table if plans.len() == 1 => single(&model, &plans[0].0, &wl, &plans[0].1, quiet),
         Format::Table => compare(&model, &wl, &plans),
     };
-    println!("{out}");
+    super::emit(&out)?;
     let all_fit = plans
         .iter()
         .all(|(_, p)| matches!(p.verdict, Verdict::Fits));
