@@ -1023,3 +1023,354 @@ fn scroll(app: &mut App, x: u16, y: u16, delta: i64) {
         change_control(app, Control::Context, delta < 0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::estimate::{MemoryBreakdown, SpeedEstimate, Verdict};
+    use crate::hardware::MemoryKind;
+
+    const GIB: u64 = 1 << 30;
+
+    fn model(name: &str, ctx_len: u64, format: ModelFormat) -> ModelDesc {
+        ModelDesc {
+            format,
+            source: name.into(),
+            name: name.into(),
+            architecture: "llama".into(),
+            hparams: crate::model::HyperParams {
+                n_layer: 2,
+                context_length: ctx_len,
+                ..Default::default()
+            },
+            tensors: Vec::new(),
+            file_type: Some("Q4_K_M".into()),
+            mlx_quant: None,
+            files: vec![PathBuf::from(format!("/models/{name}.gguf"))],
+            warnings: Vec::new(),
+        }
+    }
+
+    fn machine(id: &str, vendor: Vendor, gib: u64) -> Machine {
+        Machine {
+            id: id.into(),
+            name: id.to_uppercase(),
+            vendor,
+            memory_kind: MemoryKind::Unified,
+            memory_bytes: gib * GIB,
+            gpu_budget_bytes: gib * GIB * 3 / 4,
+            max_raised_budget_bytes: None,
+            host_memory_bytes: None,
+            bandwidth_bytes_per_s: 400e9,
+            cpu_bandwidth_bytes_per_s: 100e9,
+            gpu_cores: 40,
+            fp16_flops: 30e12,
+            measured_efficiency: None,
+            calibrated: false,
+        }
+    }
+
+    fn hw(id: &str, vendor: Vendor, sizes: &[u64]) -> HwEntry {
+        HwEntry {
+            id: id.into(),
+            name: id.to_uppercase(),
+            vendor,
+            machines: sizes.iter().map(|&g| machine(id, vendor, g)).collect(),
+            mem_idx: 0,
+            marked: false,
+        }
+    }
+
+    /// A planner that echoes its inputs into the plan, so tests see what `update` asked for:
+    /// total = context, KV bytes = K type's block bytes, budget = the machine's budget.
+    fn echo(m: &ModelDesc, h: &Machine, w: &Workload) -> Result<Plan> {
+        Ok(Plan {
+            memory: MemoryBreakdown {
+                total_bytes: w.context,
+                kv_cache_bytes: w.cache_type_k.block_bytes(),
+                weights_bytes: m.weights_bytes(),
+                ..Default::default()
+            },
+            memory_error_pct: 1.0,
+            gpu_budget_bytes: h.gpu_budget_bytes,
+            verdict: Verdict::Fits,
+            max_context: None,
+            max_context_by_kv: Vec::new(),
+            speed: SpeedEstimate::default(),
+            advice: Vec::new(),
+        })
+    }
+
+    fn requant_echo(m: &ModelDesc, target: &str) -> Result<ModelDesc> {
+        if target == "mlx-8bit" {
+            return Err(crate::Error::usage("not for this model"));
+        }
+        let mut q = m.clone();
+        q.file_type = Some(target.to_string());
+        Ok(q)
+    }
+
+    fn app() -> App {
+        let mut a = App::new(
+            vec![
+                ModelEntry::given("llama-70b", model("llama-70b", 131_072, ModelFormat::Spec)),
+                ModelEntry::given("qwen-8b", model("qwen-8b", 40_960, ModelFormat::Gguf)),
+                ModelEntry::given("tiny", model("tiny", 256, ModelFormat::Gguf)),
+            ],
+            vec![
+                hw("rtx-4090", Vendor::Nvidia, &[24]),
+                hw("m3-max", Vendor::Apple, &[36, 64, 128]),
+                hw("m4-pro", Vendor::Apple, &[24, 48]),
+            ],
+        );
+        a.planner = echo;
+        a.requantizer = requant_echo;
+        a.quant_choices = vec![AS_STORED.into(), "Q4_K_M".into(), "mlx-4bit".into(), "mlx-8bit".into()];
+        a.refresh();
+        a
+    }
+
+    fn total(a: &App) -> u64 {
+        a.plan().unwrap().as_ref().unwrap().memory.total_bytes
+    }
+
+    #[test]
+    fn context_steps_double_from_512_to_the_model_limit() {
+        assert_eq!(
+            context_steps(131_072),
+            vec![512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131_072]
+        );
+        // a limit that is not a power of two ends the list
+        assert_eq!(*context_steps(40_960).last().unwrap(), 40_960);
+        assert_eq!(context_steps(40_960)[6], 32_768);
+        assert_eq!(context_steps(256), vec![256]);
+        assert_eq!(*context_steps(0).last().unwrap(), FALLBACK_CONTEXT_LENGTH);
+    }
+
+    #[test]
+    fn plus_minus_walk_the_steps_and_the_planner_gets_them() {
+        let mut a = app();
+        assert_eq!(a.workload.context, 4096);
+        assert_eq!(total(&a), 4096);
+        update(&mut a, Action::ContextUp);
+        assert_eq!(total(&a), 8192);
+        for _ in 0..20 {
+            update(&mut a, Action::ContextUp);
+        }
+        assert_eq!(a.workload.context, 131_072);
+        assert!(a.status.as_deref().unwrap().contains("limit"));
+        for _ in 0..20 {
+            update(&mut a, Action::ContextDown);
+        }
+        assert_eq!(total(&a), 512);
+    }
+
+    #[test]
+    fn switching_to_a_shorter_model_snaps_the_context() {
+        let mut a = app();
+        for _ in 0..5 {
+            update(&mut a, Action::ContextUp); // 131072
+        }
+        update(&mut a, Action::Down); // qwen-8b, 40960 tokens
+        assert_eq!(a.model_sel, 1);
+        assert_eq!(a.workload.context, 40_960, "over the limit: the limit");
+        update(&mut a, Action::ContextDown);
+        assert_eq!(a.workload.context, 32_768);
+        assert_eq!(a.steps().last(), Some(&40_960));
+        update(&mut a, Action::Down); // tiny, 256 tokens
+        assert_eq!(a.workload.context, 256);
+        assert_eq!(total(&a), 256);
+    }
+
+    #[test]
+    fn context_changes_hit_the_cache_and_workload_changes_replan_each_step_once() {
+        let mut a = app();
+        let n_steps = a.steps().len() as u64;
+        assert_eq!(a.plan_calls, n_steps, "first refresh plans every chart point");
+        assert_eq!(a.curve().len() as u64, n_steps);
+        update(&mut a, Action::ContextUp);
+        update(&mut a, Action::ContextDown);
+        assert_eq!(a.plan_calls, n_steps, "context moves are cache hits");
+        update(&mut a, Action::CycleCacheK);
+        assert_eq!(a.workload.cache_type_k, TensorType::Q8_0);
+        assert_eq!(
+            a.plan().unwrap().as_ref().unwrap().memory.kv_cache_bytes,
+            TensorType::Q8_0.block_bytes()
+        );
+        assert_eq!(a.plan_calls, 2 * n_steps);
+        update(&mut a, Action::CycleCacheK); // q4_0
+        update(&mut a, Action::CycleCacheK); // back to f16: cached
+        assert_eq!(a.workload.cache_type_k, TensorType::F16);
+        assert_eq!(a.plan_calls, 3 * n_steps);
+    }
+
+    #[test]
+    fn hardware_is_grouped_apple_then_nvidia_and_memory_is_selectable() {
+        let mut a = app();
+        assert_eq!(
+            a.hw_rows(),
+            vec![
+                HwRow::Heading("Apple"),
+                HwRow::Item(1),
+                HwRow::Item(2),
+                HwRow::Heading("NVIDIA"),
+                HwRow::Item(0),
+            ]
+        );
+        // the first visible entry is selected once refreshed
+        assert_eq!(a.hw_sel, 0); // rtx-4090 was index 0 and is visible
+        update(&mut a, Action::NextPane);
+        assert_eq!(a.focus, Pane::Hardware);
+        update(&mut a, Action::Home);
+        assert_eq!(a.hw_sel, 1);
+        update(&mut a, Action::Right);
+        assert_eq!(a.machine().unwrap().memory_bytes, 64 * GIB);
+        assert_eq!(
+            a.plan().unwrap().as_ref().unwrap().gpu_budget_bytes,
+            48 * GIB
+        );
+        update(&mut a, Action::Right);
+        update(&mut a, Action::Right); // clamps at the largest
+        assert_eq!(a.machine().unwrap().memory_bytes, 128 * GIB);
+        update(&mut a, Action::Down);
+        update(&mut a, Action::Down);
+        update(&mut a, Action::Down); // clamps at the last item
+        assert_eq!(a.hw_sel, 0);
+    }
+
+    #[test]
+    fn filter_narrows_the_list_and_esc_clears_it() {
+        let mut a = app();
+        update(&mut a, Action::StartFilter);
+        for c in "QWEN".chars() {
+            update(&mut a, Action::FilterChar(c));
+        }
+        assert_eq!(a.visible_models(), vec![1]);
+        assert_eq!(a.model_sel, 1, "selection moves into the filtered list");
+        update(&mut a, Action::FilterAccept);
+        assert!(!a.filter_editing);
+        assert_eq!(a.model_filter, "QWEN");
+        update(&mut a, Action::StartFilter);
+        update(&mut a, Action::Back);
+        assert!(a.model_filter.is_empty());
+        assert_eq!(a.visible_models().len(), 3);
+        assert!(!a.quit);
+    }
+
+    #[test]
+    fn esc_closes_help_then_compare_then_quits() {
+        let mut a = app();
+        update(&mut a, Action::ToggleCompare);
+        update(&mut a, Action::ToggleHelp);
+        update(&mut a, Action::Back);
+        assert!(!a.help && a.screen == Screen::Compare && !a.quit);
+        update(&mut a, Action::Back);
+        assert!(a.screen == Screen::Main && !a.quit);
+        update(&mut a, Action::Back);
+        assert!(a.quit);
+    }
+
+    #[test]
+    fn compare_plans_every_listed_machine_or_only_the_marked_ones() {
+        let mut a = app();
+        update(&mut a, Action::ToggleCompare);
+        let rows = a.compare_rows();
+        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), vec![1, 2, 0]);
+        assert!(rows.iter().all(|r| matches!(r.1, Some(Ok(_)))));
+        update(&mut a, Action::NextPane);
+        update(&mut a, Action::ToggleMark); // rtx-4090
+        update(&mut a, Action::Home);
+        update(&mut a, Action::ToggleMark); // m3-max
+        let rows = a.compare_rows();
+        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), vec![0, 1]);
+    }
+
+    #[test]
+    fn what_if_quant_cycles_and_errors_are_shown_not_hidden() {
+        let mut a = app();
+        update(&mut a, Action::QuantNext);
+        assert_eq!(a.quant_name(), "Q4_K_M");
+        assert_eq!(
+            a.model().unwrap().as_ref().unwrap().file_type.as_deref(),
+            Some("Q4_K_M")
+        );
+        update(&mut a, Action::QuantPrev);
+        update(&mut a, Action::QuantPrev);
+        assert_eq!(a.quant_name(), "mlx-8bit");
+        let err = a.plan().unwrap().as_ref().unwrap_err();
+        assert!(err.contains("what-if mlx-8bit"), "{err}");
+    }
+
+    #[test]
+    fn measure_needs_a_file_for_specs_and_hands_files_to_the_hook_once() {
+        let mut a = app();
+        update(&mut a, Action::Measure);
+        assert_eq!(a.measure, MeasureState::NeedsFile);
+        assert!(a.take_measure_request().is_none());
+        update(&mut a, Action::Down); // qwen-8b, a GGUF
+        update(&mut a, Action::Measure);
+        let r = a.take_measure_request().expect("a request");
+        assert_eq!(r.model_files, vec![PathBuf::from("/models/qwen-8b.gguf")]);
+        assert_eq!(r.machine_id, "rtx-4090");
+        assert!(a.take_measure_request().is_none());
+    }
+
+    #[test]
+    fn workload_controls_step_and_clamp() {
+        let mut a = app();
+        a.focus = Pane::Workload;
+        a.control_sel = Control::ALL.iter().position(|&c| c == Control::Ubatch).unwrap();
+        update(&mut a, Action::Right);
+        assert_eq!(a.workload.ubatch, 1024);
+        for _ in 0..10 {
+            update(&mut a, Action::Left);
+        }
+        assert_eq!(a.workload.ubatch, 32);
+        update(&mut a, Action::ToggleFlash);
+        assert!(!a.workload.flash_attention);
+        update(&mut a, Action::ToggleRuntime);
+        assert_eq!(a.workload.runtime, Runtime::Mlx);
+        update(&mut a, Action::End);
+        assert_eq!(Control::ALL[a.control_sel], Control::Runtime);
+    }
+
+    #[test]
+    fn clicks_select_what_was_drawn() {
+        let mut a = app();
+        let areas = super::super::view::layout(ratatui::layout::Rect::new(0, 0, 120, 40), &a);
+        // models: border line, filter line, then items
+        update(&mut a, Action::Click(areas.models.x + 3, areas.models.y + 3));
+        assert_eq!(a.model_sel, 1);
+        // hardware: first row is the Apple heading (ignored), second the first Apple profile
+        update(&mut a, Action::Click(areas.hardware.x + 3, areas.hardware.y + 1));
+        assert_eq!(a.focus, Pane::Hardware);
+        assert_eq!(a.hw_sel, 0);
+        update(&mut a, Action::Click(areas.hardware.x + 3, areas.hardware.y + 2));
+        assert_eq!(a.hw_sel, 1);
+        update(&mut a, Action::Click(areas.workload.x + 3, areas.workload.y + 4));
+        assert_eq!((a.focus, a.control_sel), (Pane::Workload, 3));
+        // the wheel over the charts changes the context
+        update(&mut a, Action::ScrollUp(areas.decode_chart.x + 5, areas.decode_chart.y + 3));
+        assert_eq!(a.workload.context, 8192);
+    }
+
+    #[test]
+    fn selected_rows_stay_in_view() {
+        assert_eq!(fit_offset(0, 3, 5), 0);
+        assert_eq!(fit_offset(0, 7, 5), 3);
+        assert_eq!(fit_offset(4, 2, 5), 2);
+        let mut a = app();
+        a.models = (0..50)
+            .map(|i| ModelEntry::given(&format!("m{i}"), model("m", 4096, ModelFormat::Spec)))
+            .collect();
+        a.size = (120, 40);
+        for _ in 0..30 {
+            update(&mut a, Action::Down);
+        }
+        let h = super::super::view::layout(ratatui::layout::Rect::new(0, 0, 120, 40), &a)
+            .models
+            .height as usize
+            - 3;
+        assert!(a.model_offset <= 30 && 30 < a.model_offset + h);
+    }
+}
