@@ -1,1 +1,297 @@
-//! TODO(compute): being written.
+//! compute: llama.cpp's compute (graph) buffer, its output buffer, the runtime's own overhead, and the
+//! MLX equivalents.
+//!
+//! # llama.cpp compute buffer
+//! llama.cpp reserves the compute buffer once, for the worst-case graph: one full micro-batch of
+//! `n_tokens = min(n_ubatch, n_ctx)` tokens, all of them outputs, attending to all `pad256(n_ctx)` cells.
+//! ggml's graph allocator reuses memory between layers (tensors are freed after their last consumer), so
+//! the buffer is the *peak* of live tensors over the graph, not a sum. Three phases can hold the peak
+//! (every term is f32 unless said, so bytes = `4 · n_tokens · (per-token floats)`):
+//!
+//! - **logits**: the output matmul `[n_vocab, n_tokens]` while the final hidden state and its norm are
+//!   live: `n_vocab + 2·n_embd + 1` (the `+1` is the int32 token ids).
+//! - **attention**: with flash attention off, the KQ scores `n_head · n_kv` (softmax runs in place), the
+//!   f32 masks `n_kv` (one per cache: the full one and, for ISWA models, the sliding one), and the live
+//!   activations around them: residual, normed input and output (`3·n_embd`), Q and its RoPE'd copy
+//!   (`2·n_head·hd`), the new K and V rows (`2·n_head_kv·hd`) and the int32 inputs (`5`). With flash
+//!   attention on, no KQ is materialised and the mask is f16 (`n_kv / 2`).
+//! - **FFN**: residual + normed input (`2·n_embd`), gate and up (`2·n_ff`); for MoE the router logits and
+//!   probabilities (`2·n_expert`), per-used-expert gate/up (`2·n_ff_exp`) and down outputs (`n_embd`),
+//!   and the shared expert.
+//!
+//! Validated on all 80 oracle rows (llama.cpp 0c1e570, CPU backend, `tests/data/oracle_results.csv`):
+//! 61 rows exact to the byte, the others within 3.9% (median |error| 0%). Where the allocator leaves a
+//! hole the formula does not see (e.g. one more `4·n_embd·n_tokens` block with q8_0 KV, or the f16 mask
+//! sitting under the logits in the qwen3 rows at n_ctx ≤ 4096), llama.cpp allocates *more* than
+//! predicted, never less; the test prints each row.
+//!
+//! On GPUs the same graph is reserved on the device (the buffer does not depend on how many layers
+//! are offloaded: llama.cpp #27953). The CPU_REPACK doubling of Q4_0/Q4_K weights in the oracle's model
+//! buffer is a CPU-backend feature (weights repacked for AVX kernels); on Metal and CUDA the model buffer
+//! is the file's tensor bytes, so plans use the inventory's bytes.
+//!
+//! # Output buffer
+//! Host logits of one token per sequence: `4 · n_vocab · n_seq` (exact on all 80 oracle rows, within the
+//! log's 0.01 MiB rounding).
+//!
+//! # Runtime overhead
+//! - CUDA: the context, cuBLAS workspace and driver reserve: 400 MiB. gguf-parser-go's default VRAM
+//!   platform footprint is 250 MiB; llama.cpp's memory breakdown shows 0.75–2.2 GiB `unaccounted` on big
+//!   cards, other processes included (reference/peers.md §6). Counted with ±150 MiB uncertainty.
+//! - Metal: nothing beyond the buffers: ggml-metal's `allocated size … / recommendedMax` line counts the
+//!   model, KV and compute buffers only (llama.cpp #9112, peers.md).
+//!
+//! # MLX (mlx-lm)
+//! No padded graph reservation: MLX allocates per operation. The peak during prefill is one chunk of
+//! `prefill_step_size = 2048` tokens of bf16 activations (residual, normed input, gate, up:
+//! `2·(2·n_embd + 2·n_ff)` bytes per token; attention runs in the fused SDPA kernel, no score matrix),
+//! plus the f32 logits of the last token. Not validated against a measured run (no MLX oracle yet).
+
+use super::kv::{Cells, KvShape};
+use super::{Runtime, Workload};
+use crate::error::Result;
+use crate::hardware::{Machine, Vendor};
+use crate::model::HyperParams;
+
+pub const MIB: u64 = 1 << 20;
+
+/// CUDA context + cuBLAS + driver reserve counted per GPU.
+pub const CUDA_OVERHEAD_BYTES: u64 = 400 * MIB;
+/// Uncertainty of [`CUDA_OVERHEAD_BYTES`] (its range in public logs and peers: 250–550 MiB).
+pub const CUDA_OVERHEAD_UNCERTAINTY_BYTES: u64 = 150 * MIB;
+/// mlx-lm `generate_step` prefill chunk (`prefill_step_size`).
+pub const MLX_PREFILL_STEP: u64 = 2048;
+
+/// Attention dimensions of one kind of layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct AttnDims {
+    present: bool,
+    n_head: u64,
+    q_dim: u64,
+    kv_dim: u64,
+}
+
+impl AttnDims {
+    fn merge(&mut self, n_head: u64, q: u64, kv: u64) {
+        self.present = true;
+        self.n_head = self.n_head.max(n_head);
+        self.q_dim = self.q_dim.max(q);
+        self.kv_dim = self.kv_dim.max(kv);
+    }
+}
+
+/// The model dimensions the compute buffer depends on, gathered once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ComputeShape {
+    n_vocab: u64,
+    n_embd: u64,
+    full: AttnDims,
+    swa: AttnDims,
+    /// Per-token floats of the largest FFN phase.
+    ffn_floats: u64,
+}
+
+/// The three candidate peaks of the llama.cpp compute buffer, bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ComputeTerms {
+    pub logits: u64,
+    pub attention: u64,
+    pub ffn: u64,
+}
+
+impl ComputeTerms {
+    /// The buffer: the largest phase.
+    pub fn total(&self) -> u64 {
+        self.logits.max(self.attention).max(self.ffn)
+    }
+
+    /// Which phase sets the buffer.
+    pub fn dominant(&self) -> &'static str {
+        let t = self.total();
+        if t == self.attention && self.attention > self.logits {
+            "attention"
+        } else if t == self.ffn && self.ffn > self.logits {
+            "ffn"
+        } else {
+            "logits"
+        }
+    }
+}
+
+impl ComputeShape {
+    pub fn new(hp: &HyperParams) -> ComputeShape {
+        let mut s = ComputeShape {
+            n_vocab: hp.vocab_size,
+            n_embd: hp.n_embd,
+            ..ComputeShape::default()
+        };
+        for l in 0..hp.n_layer as usize {
+            let hkv = hp.n_head_kv.get(l).copied().unwrap_or(0) as u64;
+            if hkv == 0 {
+                continue;
+            }
+            let h = hp.n_head.get(l).copied().unwrap_or(0) as u64;
+            let (q, kv) = match &hp.mla {
+                Some(m) => (
+                    h * (m.kv_lora_rank + m.rope_dim),
+                    m.kv_lora_rank + m.rope_dim,
+                ),
+                None => (h * hp.head_dim_k, hkv * hp.head_dim_k),
+            };
+            let swa = hp.sliding_window.is_some() && hp.swa_layers.get(l).copied().unwrap_or(false);
+            if swa {
+                s.swa.merge(h, q, kv)
+            } else {
+                s.full.merge(h, q, kv)
+            }
+        }
+        let e = hp.n_embd;
+        let dense_ff = hp.n_ff.iter().copied().max().unwrap_or(0);
+        let dense = 2 * e + 2 * dense_ff + 1;
+        let moe = if hp.is_moe() {
+            2 * e
+                + 2 * hp.n_expert as u64
+                + hp.n_expert_used as u64 * (2 * hp.n_ff_expert + e)
+                + 2 * hp.n_ff_shexp
+                + 1
+        } else {
+            0
+        };
+        s.ffn_floats = dense.max(moe);
+        s
+    }
+
+    /// llama.cpp's compute buffer phases at `cells` with micro-batch `ubatch`.
+    pub fn llama_cpp(&self, cells: Cells, ubatch: u64, flash_attention: bool) -> ComputeTerms {
+        let n_tokens = ubatch.min(cells.full.max(1));
+        let per_tok = |floats: u64| floats.saturating_mul(4).saturating_mul(n_tokens);
+        let masks = if self.full.present { cells.full } else { 0 }
+            + if self.swa.present { cells.swa } else { 0 };
+        let attn_of = |d: &AttnDims, n_kv: u64| -> u64 {
+            if !d.present {
+                return 0;
+            }
+            let acts = 3 * self.n_embd + 2 * d.q_dim + 2 * d.kv_dim + 5;
+            if flash_attention {
+                per_tok(masks / 2 + acts)
+            } else {
+                per_tok(d.n_head.saturating_mul(n_kv) + masks + acts)
+            }
+        };
+        ComputeTerms {
+            logits: per_tok(self.n_vocab + 2 * self.n_embd + 1),
+            attention: attn_of(&self.full, cells.full).max(attn_of(&self.swa, cells.swa)),
+            ffn: per_tok(self.ffn_floats),
+        }
+    }
+
+    /// mlx-lm's peak activation memory for a context of `ctx` tokens (see module docs).
+    pub fn mlx(&self, hp: &HyperParams, ctx: u64) -> u64 {
+        let chunk = ctx.clamp(1, MLX_PREFILL_STEP);
+        let ff = hp
+            .n_ff
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(0)
+            .max(hp.n_ff_expert * hp.n_expert_used as u64);
+        chunk * 2 * (2 * self.n_embd + 2 * ff) + 4 * self.n_vocab
+    }
+}
+
+/// Compute buffer bytes for the workload.
+pub fn compute_buffer_bytes(hp: &HyperParams, wl: &Workload) -> Result<u64> {
+    let kv = KvShape::new(hp, wl.cache_type_k, wl.cache_type_v, wl.runtime)?;
+    let shape = ComputeShape::new(hp);
+    Ok(match wl.runtime {
+        Runtime::LlamaCpp => {
+            let cells = kv.cells(wl.context, wl.ubatch as u64, wl.parallel as u64);
+            shape
+                .llama_cpp(cells, wl.ubatch as u64, wl.flash_attention)
+                .total()
+        }
+        Runtime::Mlx => shape.mlx(hp, wl.context),
+    })
+}
+
+/// Host output (logits) buffer: `4 · n_vocab · n_seq` for llama.cpp; MLX keeps logits in its
+/// activations (counted in [`ComputeShape::mlx`]).
+pub fn output_buffer_bytes(hp: &HyperParams, wl: &Workload) -> u64 {
+    match wl.runtime {
+        Runtime::LlamaCpp => 4 * hp.vocab_size * wl.parallel.max(1) as u64,
+        Runtime::Mlx => 0,
+    }
+}
+
+/// Device memory the runtime itself takes on `machine` (see module docs).
+pub fn runtime_overhead_bytes(machine: &Machine, runtime: Runtime) -> u64 {
+    match (machine.vendor, runtime) {
+        (Vendor::Nvidia, Runtime::LlamaCpp) => CUDA_OVERHEAD_BYTES,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TensorType;
+
+    fn llama1b() -> HyperParams {
+        HyperParams {
+            n_layer: 16,
+            n_embd: 2048,
+            n_head: vec![32; 16],
+            n_head_kv: vec![8; 16],
+            head_dim_k: 64,
+            head_dim_v: 64,
+            n_ff: vec![8192; 16],
+            vocab_size: 128256,
+            ..HyperParams::default()
+        }
+    }
+
+    #[test]
+    fn medium_row_exact() {
+        // oracle medium-llama1b-q4_0: 4096 ctx ub 512 FA on 271058944, FA off 299902976
+        let wl = Workload {
+            context: 4096,
+            ..Workload::default()
+        };
+        assert_eq!(compute_buffer_bytes(&llama1b(), &wl).unwrap(), 271_058_944);
+        let wl = Workload {
+            context: 4096,
+            flash_attention: false,
+            ..Workload::default()
+        };
+        assert_eq!(compute_buffer_bytes(&llama1b(), &wl).unwrap(), 299_902_976);
+        let wl = Workload {
+            cache_type_v: TensorType::F16,
+            ..wl
+        };
+        assert_eq!(output_buffer_bytes(&llama1b(), &wl), 4 * 128256);
+    }
+
+    #[test]
+    fn fa_off_kq_dominates_long_context() {
+        let hp = llama1b();
+        let shape = ComputeShape::new(&hp);
+        let t = shape.llama_cpp(
+            Cells {
+                full: 32768,
+                swa: 0,
+            },
+            512,
+            false,
+        );
+        assert_eq!(t.dominant(), "attention");
+        let t = shape.llama_cpp(
+            Cells {
+                full: 32768,
+                swa: 0,
+            },
+            512,
+            true,
+        );
+        assert_eq!(t.dominant(), "logits");
+    }
+}

@@ -1,1 +1,364 @@
-//! TODO(kv): being written.
+//! kv: the KV cache, byte-exact as llama.cpp 0c1e570 allocates it (and mlx-lm's growing cache).
+//!
+//! llama.cpp (`src/llama-kv-cache.cpp`, `llama-kv-cache-iswa.cpp`, `llama-memory-recurrent.cpp`):
+//! - cells = `pad256(n_ctx)`: the context is rounded up to a multiple of 256; `-np` parallel sequences
+//!   share these cells (unified cache).
+//! - each attention layer `l` holds `cells × (row_bytes(type_k, n_head_kv(l)·hd_k) + row_bytes(type_v,
+//!   n_head_kv(l)·hd_v))` bytes.
+//! - sliding-window layers (swa_full off, the llama-cli/server default) hold
+//!   `pad256(min(cells, n_swa·n_seq + n_ubatch))` cells.
+//! - MLA (DeepSeek-V2/V3): the cache holds the compressed latent only: one "head" of
+//!   `kv_lora_rank + rope_dim` per token per layer, and no separate V (V is a view of K, llama.cpp
+//!   PR #19067 "kv-cache: support V-less cache", 2026-01). Check: DeepSeek-V3 at 32768 cells q8_0 =
+//!   1166.62 MiB, as logged by ik_llama.cpp PR #259 (`KV self size = 1166.62 MiB, c^KV (q8_0)`).
+//! - recurrent layers (Mamba-style) hold a fixed f32 state per sequence:
+//!   `4·((d_conv−1)(d_inner + 2·n_group·d_state) + d_state·d_inner)`, independent of the context.
+//!
+//! All 80 rows of the oracle (`tests/data/oracle_results.csv`) match to the byte.
+//!
+//! mlx-lm (`mlx_lm/models/cache.py`): `KVCache` grows in steps of 256 tokens in the activation dtype, so
+//! full-attention layers hold `pad256(ctx)` tokens; `RotatingKVCache` keeps `min(ctx, window)` for
+//! sliding-window layers; `QuantizedKVCache` (group 64) stores `bits/8 + 4/64` bytes per element, the same
+//! bytes as q8_0 (8 bits) and q4_0 (4 bits).
+
+use super::{Runtime, Workload};
+use crate::error::{Error, Result};
+use crate::model::{HyperParams, TensorType};
+
+/// llama.cpp pads the context (and the SWA cache) to this many cells.
+pub const CELL_PAD: u64 = 256;
+
+/// Round `n` up to a multiple of 256.
+pub fn pad256(n: u64) -> u64 {
+    n.div_ceil(CELL_PAD).saturating_mul(CELL_PAD)
+}
+
+/// The KV cache types llama.cpp accepts for `-ctk`/`-ctv` (`common/arg.cpp` `kv_cache_types`).
+pub const LLAMA_CPP_KV_TYPES: &[TensorType] = &[
+    TensorType::F32,
+    TensorType::F16,
+    TensorType::BF16,
+    TensorType::Q8_0,
+    TensorType::Q4_0,
+    TensorType::Q4_1,
+    TensorType::IQ4_NL,
+    TensorType::Q5_0,
+    TensorType::Q5_1,
+];
+
+/// KV types mlx-lm can hold (f16/bf16 plain cache; 8-bit and 4-bit `QuantizedKVCache`, spelled q8_0/q4_0).
+pub const MLX_KV_TYPES: &[TensorType] = &[
+    TensorType::F16,
+    TensorType::BF16,
+    TensorType::Q8_0,
+    TensorType::Q4_0,
+];
+
+/// Check a (K type, V type, flash attention) choice the way llama.cpp does.
+pub fn check_cache_types(
+    k: TensorType,
+    v: TensorType,
+    flash_attention: bool,
+    runtime: Runtime,
+) -> Result<()> {
+    let allowed = match runtime {
+        Runtime::LlamaCpp => LLAMA_CPP_KV_TYPES,
+        Runtime::Mlx => MLX_KV_TYPES,
+    };
+    let names = || {
+        allowed
+            .iter()
+            .map(|t| t.name().to_ascii_lowercase())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for (flag, t) in [("-ctk", k), ("-ctv", v)] {
+        if !allowed.contains(&t) {
+            return Err(Error::usage(format!(
+                "{flag} {}: not a KV cache type this runtime supports; use one of {}",
+                t.name().to_ascii_lowercase(),
+                names()
+            )));
+        }
+    }
+    if runtime == Runtime::LlamaCpp && v.is_quantized() && !flash_attention {
+        return Err(Error::usage(format!(
+            "-ctv {}: llama.cpp refuses a quantized V cache without flash attention \
+             (\"V cache quantization requires flash_attn\"); add -fa on or use -ctv f16",
+            v.name().to_ascii_lowercase()
+        )));
+    }
+    Ok(())
+}
+
+/// The KV cache of one model at one pair of cache types, reduced to a few sums so that the bytes at any
+/// context are O(1) (the max-context search calls [`KvShape::bytes`] many times).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KvShape {
+    /// Bytes per cell summed over full-attention layers.
+    pub full_cell_bytes: u64,
+    /// Bytes per cell summed over sliding-window layers.
+    pub swa_cell_bytes: u64,
+    /// Sliding window in tokens (0 when no layer slides).
+    pub window: u64,
+    /// Recurrent state bytes per sequence, summed over recurrent layers.
+    pub recurrent_seq_bytes: u64,
+    pub full_layers: u32,
+    pub swa_layers: u32,
+    pub recurrent_layers: u32,
+    pub runtime: Runtime,
+}
+
+/// Cells held by the full-attention and the sliding-window layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cells {
+    pub full: u64,
+    pub swa: u64,
+}
+
+fn row(t: TensorType, n: u64, what: &str) -> Result<u64> {
+    t.row_bytes(n).ok_or_else(|| {
+        Error::usage(format!(
+            "KV cache type {} needs rows that are a multiple of {} elements, but this model's {what} row has {n}; \
+             use f16",
+            t.name().to_ascii_lowercase(),
+            t.block_elems()
+        ))
+    })
+}
+
+impl KvShape {
+    /// Per-layer accounting for `hp` with K type `k` and V type `v`.
+    pub fn new(
+        hp: &HyperParams,
+        k: TensorType,
+        v: TensorType,
+        runtime: Runtime,
+    ) -> Result<KvShape> {
+        let mut s = KvShape {
+            runtime,
+            window: hp.sliding_window.unwrap_or(0),
+            ..KvShape::default()
+        };
+        for l in 0..hp.n_layer as usize {
+            let recurrent = hp.recurrent_layers.get(l).copied().unwrap_or(false)
+                || (hp.ssm.is_some()
+                    && hp.recurrent_layers.is_empty()
+                    && hp.n_head_kv.get(l).copied().unwrap_or(0) == 0);
+            if recurrent {
+                if let Some(ssm) = &hp.ssm {
+                    let r = ssm.d_conv.saturating_sub(1)
+                        * (ssm.d_inner + 2 * ssm.n_group * ssm.d_state);
+                    let st = ssm.d_state * ssm.d_inner;
+                    s.recurrent_seq_bytes += 4 * (r + st);
+                }
+                s.recurrent_layers += 1;
+                continue;
+            }
+            let hkv = hp.n_head_kv.get(l).copied().unwrap_or(0) as u64;
+            if hkv == 0 {
+                continue;
+            }
+            let cell = if let Some(mla) = &hp.mla {
+                // latent cache: one head of kv_lora_rank + rope_dim, V is a view of it
+                row(k, mla.kv_lora_rank + mla.rope_dim, "MLA latent")?
+            } else {
+                row(k, hkv * hp.head_dim_k, "K")? + row(v, hkv * hp.head_dim_v, "V")?
+            };
+            let swa = s.window > 0 && hp.swa_layers.get(l).copied().unwrap_or(false);
+            if swa {
+                s.swa_cell_bytes += cell;
+                s.swa_layers += 1;
+            } else {
+                s.full_cell_bytes += cell;
+                s.full_layers += 1;
+            }
+        }
+        Ok(s)
+    }
+
+    /// Cells held at context `ctx` with micro-batch `ubatch` and `n_seq` parallel sequences.
+    pub fn cells(&self, ctx: u64, ubatch: u64, n_seq: u64) -> Cells {
+        match self.runtime {
+            Runtime::LlamaCpp => {
+                let full = pad256(ctx);
+                let swa = if self.swa_layers > 0 {
+                    pad256(
+                        full.min(
+                            self.window
+                                .saturating_mul(n_seq.max(1))
+                                .saturating_add(ubatch),
+                        ),
+                    )
+                } else {
+                    0
+                };
+                Cells { full, swa }
+            }
+            Runtime::Mlx => {
+                let full = pad256(ctx);
+                let swa = if self.swa_layers > 0 {
+                    full.min(self.window)
+                } else {
+                    0
+                };
+                Cells { full, swa }
+            }
+        }
+    }
+
+    /// Total KV cache bytes at context `ctx`.
+    pub fn bytes(&self, ctx: u64, ubatch: u64, n_seq: u64) -> u64 {
+        let c = self.cells(ctx, ubatch, n_seq);
+        self.full_cell_bytes
+            .saturating_mul(c.full)
+            .saturating_add(self.swa_cell_bytes.saturating_mul(c.swa))
+            .saturating_add(self.recurrent_seq_bytes.saturating_mul(n_seq.max(1)))
+    }
+
+    /// KV bytes read to decode one token at position `pos` (attention reads every cached token, a
+    /// sliding-window layer at most `window` of them; recurrent state is read once).
+    pub fn read_bytes_at(&self, pos: u64) -> u64 {
+        let swa_pos = if self.window > 0 {
+            pos.min(self.window)
+        } else {
+            pos
+        };
+        self.full_cell_bytes
+            .saturating_mul(pos)
+            .saturating_add(self.swa_cell_bytes.saturating_mul(swa_pos))
+            .saturating_add(self.recurrent_seq_bytes)
+    }
+}
+
+/// KV bytes for the workload, exactly as llama.cpp (or mlx-lm) allocates them.
+pub fn kv_bytes(hp: &HyperParams, wl: &Workload) -> Result<u64> {
+    check_cache_types(
+        wl.cache_type_k,
+        wl.cache_type_v,
+        wl.flash_attention,
+        wl.runtime,
+    )?;
+    let s = KvShape::new(hp, wl.cache_type_k, wl.cache_type_v, wl.runtime)?;
+    Ok(s.bytes(wl.context, wl.ubatch as u64, wl.parallel as u64))
+}
+
+/// KV bytes of each layer at the workload (for partial offload: a layer's cache lives with the layer).
+pub fn kv_layer_bytes(hp: &HyperParams, wl: &Workload) -> Result<Vec<u64>> {
+    let shape = KvShape::new(hp, wl.cache_type_k, wl.cache_type_v, wl.runtime)?;
+    let cells = shape.cells(wl.context, wl.ubatch as u64, wl.parallel as u64);
+    let mut out = Vec::with_capacity(hp.n_layer as usize);
+    for l in 0..hp.n_layer as usize {
+        // build a one-layer view and reuse the same accounting
+        let one = HyperParams {
+            n_layer: 1,
+            n_head_kv: vec![hp.n_head_kv.get(l).copied().unwrap_or(0)],
+            swa_layers: vec![hp.swa_layers.get(l).copied().unwrap_or(false)],
+            recurrent_layers: if hp.recurrent_layers.is_empty() {
+                vec![]
+            } else {
+                vec![hp.recurrent_layers.get(l).copied().unwrap_or(false)]
+            },
+            n_head: vec![],
+            n_ff: vec![],
+            mla: hp.mla.clone(),
+            ssm: hp.ssm.clone(),
+            sliding_window: hp.sliding_window,
+            head_dim_k: hp.head_dim_k,
+            head_dim_v: hp.head_dim_v,
+            ..HyperParams::default()
+        };
+        let s1 = KvShape::new(&one, wl.cache_type_k, wl.cache_type_v, wl.runtime)?;
+        out.push(
+            s1.full_cell_bytes * cells.full
+                + s1.swa_cell_bytes * cells.swa
+                + s1.recurrent_seq_bytes * (wl.parallel as u64).max(1),
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn llama70b() -> HyperParams {
+        HyperParams {
+            n_layer: 80,
+            n_embd: 8192,
+            n_head: vec![64; 80],
+            n_head_kv: vec![8; 80],
+            head_dim_k: 128,
+            head_dim_v: 128,
+            n_ff: vec![28672; 80],
+            context_length: 131072,
+            vocab_size: 128256,
+            ..HyperParams::default()
+        }
+    }
+
+    #[test]
+    fn llama_3_1_70b_f16_8192() {
+        // 80 layers × 8 KV heads × 128 × (2 + 2) bytes × 8192 cells
+        let wl = Workload {
+            context: 8192,
+            ..Workload::default()
+        };
+        assert_eq!(kv_bytes(&llama70b(), &wl).unwrap(), 2_684_354_560);
+    }
+
+    #[test]
+    fn context_is_padded_to_256() {
+        let hp = llama70b();
+        let a = kv_bytes(
+            &hp,
+            &Workload {
+                context: 1000,
+                ..Workload::default()
+            },
+        )
+        .unwrap();
+        let b = kv_bytes(
+            &hp,
+            &Workload {
+                context: 1024,
+                ..Workload::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn quantized_v_needs_flash_attention() {
+        let wl = Workload {
+            cache_type_k: TensorType::Q8_0,
+            cache_type_v: TensorType::Q8_0,
+            flash_attention: false,
+            ..Workload::default()
+        };
+        let e = kv_bytes(&llama70b(), &wl).unwrap_err();
+        assert!(e.to_string().contains("flash"), "{e}");
+        let wl = Workload {
+            cache_type_k: TensorType::Q4_K,
+            ..Workload::default()
+        };
+        assert!(
+            kv_bytes(&llama70b(), &wl)
+                .unwrap_err()
+                .to_string()
+                .contains("q4_k")
+        );
+    }
+
+    #[test]
+    fn layer_split_sums_to_total() {
+        let wl = Workload {
+            context: 5000,
+            ..Workload::default()
+        };
+        let hp = llama70b();
+        let per = kv_layer_bytes(&hp, &wl).unwrap();
+        assert_eq!(per.iter().sum::<u64>(), kv_bytes(&hp, &wl).unwrap());
+    }
+}

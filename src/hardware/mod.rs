@@ -7,9 +7,9 @@
 
 pub mod profile;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Vendor {
     Apple,
@@ -19,7 +19,7 @@ pub enum Vendor {
     Other,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MemoryKind {
     /// CPU and GPU share one pool (Apple Silicon, DGX Spark).
@@ -55,4 +55,7 @@ pub struct Machine {
     pub measured_efficiency: Option<f64>,
     /// Whether this machine comes from a calibrated user profile.
     pub calibrated: bool,
+    /// One line saying how `gpu_budget_bytes` was worked out (the rule, its evidence, how to change it),
+    /// for plan output.
+    pub budget_note: String,
 }

@@ -134,7 +134,8 @@ pub struct TensorInfo {
     /// specs; row-major (outermost first) for safetensors.
     pub shape: Vec<u64>,
     pub ty: TensorType,
-    /// Logical parameter count (for MLX-packed U32 weights: out x in, not the packed count).
+    /// Logical parameter count (for MLX-packed U32 weights: out x in, not the packed count; their
+    /// `.scales` / `.biases` count 0, as mlx-lm `get_total_parameters` counts them).
     pub n_elements: u64,
     /// Exact bytes stored.
     pub n_bytes: u64,

@@ -86,6 +86,10 @@ tensor_types! {
     F6_E2M3 = ("F6_E2M3", None, 4, 3),
     F6_E3M2 = ("F6_E3M2", None, 4, 3),
     F4      = ("F4",      None, 2, 1),
+    F8_E4M3FNUZ = ("F8_E4M3FNUZ", None, 1, 1),
+    F8_E5M2FNUZ = ("F8_E5M2FNUZ", None, 1, 1),
+    // complex64: two F32 parts
+    C64     = ("C64",     None, 1, 8),
 }
 
 impl TensorType {

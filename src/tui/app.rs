@@ -1125,7 +1125,12 @@ mod tests {
         );
         a.planner = echo;
         a.requantizer = requant_echo;
-        a.quant_choices = vec![AS_STORED.into(), "Q4_K_M".into(), "mlx-4bit".into(), "mlx-8bit".into()];
+        a.quant_choices = vec![
+            AS_STORED.into(),
+            "Q4_K_M".into(),
+            "mlx-4bit".into(),
+            "mlx-8bit".into(),
+        ];
         a.refresh();
         a
     }
@@ -1186,7 +1191,10 @@ mod tests {
     fn context_changes_hit_the_cache_and_workload_changes_replan_each_step_once() {
         let mut a = app();
         let n_steps = a.steps().len() as u64;
-        assert_eq!(a.plan_calls, n_steps, "first refresh plans every chart point");
+        assert_eq!(
+            a.plan_calls, n_steps,
+            "first refresh plans every chart point"
+        );
         assert_eq!(a.curve().len() as u64, n_steps);
         update(&mut a, Action::ContextUp);
         update(&mut a, Action::ContextDown);
@@ -1319,7 +1327,10 @@ mod tests {
     fn workload_controls_step_and_clamp() {
         let mut a = app();
         a.focus = Pane::Workload;
-        a.control_sel = Control::ALL.iter().position(|&c| c == Control::Ubatch).unwrap();
+        a.control_sel = Control::ALL
+            .iter()
+            .position(|&c| c == Control::Ubatch)
+            .unwrap();
         update(&mut a, Action::Right);
         assert_eq!(a.workload.ubatch, 1024);
         for _ in 0..10 {
@@ -1339,18 +1350,33 @@ mod tests {
         let mut a = app();
         let areas = super::super::view::layout(ratatui::layout::Rect::new(0, 0, 120, 40), &a);
         // models: border line, filter line, then items
-        update(&mut a, Action::Click(areas.models.x + 3, areas.models.y + 3));
+        update(
+            &mut a,
+            Action::Click(areas.models.x + 3, areas.models.y + 3),
+        );
         assert_eq!(a.model_sel, 1);
         // hardware: first row is the Apple heading (ignored), second the first Apple profile
-        update(&mut a, Action::Click(areas.hardware.x + 3, areas.hardware.y + 1));
+        update(
+            &mut a,
+            Action::Click(areas.hardware.x + 3, areas.hardware.y + 1),
+        );
         assert_eq!(a.focus, Pane::Hardware);
         assert_eq!(a.hw_sel, 0);
-        update(&mut a, Action::Click(areas.hardware.x + 3, areas.hardware.y + 2));
+        update(
+            &mut a,
+            Action::Click(areas.hardware.x + 3, areas.hardware.y + 2),
+        );
         assert_eq!(a.hw_sel, 1);
-        update(&mut a, Action::Click(areas.workload.x + 3, areas.workload.y + 4));
+        update(
+            &mut a,
+            Action::Click(areas.workload.x + 3, areas.workload.y + 4),
+        );
         assert_eq!((a.focus, a.control_sel), (Pane::Workload, 3));
         // the wheel over the charts changes the context
-        update(&mut a, Action::ScrollUp(areas.decode_chart.x + 5, areas.decode_chart.y + 3));
+        update(
+            &mut a,
+            Action::ScrollUp(areas.decode_chart.x + 5, areas.decode_chart.y + 3),
+        );
         assert_eq!(a.workload.context, 8192);
     }
 

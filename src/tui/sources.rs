@@ -104,8 +104,32 @@ pub fn model_entries(
     Ok((out, sel))
 }
 
-/// Every bundled hardware profile, each at all of its memory sizes.
+/// Every hardware profile (bundled, then the user's own), each at all of its memory sizes.
 pub fn hardware_entries() -> Result<Vec<HwEntry>> {
-    // TEMP until the hw branch lands
-    Ok(Vec::new())
+    use crate::hardware::profile;
+    let mut out = Vec::new();
+    for p in profile::all_profiles()? {
+        let machines: Vec<_> = p
+            .memory_gib
+            .iter()
+            .map(|&gib| profile::to_machine(&p, gib))
+            .collect();
+        if machines.is_empty() {
+            continue;
+        }
+        let mem_idx = p
+            .memory_gib
+            .iter()
+            .position(|&g| g == p.default_memory_gib)
+            .unwrap_or(0);
+        out.push(HwEntry {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            vendor: p.vendor,
+            machines,
+            mem_idx,
+            marked: false,
+        });
+    }
+    Ok(out)
 }
