@@ -382,6 +382,11 @@ impl App {
         }
     }
 
+    /// Forget every cached plan (the bench uses this to time a cold re-plan).
+    pub fn clear_plan_cache(&mut self) {
+        self.plans.clear();
+    }
+
     /// Select the model whose label or source equals `arg`; false if none does.
     pub fn select_model(&mut self, arg: &str) -> bool {
         let found = self.models.iter().position(|m| {

@@ -47,7 +47,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("m", "measure decode (needs a local model file)"),
     (
         "mouse",
-        "click selects a list item or control; wheel scrolls a list, or the context over the charts",
+        "click selects; wheel scrolls a list (over the charts: context)",
     ),
 ];
 

@@ -26,9 +26,17 @@ use std::io::IsTerminal;
 /// Build the explorer for these command-line models (files, folders, spec ids) and machines
 /// (`--hardware`, as `headroom plan` takes it). Several machines are marked and open the compare view.
 pub fn build_app(models: &[String], hardware: Option<&str>) -> Result<App> {
+    build_app_with(models, hardware, sources::hardware_entries()?)
+}
+
+/// [`build_app`] over a given hardware list (tests use the bundled profiles only).
+pub fn build_app_with(
+    models: &[String],
+    hardware: Option<&str>,
+    hw: Vec<app::HwEntry>,
+) -> Result<App> {
     let ids = crate::model::spec::bundled_ids();
     let (entries, sel) = sources::model_entries(models, &ids)?;
-    let hw = sources::hardware_entries()?;
     let mut app = App::new(entries, hw);
     if let Some(i) = sel {
         app.model_sel = i;

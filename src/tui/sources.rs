@@ -106,9 +106,14 @@ pub fn model_entries(
 
 /// Every hardware profile (bundled, then the user's own), each at all of its memory sizes.
 pub fn hardware_entries() -> Result<Vec<HwEntry>> {
+    Ok(hardware_from(crate::hardware::profile::all_profiles()?))
+}
+
+/// These profiles as hardware list entries, each at all of its memory sizes.
+pub fn hardware_from(profiles: Vec<crate::hardware::profile::Profile>) -> Vec<HwEntry> {
     use crate::hardware::profile;
     let mut out = Vec::new();
-    for p in profile::all_profiles()? {
+    for p in profiles {
         let machines: Vec<_> = p
             .memory_gib
             .iter()
@@ -131,5 +136,5 @@ pub fn hardware_entries() -> Result<Vec<HwEntry>> {
             marked: false,
         });
     }
-    Ok(out)
+    out
 }

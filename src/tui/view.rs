@@ -13,8 +13,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Axis, Block, Cell, Chart, Clear, Dataset, GraphType, LegendPosition, Paragraph, Row, Table,
-    Wrap,
+    Axis, Block, Cell, Chart, Clear, Dataset, GraphType, Paragraph, Row, Table, Wrap,
 };
 
 /// Width of the left column (lists and workload controls).
@@ -64,7 +63,7 @@ pub fn layout(area: Rect, _app: &App) -> Areas {
     ])
     .areas(right);
     let [breakdown, speed] =
-        Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(tables);
+        Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(tables);
     let [decode_chart, memory_chart] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts);
     Areas {
@@ -271,7 +270,7 @@ fn draw_models(app: &App, f: &mut Frame, r: Rect, theme: Theme) {
             Style::new()
         };
         lines.push(Line::styled(
-            format!(" {label:<width$}", width = w - 1),
+            format!(" {label:<width$}", width = w.saturating_sub(1)),
             style,
         ));
     }
@@ -426,7 +425,7 @@ fn draw_main(app: &App, f: &mut Frame, a: &Areas, theme: Theme) {
     draw_bar(f, a.bar, machine, plan, theme);
     draw_breakdown(f, a.breakdown, machine, plan, theme);
     draw_speed(app, f, a.speed, plan, theme);
-    draw_charts(app, f, a, machine, plan, theme);
+    draw_charts(app, f, a, plan, theme);
     draw_advice(app, f, a.advice, plan, theme);
 }
 
@@ -637,7 +636,7 @@ fn draw_speed(app: &App, f: &mut Frame, r: Rect, p: &Plan, theme: Theme) {
                 )
             })
             .collect::<Vec<_>>()
-            .join(" · ")
+            .join(", ")
     };
     let batch = if app.workload.batch > 1 {
         format!(
@@ -708,7 +707,7 @@ fn y_labels(hi: f64, f: impl Fn(f64) -> String) -> Vec<String> {
     vec![f(0.0), f(hi / 2.0), f(hi)]
 }
 
-fn draw_charts(app: &App, f: &mut Frame, a: &Areas, m: &Machine, p: &Plan, theme: Theme) {
+fn draw_charts(app: &App, f: &mut Frame, a: &Areas, p: &Plan, theme: Theme) {
     let curve = app.curve();
     let steps = app.steps();
     let (mut lo, mut hi) = (log2(steps[0]), log2(*steps.last().unwrap_or(&steps[0])));
@@ -717,45 +716,35 @@ fn draw_charts(app: &App, f: &mut Frame, a: &Areas, m: &Machine, p: &Plan, theme
         hi += 1.0;
     }
     let now_x = log2(app.workload.context);
-    let legend = (Constraint::Percentage(60), Constraint::Percentage(60));
 
-    // decode tok/s vs context, with the ± error band
+    // decode tok/s vs context (the legend is the block title: charts stay uncovered)
     let dec: Vec<(f64, f64)> = curve
         .iter()
         .map(|(c, p)| (log2(*c), p.speed.decode_tokens_per_s))
         .collect();
-    let err = p.speed.decode_error_pct / 100.0;
-    let band_hi: Vec<(f64, f64)> = dec.iter().map(|&(x, y)| (x, y * (1.0 + err))).collect();
-    let band_lo: Vec<(f64, f64)> = dec.iter().map(|&(x, y)| (x, y * (1.0 - err))).collect();
-    let ymax = band_hi.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-9) * 1.1;
+    let ymax = dec.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-9) * 1.15;
     let now = [(now_x, p.speed.decode_tokens_per_s)];
     let datasets = vec![
         Dataset::default()
-            .name("decode")
             .marker(Marker::Braille)
             .graph_type(GraphType::Line)
             .style(theme.fg(Color::Green))
             .data(&dec),
         Dataset::default()
-            .name(format!("±{:.0}%", p.speed.decode_error_pct))
-            .marker(Marker::Dot)
-            .graph_type(GraphType::Line)
-            .style(theme.dim())
-            .data(&band_hi),
-        Dataset::default()
-            .marker(Marker::Dot)
-            .graph_type(GraphType::Line)
-            .style(theme.dim())
-            .data(&band_lo),
-        Dataset::default()
-            .name(format!("now {}", short_ctx(app.workload.context)))
             .marker(Marker::Block)
             .graph_type(GraphType::Scatter)
             .style(theme.fg(Color::Cyan))
             .data(&now),
     ];
+    let title = Line::from(vec![
+        Span::raw(" Decode tok/s "),
+        Span::styled("⠒", theme.fg(Color::Green)),
+        Span::raw(format!(" ±{:.0}% ", p.speed.decode_error_pct)),
+        Span::styled("█", theme.fg(Color::Cyan)),
+        Span::raw(format!(" now {} ", short_ctx(app.workload.context))),
+    ]);
     let chart = Chart::new(datasets)
-        .block(Block::bordered().title(" Decode tok/s vs context "))
+        .block(Block::bordered().title(title))
         .x_axis(
             Axis::default()
                 .bounds([lo, hi])
@@ -768,8 +757,7 @@ fn draw_charts(app: &App, f: &mut Frame, a: &Areas, m: &Machine, p: &Plan, theme
                 .labels(y_labels(ymax, fmt::tps))
                 .style(theme.dim()),
         )
-        .legend_position(Some(LegendPosition::TopRight))
-        .hidden_legend_constraints(legend);
+        .legend_position(None);
     f.render_widget(chart, a.decode_chart);
 
     // memory vs context, with the GPU budget line and the largest context that fits
@@ -786,40 +774,43 @@ fn draw_charts(app: &App, f: &mut Frame, a: &Areas, m: &Machine, p: &Plan, theme
         _ => Vec::new(),
     };
     let max_name = match p.max_context {
-        Some(c) if log2(c) > hi => format!("max ctx {} (all)", short_ctx(c)),
-        Some(c) => format!("max ctx {}", short_ctx(c)),
-        None => "max ctx: none".to_string(),
+        Some(c) => format!("max {}", short_ctx(c)),
+        None => "max none".to_string(),
     };
     let now = [(now_x, gib(p.memory.total_bytes))];
     let datasets = vec![
         Dataset::default()
-            .name("needed")
             .marker(Marker::Braille)
             .graph_type(GraphType::Line)
             .style(theme.fg(Color::Blue))
             .data(&memv),
         Dataset::default()
-            .name(format!("budget {}", fmt::gib1(p.gpu_budget_bytes)))
             .marker(Marker::Dot)
             .graph_type(GraphType::Line)
             .style(theme.verdict(&p.verdict))
             .data(&budget_line),
         Dataset::default()
-            .name(max_name)
             .marker(Marker::Dot)
             .graph_type(GraphType::Line)
             .style(theme.fg(Color::Magenta))
             .data(&max_line),
         Dataset::default()
-            .name(format!("now {}", short_ctx(app.workload.context)))
             .marker(Marker::Block)
             .graph_type(GraphType::Scatter)
             .style(theme.fg(Color::Cyan))
             .data(&now),
     ];
-    let _ = m;
+    let title = Line::from(vec![
+        Span::raw(" GiB "),
+        Span::styled("⠒", theme.fg(Color::Blue)),
+        Span::raw(" need "),
+        Span::styled("•", theme.verdict(&p.verdict)),
+        Span::raw(format!(" budget {} ", fmt::gib1(p.gpu_budget_bytes))),
+        Span::styled("•", theme.fg(Color::Magenta)),
+        Span::raw(format!(" {max_name} ")),
+    ]);
     let chart = Chart::new(datasets)
-        .block(Block::bordered().title(" Memory GiB vs context "))
+        .block(Block::bordered().title(title))
         .x_axis(
             Axis::default()
                 .bounds([lo, hi])
@@ -832,8 +823,7 @@ fn draw_charts(app: &App, f: &mut Frame, a: &Areas, m: &Machine, p: &Plan, theme
                 .labels(y_labels(ymax, |v| format!("{v:.0}")))
                 .style(theme.dim()),
         )
-        .legend_position(Some(LegendPosition::TopLeft))
-        .hidden_legend_constraints(legend);
+        .legend_position(None);
     f.render_widget(chart, a.memory_chart);
 }
 
@@ -864,14 +854,13 @@ fn draw_advice(app: &App, f: &mut Frame, r: Rect, p: &Plan, theme: Theme) {
 
 fn draw_compare(app: &App, f: &mut Frame, r: Rect, theme: Theme) {
     let header = Row::new(vec![
-        "machine",
-        "memory",
-        "verdict",
-        "needs GiB",
-        "budget GiB",
-        "decode tok/s",
-        "prefill tok/s",
-        "max ctx",
+        Cell::from("machine"),
+        Cell::from("verdict"),
+        Cell::from(Line::from("needs").right_aligned()),
+        Cell::from(Line::from("budget").right_aligned()),
+        Cell::from(Line::from("decode tok/s").right_aligned()),
+        Cell::from(Line::from("prefill").right_aligned()),
+        Cell::from(Line::from("max ctx").right_aligned()),
     ])
     .style(theme.bold());
     let rows: Vec<Row> = app
@@ -879,14 +868,16 @@ fn draw_compare(app: &App, f: &mut Frame, r: Rect, theme: Theme) {
         .into_iter()
         .map(|(i, res)| {
             let h = &app.hardware[i];
-            let mem = h
-                .machine()
-                .map(|m| format!("{:.0} GiB", m.memory_bytes as f64 / fmt::GIB))
-                .unwrap_or_default();
+            // the --hardware spelling: id:memory
+            let name = match h.machine() {
+                Some(m) if h.machines.len() > 1 => {
+                    format!("{}:{:.0}", h.id, m.memory_bytes as f64 / fmt::GIB)
+                }
+                _ => h.id.clone(),
+            };
             let cells: Vec<Cell> = match res {
                 Some(Ok(p)) => vec![
-                    Cell::from(h.name.clone()),
-                    Cell::from(mem),
+                    Cell::from(name),
                     Cell::from(Span::styled(p.verdict.label(), theme.verdict(&p.verdict))),
                     Cell::from(Line::from(fmt::gib1(p.memory.total_bytes)).right_aligned()),
                     Cell::from(Line::from(fmt::gib1(p.gpu_budget_bytes)).right_aligned()),
@@ -900,20 +891,15 @@ fn draw_compare(app: &App, f: &mut Frame, r: Rect, theme: Theme) {
                     ),
                     Cell::from(Line::from(fmt::tps(p.speed.prefill_tokens_per_s)).right_aligned()),
                     Cell::from(
-                        Line::from(
-                            p.max_context
-                                .map(short_ctx)
-                                .unwrap_or_else(|| "none".into()),
-                        )
-                        .right_aligned(),
+                        Line::from(p.max_context.map(short_ctx).unwrap_or_else(|| "none".into()))
+                            .right_aligned(),
                     ),
                 ],
                 Some(Err(e)) => vec![
-                    Cell::from(h.name.clone()),
-                    Cell::from(mem),
+                    Cell::from(name),
                     Cell::from(Span::styled(e.clone(), theme.error())),
                 ],
-                None => vec![Cell::from(h.name.clone()), Cell::from(mem)],
+                None => vec![Cell::from(name)],
             };
             let row = Row::new(cells);
             if i == app.hw_sel {
@@ -938,13 +924,12 @@ fn draw_compare(app: &App, f: &mut Frame, r: Rect, theme: Theme) {
         rows,
         [
             Constraint::Fill(1),
-            Constraint::Length(8),
             Constraint::Length(20),
-            Constraint::Length(9),
-            Constraint::Length(10),
+            Constraint::Length(6),
+            Constraint::Length(6),
             Constraint::Length(12),
-            Constraint::Length(13),
-            Constraint::Length(8),
+            Constraint::Length(7),
+            Constraint::Length(7),
         ],
     )
     .header(header)
@@ -981,7 +966,7 @@ fn draw_status(app: &App, f: &mut Frame, r: Rect, theme: Theme) {
 
 fn draw_help(f: &mut Frame, area: Rect, theme: Theme) {
     let h = (KEYS.len() as u16 + 4).min(area.height);
-    let w = 76.min(area.width);
+    let w = 96.min(area.width);
     let r = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
@@ -1000,7 +985,7 @@ fn draw_help(f: &mut Frame, area: Rect, theme: Theme) {
             ])
         })
         .collect();
-    let t = Table::new(rows, [Constraint::Length(16), Constraint::Fill(1)]).block(
+    let t = Table::new(rows, [Constraint::Length(20), Constraint::Fill(1)]).block(
         Block::bordered()
             .title(" Keys (? or Esc closes) ")
             .border_style(theme.border(true)),
