@@ -65,6 +65,25 @@ pub enum Command {
     #[command(after_help = "Examples:
   headroom man > headroom.1 && man ./headroom.1")]
     Man,
+    /// Explore interactively: models, machines, workload, verdict, memory and speed vs context.
+    #[command(after_help = "Examples:
+  headroom tui
+  headroom tui llama-3.1-70b --hardware m3-max-40c:64
+  headroom tui ./models/ --hardware m4-pro-20c:48,rtx-4090   (a folder is scanned for models)
+
+Keys: press ? inside for the full list.")]
+    Tui(TuiArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TuiArgs {
+    /// Models to list first and select: files, folders (scanned for .gguf and config.json models)
+    /// or bundled spec ids. Bundled specs are always listed.
+    pub models: Vec<String>,
+    /// Machine(s) to select, as for `plan` (m3-max-40c:64, rtx-4090, a profile YAML); several open the
+    /// compare view.
+    #[arg(long = "hardware", short = 'H')]
+    pub hardware: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -194,9 +213,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 "the man page",
             )
         }
-        None => Err(Error::usage(
-            "no command given; try `headroom plan --help` or `headroom --help`",
-        )),
+        Some(Command::Tui(a)) => crate::tui::run(&a.models, a.hardware.as_deref()),
+        None => {
+            use std::io::IsTerminal;
+            if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+                crate::tui::run(&[], None)
+            } else {
+                Err(Error::usage(
+                    "no command given and not a terminal; try `headroom plan MODEL --hardware H` or `headroom --help`",
+                ))
+            }
+        }
     }
 }
 

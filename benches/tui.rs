@@ -1,0 +1,63 @@
+//! TUI responsiveness: one keystroke = `update` (re-plan what changed) + `view` into a 120x40
+//! TestBackend, for llama-3.1-70b Q4_K_M on m3-max-40c:64. Target: at most 2 ms.
+//!
+//! - `context_step`: +/- (plans cached per model, machine and workload; the usual keystroke).
+//! - `kv_type_cold`: a K cache type change with the plan cache emptied first, so every chart point
+//!   (9 contexts) is re-planned: the worst keystroke on the main view.
+//! - `machine_switch_cold`: the next memory size, plan cache emptied.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use headroom::hardware::profile;
+use headroom::tui::{self, Action, App, update, view};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::hint::black_box;
+
+fn app() -> App {
+    let hw = tui::sources::hardware_from(profile::bundled().expect("bundled profiles"));
+    let mut a = tui::build_app_with(
+        &["llama-3.1-70b".to_string()],
+        Some("m3-max-40c:64"),
+        hw,
+    )
+    .expect("app");
+    assert!(a.select_quant("Q4_K_M"));
+    update(&mut a, Action::Resize(120, 40));
+    assert!(matches!(a.plan(), Some(Ok(_))), "the 70B plans");
+    a
+}
+
+fn bench(c: &mut Criterion) {
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let mut a = app();
+    let mut up = true;
+    c.bench_function("tui/context_step+render", |b| {
+        b.iter(|| {
+            update(&mut a, if up { Action::ContextUp } else { Action::ContextDown });
+            up = !up;
+            term.draw(|f| view(black_box(&a), f)).unwrap();
+        })
+    });
+    let mut a = app();
+    c.bench_function("tui/kv_type_cold+render", |b| {
+        b.iter(|| {
+            a.clear_plan_cache();
+            update(&mut a, Action::CycleCacheK);
+            term.draw(|f| view(black_box(&a), f)).unwrap();
+        })
+    });
+    let mut a = app();
+    update(&mut a, Action::NextPane); // hardware pane
+    let mut right = true;
+    c.bench_function("tui/machine_switch_cold+render", |b| {
+        b.iter(|| {
+            a.clear_plan_cache();
+            update(&mut a, if right { Action::Right } else { Action::Left });
+            right = !right;
+            term.draw(|f| view(black_box(&a), f)).unwrap();
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

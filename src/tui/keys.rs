@@ -1,0 +1,139 @@
+//! tui::keys: terminal events to [`Action`]s, and the key list (the `?` help and `docs/tui-keys.md`
+//! are both generated from [`KEYS`], and a test holds the mapping to that list).
+
+use super::app::{Action, App};
+use ratatui::crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+
+/// Every key, as shown in the help overlay: (keys, what they do).
+pub const KEYS: &[(&str, &str)] = &[
+    ("q, Ctrl-C", "quit"),
+    (
+        "Esc",
+        "close help / filter / compare; quit from the plan view",
+    ),
+    ("?", "show or hide this help"),
+    (
+        "Tab, Shift-Tab",
+        "next / previous pane (models, hardware, workload)",
+    ),
+    ("↑ ↓, k j", "move in the focused list"),
+    ("PgUp PgDn Home End", "jump in the focused list"),
+    (
+        "← →, h l",
+        "hardware: memory size; workload: change value; models: what-if quant",
+    ),
+    (
+        "+ -",
+        "context up / down (512, 1k, 2k ... model's context length)",
+    ),
+    (
+        "/",
+        "filter the models (or hardware) list; Enter keeps, Esc clears",
+    ),
+    ("space", "mark a machine for the compare view"),
+    (
+        "c",
+        "compare view: the model on the marked (or all listed) machines",
+    ),
+    (
+        "u, U",
+        "what-if quant: next / previous (as stored, llama.cpp mixes, mlx)",
+    ),
+    ("K, V", "cycle K / V cache type (f16, q8_0, q4_0)"),
+    ("f", "flash attention on / off"),
+    ("r", "runtime: llama.cpp / mlx"),
+    ("m", "measure decode (needs a local model file)"),
+    (
+        "mouse",
+        "click selects; wheel scrolls a list (over the charts: context)",
+    ),
+];
+
+/// Map one terminal event to an action (None: ignored).
+pub fn map_event(app: &App, ev: &Event) -> Option<Action> {
+    match ev {
+        Event::Key(k) => map_key(app, k),
+        Event::Mouse(m) => map_mouse(m),
+        Event::Resize(w, h) => Some(Action::Resize(*w, *h)),
+        _ => None,
+    }
+}
+
+fn map_mouse(m: &MouseEvent) -> Option<Action> {
+    match m.kind {
+        MouseEventKind::Down(MouseButton::Left) => Some(Action::Click(m.column, m.row)),
+        MouseEventKind::ScrollUp => Some(Action::ScrollUp(m.column, m.row)),
+        MouseEventKind::ScrollDown => Some(Action::ScrollDown(m.column, m.row)),
+        _ => None,
+    }
+}
+
+/// Map a key press to an action.
+pub fn map_key(app: &App, k: &KeyEvent) -> Option<Action> {
+    if k.kind == KeyEventKind::Release {
+        return None;
+    }
+    if k.modifiers.contains(KeyModifiers::CONTROL) {
+        return match k.code {
+            KeyCode::Char('c') => Some(Action::Quit),
+            _ => None,
+        };
+    }
+    if app.filter_editing {
+        return match k.code {
+            KeyCode::Esc => Some(Action::FilterCancel),
+            KeyCode::Enter => Some(Action::FilterAccept),
+            KeyCode::Backspace => Some(Action::FilterBackspace),
+            KeyCode::Char(c) => Some(Action::FilterChar(c)),
+            KeyCode::Up => Some(Action::Up),
+            KeyCode::Down => Some(Action::Down),
+            KeyCode::Tab => Some(Action::NextPane),
+            _ => None,
+        };
+    }
+    Some(match k.code {
+        KeyCode::Char('q') => Action::Quit,
+        KeyCode::Esc => Action::Back,
+        KeyCode::Char('?') => Action::ToggleHelp,
+        KeyCode::Tab => Action::NextPane,
+        KeyCode::BackTab => Action::PrevPane,
+        KeyCode::Up | KeyCode::Char('k') => Action::Up,
+        KeyCode::Down | KeyCode::Char('j') => Action::Down,
+        KeyCode::Left | KeyCode::Char('h') => Action::Left,
+        KeyCode::Right | KeyCode::Char('l') => Action::Right,
+        KeyCode::PageUp => Action::PageUp,
+        KeyCode::PageDown => Action::PageDown,
+        KeyCode::Home => Action::Home,
+        KeyCode::End => Action::End,
+        KeyCode::Char('+') | KeyCode::Char('=') => Action::ContextUp,
+        KeyCode::Char('-') | KeyCode::Char('_') => Action::ContextDown,
+        KeyCode::Char('/') => Action::StartFilter,
+        KeyCode::Char(' ') => Action::ToggleMark,
+        KeyCode::Char('c') => Action::ToggleCompare,
+        KeyCode::Char('u') => Action::QuantNext,
+        KeyCode::Char('U') => Action::QuantPrev,
+        KeyCode::Char('K') => Action::CycleCacheK,
+        KeyCode::Char('V') => Action::CycleCacheV,
+        KeyCode::Char('f') => Action::ToggleFlash,
+        KeyCode::Char('r') => Action::ToggleRuntime,
+        KeyCode::Char('m') => Action::Measure,
+        KeyCode::Enter => Action::Right,
+        _ => return None,
+    })
+}
+
+/// The key list as Markdown (the content of `docs/tui-keys.md`).
+pub fn keys_markdown() -> String {
+    let mut s = String::from(
+        "# headroom tui: keys\n\n\
+         `headroom tui [MODEL...] [--hardware H]` (or `headroom` alone on a terminal) opens the explorer.\n\
+         This list is generated from `src/tui/keys.rs` (`KEYS`); a test keeps the two equal.\n\n\
+         | keys | action |\n| --- | --- |\n",
+    );
+    for (k, what) in KEYS {
+        s.push_str(&format!("| {} | {} |\n", k.replace('|', "\\|"), what));
+    }
+    s
+}

@@ -1,0 +1,221 @@
+//! Snapshot tests of the TUI's main views, rendered into ratatui's TestBackend at 120x40 with bundled
+//! specs and hardware profiles, and checks that every number on screen is the estimate's own (the
+//! plan from `estimate::plan::plan`, formatted by `cli::fmt`).
+
+use headroom::cli::fmt;
+use headroom::estimate::plan::plan;
+use headroom::hardware::profile;
+use headroom::tui::{self, Action, App, update, view};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+fn app(models: &[&str], hardware: &str, quant: &str) -> App {
+    let hw = tui::sources::hardware_from(profile::bundled().expect("bundled profiles"));
+    let models: Vec<String> = models.iter().map(|s| s.to_string()).collect();
+    let mut a = tui::build_app_with(&models, Some(hardware), hw).expect("app");
+    a.color = true;
+    assert!(a.select_quant(quant), "quant {quant} offered");
+    update(&mut a, Action::Resize(120, 40));
+    a
+}
+
+fn render(a: &App) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    t.draw(|f| view(a, f)).unwrap();
+    t
+}
+
+/// The screen as plain text lines (trailing spaces trimmed).
+fn text(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let w = buf.area.width as usize;
+    buf.content
+        .chunks(w)
+        .map(|row| {
+            let s: String = row.iter().map(|c| c.symbol()).collect();
+            s.trim_end().to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn main_view_70b_q4_k_m_on_m3_max_64() {
+    let a = app(&["llama-3.1-70b"], "m3-max-40c:64", "Q4_K_M");
+    let t = render(&a);
+    let screen = text(&t);
+    // every figure is the plan's
+    let m = profile::resolve("m3-max-40c:64").unwrap().remove(0);
+    let model = headroom::model::load_with_quant("llama-3.1-70b", Some("Q4_K_M")).unwrap();
+    let p = plan(&model, &m, &a.workload).unwrap();
+    for s in [
+        fmt::gib(p.memory.weights_bytes),
+        fmt::gib(p.memory.kv_cache_bytes),
+        fmt::gib(p.memory.total_bytes),
+        fmt::gib(p.gpu_budget_bytes),
+        format!("{} tok/s", fmt::tps(p.speed.decode_tokens_per_s)),
+        format!("±{:.0}%", p.speed.decode_error_pct),
+    ] {
+        assert!(screen.contains(&s), "{s} not on screen:\n{screen}");
+    }
+    assert!(screen.contains("4096 (4k)"));
+    insta::assert_snapshot!("main_70b_m3_max_64", screen);
+
+    // the capture for the README
+    let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/tui.txt");
+    let want = format!(
+        "headroom tui llama-3.1-70b --hardware m3-max-40c:64, what-if Q4_K_M (120x40 capture)\n\n{screen}\n"
+    );
+    if std::env::var_os("HEADROOM_UPDATE_DOCS").is_some() {
+        std::fs::write(&doc, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(&doc).unwrap_or_default();
+    assert_eq!(have, want, "docs/tui.txt is stale: rerun with HEADROOM_UPDATE_DOCS=1");
+}
+
+#[test]
+fn context_keys_move_the_plan_and_the_screen() {
+    let mut a = app(&["llama-3.1-70b"], "m3-max-40c:64", "Q4_K_M");
+    for _ in 0..3 {
+        update(&mut a, Action::ContextUp);
+    }
+    assert_eq!(a.workload.context, 32768);
+    let m = profile::resolve("m3-max-40c:64").unwrap().remove(0);
+    let model = headroom::model::load_with_quant("llama-3.1-70b", Some("Q4_K_M")).unwrap();
+    let p = plan(&model, &m, &a.workload).unwrap();
+    let screen = text(&render(&a));
+    assert!(screen.contains("32768 (32k)"));
+    assert!(screen.contains(&fmt::gib(p.memory.kv_cache_bytes)), "{screen}");
+    assert!(screen.contains(&fmt::gib(p.memory.total_bytes)));
+}
+
+#[test]
+fn over_the_default_gpu_limit_shows_the_sysctl_command() {
+    // 70B Q4_K_M at 32k context (f16 KV) on a 64 GiB Mac: over the default wired limit, within RAM
+    let mut a = app(&["llama-3.1-70b"], "m3-max-40c:64", "Q4_K_M");
+    for _ in 0..3 {
+        update(&mut a, Action::ContextUp);
+    }
+    let p = a.plan().unwrap().as_ref().unwrap().clone();
+    let screen = text(&render(&a));
+    match p.verdict {
+        headroom::estimate::Verdict::FitsIfLimitRaised { wired_limit_mb, .. } => {
+            assert!(screen.contains("FITS IF GPU LIMIT RAISED"), "{screen}");
+            assert!(
+                screen.contains(&format!("iogpu.wired_limit_mb={wired_limit_mb}")),
+                "{screen}"
+            );
+        }
+        ref v => panic!("expected fits-if-limit-raised, plan says {v:?}"),
+    }
+    insta::assert_snapshot!("limit_raised_70b_32k_m3_max_64", screen);
+}
+
+#[test]
+fn does_not_fit_is_red_and_says_so() {
+    let a = app(&["llama-3.1-405b"], "rtx-4090", "Q4_K_M");
+    let t = render(&a);
+    let screen = text(&t);
+    let p = a.plan().unwrap().as_ref().unwrap();
+    let heading = match p.verdict {
+        headroom::estimate::Verdict::DoesNotFit => "DOES NOT FIT",
+        headroom::estimate::Verdict::PartialOffload { .. } => "PARTIAL OFFLOAD",
+        ref v => panic!("405B on a 24 GiB card cannot fit: {v:?}"),
+    };
+    assert!(screen.contains(heading), "{screen}");
+    insta::assert_snapshot!("405b_rtx_4090", screen);
+}
+
+#[test]
+fn compare_view_lists_each_machine_with_its_plan() {
+    let mut a = app(&["qwen3-30b-a3b"], "m4-pro-20c:48,rtx-4090,h100-sxm", "Q4_K_M");
+    assert_eq!(a.screen, headroom::tui::app::Screen::Compare);
+    update(&mut a, Action::Resize(120, 40));
+    let screen = text(&render(&a));
+    assert!(screen.contains("marked machines"));
+    let model = headroom::model::load_with_quant("qwen3-30b-a3b", Some("Q4_K_M")).unwrap();
+    for hw in ["m4-pro-20c:48", "rtx-4090", "h100-sxm"] {
+        let m = profile::resolve(hw).unwrap().remove(0);
+        let p = plan(&model, &m, &a.workload).unwrap();
+        assert!(screen.contains(&m.id), "{} missing:\n{screen}", m.id);
+        assert!(
+            screen.contains(&fmt::tps(p.speed.decode_tokens_per_s)),
+            "{hw} decode missing:\n{screen}"
+        );
+    }
+    insta::assert_snapshot!("compare_qwen3_30b", screen);
+}
+
+#[test]
+fn help_lists_every_key() {
+    let mut a = app(&["llama-3.1-8b"], "rtx-4090", "as stored");
+    update(&mut a, Action::ToggleHelp);
+    let screen = text(&render(&a));
+    for (k, _) in headroom::tui::keys::KEYS {
+        assert!(screen.contains(k), "{k} missing from help:\n{screen}");
+    }
+    insta::assert_snapshot!("help", screen);
+}
+
+#[test]
+fn no_color_draws_no_color() {
+    let mut a = app(&["llama-3.1-70b"], "m3-max-40c:64", "Q4_K_M");
+    a.color = true;
+    let colored = render(&a);
+    assert!(
+        colored
+            .backend()
+            .buffer()
+            .content
+            .iter()
+            .any(|c| c.fg != Color::Reset),
+        "with color on, something is colored"
+    );
+    a.color = false;
+    let plain = render(&a);
+    for c in &plain.backend().buffer().content {
+        assert_eq!((c.fg, c.bg), (Color::Reset, Color::Reset), "{c:?}");
+    }
+    // same text either way
+    assert_eq!(text(&colored), text(&plain));
+}
+
+#[test]
+fn measure_on_a_spec_says_it_needs_a_file() {
+    let mut a = app(&["llama-3.1-8b"], "rtx-4090", "as stored");
+    update(&mut a, Action::Measure);
+    assert!(text(&render(&a)).contains("measure: needs a local model file"));
+    assert!(a.take_measure_request().is_none());
+}
+
+#[test]
+fn key_list_doc_matches_the_keys_table() {
+    let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/tui-keys.md");
+    let want = headroom::tui::keys::keys_markdown();
+    if std::env::var_os("HEADROOM_UPDATE_DOCS").is_some() {
+        std::fs::write(&doc, &want).unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(&doc).unwrap_or_default(),
+        want,
+        "docs/tui-keys.md is stale: rerun with HEADROOM_UPDATE_DOCS=1"
+    );
+}
+
+#[test]
+fn tiny_and_odd_terminal_sizes_do_not_panic() {
+    let mut a = app(&["deepseek-v3"], "m3-ultra-80c", "as stored");
+    for (w, h) in [(1, 1), (20, 10), (60, 15), (80, 24), (200, 60)] {
+        update(&mut a, Action::Resize(w, h));
+        for screen in [false, true] {
+            a.help = screen;
+            let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+            t.draw(|f| view(&a, f)).unwrap();
+        }
+        update(&mut a, Action::ToggleCompare);
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| view(&a, f)).unwrap();
+        update(&mut a, Action::ToggleCompare);
+    }
+}
