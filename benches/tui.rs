@@ -15,12 +15,8 @@ use std::hint::black_box;
 
 fn app() -> App {
     let hw = tui::sources::hardware_from(profile::bundled().expect("bundled profiles"));
-    let mut a = tui::build_app_with(
-        &["llama-3.1-70b".to_string()],
-        Some("m3-max-40c:64"),
-        hw,
-    )
-    .expect("app");
+    let mut a = tui::build_app_with(&["llama-3.1-70b".to_string()], Some("m3-max-40c:64"), hw)
+        .expect("app");
     assert!(a.select_quant("Q4_K_M"));
     update(&mut a, Action::Resize(120, 40));
     assert!(matches!(a.plan(), Some(Ok(_))), "the 70B plans");
@@ -33,7 +29,14 @@ fn bench(c: &mut Criterion) {
     let mut up = true;
     c.bench_function("tui/context_step+render", |b| {
         b.iter(|| {
-            update(&mut a, if up { Action::ContextUp } else { Action::ContextDown });
+            update(
+                &mut a,
+                if up {
+                    Action::ContextUp
+                } else {
+                    Action::ContextDown
+                },
+            );
             up = !up;
             term.draw(|f| view(black_box(&a), f)).unwrap();
         })

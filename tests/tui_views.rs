@@ -71,7 +71,10 @@ fn main_view_70b_q4_k_m_on_m3_max_64() {
         std::fs::write(&doc, &want).unwrap();
     }
     let have = std::fs::read_to_string(&doc).unwrap_or_default();
-    assert_eq!(have, want, "docs/tui.txt is stale: rerun with HEADROOM_UPDATE_DOCS=1");
+    assert_eq!(
+        have, want,
+        "docs/tui.txt is stale: rerun with HEADROOM_UPDATE_DOCS=1"
+    );
 }
 
 #[test]
@@ -86,7 +89,10 @@ fn context_keys_move_the_plan_and_the_screen() {
     let p = plan(&model, &m, &a.workload).unwrap();
     let screen = text(&render(&a));
     assert!(screen.contains("32768 (32k)"));
-    assert!(screen.contains(&fmt::gib(p.memory.kv_cache_bytes)), "{screen}");
+    assert!(
+        screen.contains(&fmt::gib(p.memory.kv_cache_bytes)),
+        "{screen}"
+    );
     assert!(screen.contains(&fmt::gib(p.memory.total_bytes)));
 }
 
@@ -129,7 +135,11 @@ fn does_not_fit_is_red_and_says_so() {
 
 #[test]
 fn compare_view_lists_each_machine_with_its_plan() {
-    let mut a = app(&["qwen3-30b-a3b"], "m4-pro-20c:48,rtx-4090,h100-sxm", "Q4_K_M");
+    let mut a = app(
+        &["qwen3-30b-a3b"],
+        "m4-pro-20c:48,rtx-4090,h100-sxm",
+        "Q4_K_M",
+    );
     assert_eq!(a.screen, headroom::tui::app::Screen::Compare);
     update(&mut a, Action::Resize(120, 40));
     let screen = text(&render(&a));
