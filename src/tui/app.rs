@@ -1072,6 +1072,7 @@ mod tests {
             fp16_flops: 30e12,
             measured_efficiency: None,
             calibrated: false,
+            budget_note: String::new(),
         }
     }
 
