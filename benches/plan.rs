@@ -90,6 +90,7 @@ fn bench(c: &mut Criterion) {
         fp16_flops: 9.2e12,
         measured_efficiency: None,
         calibrated: false,
+        budget_note: String::new(),
     };
     let wl = Workload {
         context: 32768,

@@ -381,6 +381,7 @@ fn plan_decode_matches_published_rows() {
             fp16_flops: c.flops,
             measured_efficiency: None,
             calibrated: false,
+            budget_note: String::new(),
         };
         // decode at depth 64 (mean depth of tg128)
         let wl = Workload {

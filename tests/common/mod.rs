@@ -172,6 +172,7 @@ pub fn mac_64gb() -> Machine {
         fp16_flops: 9.2e12,
         measured_efficiency: None,
         calibrated: false,
+        budget_note: String::new(),
     }
 }
 
@@ -192,5 +193,6 @@ pub fn rtx4090() -> Machine {
         fp16_flops: 165e12,
         measured_efficiency: None,
         calibrated: false,
+        budget_note: String::new(),
     }
 }
