@@ -36,7 +36,11 @@ impl Session {
         drop(pty.slave);
         let mut reader = pty.master.try_clone_reader().unwrap();
         let writer = pty.master.take_writer().unwrap();
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(std::num::NonZero::new(ROWS).unwrap(), std::num::NonZero::new(COLS).unwrap(), 0)));
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(
+            std::num::NonZero::new(ROWS).unwrap(),
+            std::num::NonZero::new(COLS).unwrap(),
+            0,
+        )));
         let p = parser.clone();
         std::thread::spawn(move || {
             let _master = pty.master; // keep the pty open while reading
@@ -100,7 +104,9 @@ fn change_context_switch_machine_quit() {
     // down the list to another machine (the next Apple profile)
     s.keys(b"j");
     let screen = s.wait_for("Apple M3 Pro");
-    assert!(screen.contains("FITS") || screen.contains("DOES NOT FIT") || screen.contains("PARTIAL"));
+    assert!(
+        screen.contains("FITS") || screen.contains("DOES NOT FIT") || screen.contains("PARTIAL")
+    );
 
     // help opens and closes
     s.keys(b"?");
@@ -148,7 +154,10 @@ fn headroom_alone_on_a_terminal_opens_the_explorer() {
     s.keys(b"\x1b"); // Esc quits from the plan view
     let start = Instant::now();
     while s.child.try_wait().unwrap().is_none() {
-        assert!(start.elapsed() < Duration::from_secs(20), "Esc did not quit");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "Esc did not quit"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -17,6 +17,7 @@ fn app(models: &[&str], hardware: &str, quant: &str) -> App {
     a.color = true;
     assert!(a.select_quant(quant), "quant {quant} offered");
     update(&mut a, Action::Resize(120, 40));
+    a.fill_chart();
     a
 }
 
@@ -71,7 +72,10 @@ fn main_view_70b_q4_k_m_on_m3_max_64() {
         std::fs::write(&doc, &want).unwrap();
     }
     let have = std::fs::read_to_string(&doc).unwrap_or_default();
-    assert_eq!(have, want, "docs/tui.txt is stale: rerun with HEADROOM_UPDATE_DOCS=1");
+    assert_eq!(
+        have, want,
+        "docs/tui.txt is stale: rerun with HEADROOM_UPDATE_DOCS=1"
+    );
 }
 
 #[test]
@@ -80,13 +84,17 @@ fn context_keys_move_the_plan_and_the_screen() {
     for _ in 0..3 {
         update(&mut a, Action::ContextUp);
     }
+    a.fill_chart();
     assert_eq!(a.workload.context, 32768);
     let m = profile::resolve("m3-max-40c:64").unwrap().remove(0);
     let model = headroom::model::load_with_quant("llama-3.1-70b", Some("Q4_K_M")).unwrap();
     let p = plan(&model, &m, &a.workload).unwrap();
     let screen = text(&render(&a));
     assert!(screen.contains("32768 (32k)"));
-    assert!(screen.contains(&fmt::gib(p.memory.kv_cache_bytes)), "{screen}");
+    assert!(
+        screen.contains(&fmt::gib(p.memory.kv_cache_bytes)),
+        "{screen}"
+    );
     assert!(screen.contains(&fmt::gib(p.memory.total_bytes)));
 }
 
@@ -97,6 +105,7 @@ fn over_the_default_gpu_limit_shows_the_sysctl_command() {
     for _ in 0..3 {
         update(&mut a, Action::ContextUp);
     }
+    a.fill_chart();
     let p = a.plan().unwrap().as_ref().unwrap().clone();
     let screen = text(&render(&a));
     match p.verdict {
@@ -129,7 +138,11 @@ fn does_not_fit_is_red_and_says_so() {
 
 #[test]
 fn compare_view_lists_each_machine_with_its_plan() {
-    let mut a = app(&["qwen3-30b-a3b"], "m4-pro-20c:48,rtx-4090,h100-sxm", "Q4_K_M");
+    let mut a = app(
+        &["qwen3-30b-a3b"],
+        "m4-pro-20c:48,rtx-4090,h100-sxm",
+        "Q4_K_M",
+    );
     assert_eq!(a.screen, headroom::tui::app::Screen::Compare);
     update(&mut a, Action::Resize(120, 40));
     let screen = text(&render(&a));

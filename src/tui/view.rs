@@ -891,8 +891,12 @@ fn draw_compare(app: &App, f: &mut Frame, r: Rect, theme: Theme) {
                     ),
                     Cell::from(Line::from(fmt::tps(p.speed.prefill_tokens_per_s)).right_aligned()),
                     Cell::from(
-                        Line::from(p.max_context.map(short_ctx).unwrap_or_else(|| "none".into()))
-                            .right_aligned(),
+                        Line::from(
+                            p.max_context
+                                .map(short_ctx)
+                                .unwrap_or_else(|| "none".into()),
+                        )
+                        .right_aligned(),
                     ),
                 ],
                 Some(Err(e)) => vec![
