@@ -403,3 +403,39 @@ fn speed_fields_are_filled_and_consistent() {
             + p.memory.overhead_bytes
     );
 }
+
+#[test]
+fn mamba_recurrent_state_is_fixed_per_sequence() {
+    // llama.cpp PR #5328 (Mamba support): Mamba 3B (64 layers, d_inner 5120, d_state 16, d_conv 4) with a
+    // single sequence "uses 23.75 MiB" of state, whatever --ctx-size is.
+    let hp = HyperParams {
+        n_layer: 64,
+        n_embd: 2560,
+        n_head: vec![0; 64],
+        n_head_kv: vec![0; 64],
+        vocab_size: 50280,
+        ssm: Some(headroom::model::Ssm {
+            d_conv: 4,
+            d_inner: 5120,
+            d_state: 16,
+            n_group: 0,
+            dt_rank: 160,
+        }),
+        recurrent_layers: vec![true; 64],
+        ..HyperParams::default()
+    };
+    for ctx in [1, 2048, 65536] {
+        let wl = Workload {
+            context: ctx,
+            ..Workload::default()
+        };
+        assert_eq!(kv_bytes(&hp, &wl).unwrap(), 24_903_680, "ctx {ctx}"); // = 23.75 MiB
+    }
+    // four parallel sequences hold four states
+    let wl = Workload {
+        context: 2048,
+        parallel: 4,
+        ..Workload::default()
+    };
+    assert_eq!(kv_bytes(&hp, &wl).unwrap(), 4 * 24_903_680);
+}

@@ -74,10 +74,7 @@ fn round_trip_every_metadata_type_v2_and_v3() {
         assert_eq!(h.version, version);
         assert_eq!(h.metadata, expect);
         assert_eq!(h.alignment, 32);
-        assert_eq!(
-            h.header_bytes % 32 != 0 || h.data_offset == h.header_bytes,
-            true
-        );
+        assert_eq!(h.data_offset, h.header_bytes.next_multiple_of(32));
         assert_eq!(h.data_offset % 32, 0);
         // the tensor's bytes sit at data_offset
         let off = (h.data_offset + h.tensors[0].offset) as usize;

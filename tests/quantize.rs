@@ -13,7 +13,8 @@
 //!   README): file = tensors + GGUF header (tokenizer ~ 10 MB) + 32-byte alignment; we compare tensor
 //!   bytes within 0.5% (the brief asks 2%).
 //! - MLX: mlx-community/Meta-Llama-3.1-8B-Instruct-4bit, `model.safetensors` 4.52 GB on its Hugging Face
-//!   file listing (see the test for caveats).
+//!   file listing. UNVERIFIED here: recalled, the search tools could not re-fetch that listing (public code
+//!   only says "~5 GB"); the layout itself follows mlx_lm `quantize_model` / `nn.quantize`.
 
 use headroom::model::quantize::{
     LlamaFtype, QuantOptions, QuantTarget, llama_cpp_targets, parse_target, requantize,

@@ -742,3 +742,24 @@ fn corrupting_any_byte_never_panics() {
         }
     }
 }
+
+#[test]
+fn empty_packed_tensor_with_absurd_shape_does_not_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("z");
+    let mut cfg = TINY.config();
+    cfg["quantization"] = json!({ "group_size": 64, "bits": 4 });
+    let ts = vec![
+        WTensor::zeros("x.weight", Dtype::U32, &[0, 1 << 60]),
+        WTensor::zeros("x.scales", Dtype::BF16, &[0, 1]),
+        WTensor::zeros("model.norm.weight", Dtype::BF16, &[4]),
+    ];
+    write_folder(&folder, &cfg, &[ts]).unwrap();
+    let d = read(&folder).unwrap();
+    assert_eq!(d.parameters(), 4);
+    assert!(
+        d.warnings.iter().any(|w| w.contains("x.scales")),
+        "{:?}",
+        d.warnings
+    );
+}

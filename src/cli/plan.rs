@@ -3,8 +3,10 @@
 
 use super::{ExitCode, Format, OnOff, PlanArgs, RuntimeArg, fmt};
 use crate::error::{Error, Result};
-use crate::estimate::{Plan, Runtime, Verdict, Workload, plan::plan};
+use crate::estimate::plan::{best_quant_for, plan};
+use crate::estimate::{Plan, Runtime, Verdict, Workload};
 use crate::hardware::{Machine, profile};
+use crate::model::ModelFormat;
 use crate::model::{ModelDesc, TensorType, load_with_quant};
 use comfy_table::{Cell, CellAlignment, Table, presets};
 use serde_json::{Value, json};
@@ -42,11 +44,26 @@ pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
         .into_iter()
         .map(|m| plan(&model, &m, &wl).map(|p| (m, p)))
         .collect::<Result<_>>()?;
+    // For a bundled spec (no file chosen yet), also answer "which quantization should I get?"
+    let best: Vec<Option<(String, Plan)>> = if model.format == ModelFormat::Spec {
+        let base = crate::model::load(&a.model)?;
+        plans
+            .iter()
+            .map(|(m, _)| best_quant_for(&base, m, &wl))
+            .collect::<Result<_>>()?
+    } else {
+        plans.iter().map(|_| None).collect()
+    };
     let out = match a.format {
         Format::Json => {
             let docs: Vec<Value> = plans
                 .iter()
-                .map(|(m, p)| to_json(&model, m, &wl, p))
+                .zip(&best)
+                .map(|((m, p), b)| {
+                    let mut doc = to_json(&model, m, &wl, p);
+                    doc["best_quant"] = best_json(b, model.format == ModelFormat::Spec);
+                    doc
+                })
                 .collect();
             let doc = if docs.len() == 1 {
                 docs.into_iter().next().unwrap_or(Value::Null)
@@ -56,8 +73,22 @@ pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
             serde_json::to_string_pretty(&doc)
                 .map_err(|e| Error::failure(format!("could not write JSON: {e}")))?
         }
-        Format::Table if plans.len() == 1 => single(&model, &plans[0].0, &wl, &plans[0].1, quiet),
-        Format::Table => compare(&model, &wl, &plans),
+        Format::Table if plans.len() == 1 => {
+            let mut out = single(&model, &plans[0].0, &wl, &plans[0].1, quiet);
+            if let Some(line) = best_line(&best[0], model.format == ModelFormat::Spec) {
+                out.push_str(&format!("\n{line}"));
+            }
+            out
+        }
+        Format::Table => {
+            let mut out = compare(&model, &wl, &plans);
+            for ((m, _), b) in plans.iter().zip(&best) {
+                if let Some(line) = best_line(b, model.format == ModelFormat::Spec) {
+                    out.push_str(&format!("\n{}: {line}", m.name));
+                }
+            }
+            out
+        }
     };
     super::emit(&out)?;
     let all_fit = plans
@@ -125,6 +156,37 @@ pub fn to_json(model: &ModelDesc, m: &Machine, wl: &Workload, p: &Plan) -> Value
         "advice": p.advice,
         "warnings": model.warnings,
     })
+}
+
+/// `best_quant` in JSON: null for files (their quantization is chosen), else the label and its plan.
+fn best_json(b: &Option<(String, Plan)>, is_spec: bool) -> Value {
+    match b {
+        Some((q, p)) => json!({
+            "quant": q,
+            "verdict": p.verdict.label(),
+            "total_bytes": p.memory.total_bytes,
+            "decode_tokens_per_s": p.speed.decode_tokens_per_s,
+        }),
+        None if is_spec => json!({ "quant": null }),
+        None => Value::Null,
+    }
+}
+
+fn best_line(b: &Option<(String, Plan)>, is_spec: bool) -> Option<String> {
+    match b {
+        Some((q, p)) => Some(format!(
+            "best quantization that {}: {q} ({} GiB, about {} tok/s)",
+            if matches!(p.verdict, Verdict::Fits) {
+                "fits"
+            } else {
+                "fits with the GPU limit raised"
+            },
+            fmt::gib1(p.memory.total_bytes),
+            fmt::tps(p.speed.decode_tokens_per_s)
+        )),
+        None if is_spec => Some("no common quantization (down to Q2_K) fits this workload".into()),
+        None => None,
+    }
 }
 
 /// The one-line answer: "fits: 42.6 of 48.0 GiB GPU budget, about 8.1 tok/s".

@@ -8,29 +8,33 @@
 //! - `τ_backend`: fixed time per layer per token (kernel dispatch and synchronisation, ~10–20 kernels a
 //!   layer), per backend: Metal fitted on the Apple calibration rows, CUDA on four published NVIDIA rows.
 //!
-//! Fitted by relative least squares ([`fit_decode`]) on the 35 usable `tg128` rows of
+//! Fitted by relative least squares ([`fit_decode`]) on the 44 usable `tg128` rows of
 //! `tests/data/calibration_metal_llama2_7b.csv` (Llama-2-7B F16/Q8_0/Q4_0 on M1/M2 chips, llama.cpp
-//! discussion 4167); `tests/estimate_speed.rs` refits and checks these constants. Validation (|error| of
-//! predicted tok/s):
+//! discussion 4167; the low-RAM M2 F16 row is excluded). Bytes per token are the file's tensors less the
+//! embedding table plus one row, plus the f16 KV at the mean tg128 depth of 64. `tests/estimate_speed.rs`
+//! refits and checks these constants and prints every row. Validation (|error| of predicted tok/s):
 //!
 //! | split | median | worst |
 //! |---|---|---|
-//! | in-sample, 35 rows | 3.3% | 16.6% (M1 Ultra 48c Q4_0) |
-//! | leave-one-family-out (fit M2 → predict M1, fit M1 → predict M2) | 6.9% | 19.6% |
-//! | leave-one-tier-out (base / Pro / Max / Ultra) | 3.7% | 18.0% |
-//! | NVIDIA (RTX 3090/4090, η from Apple, τ_cuda fitted on these 4) | 12.7% | 15.0% |
+//! | in-sample, 44 rows | 3.1% | 20.1% (M1 Ultra 48c F16) |
+//! | leave-one-family-out (fit M2 → predict M1 / fit M1 → predict M2) | 6.8% (7.3% / 6.4%) | 24.6% (15.0% on M2) |
+//! | leave-one-tier-out: base / Pro / Max / Ultra | 3.6% (4.7 / 2.0 / 3.6 / 5.8%) | 22.3% (Ultra) |
+//! | NVIDIA RTX 3090/4090 (η from Apple; τ_cuda fitted on these 4 rows) | 7.0% | 9.9% |
+//! | NVIDIA with the Metal τ instead | 22.8% | |
 //!
-//! Candidate terms tried and rejected because they did not lower leave-one-family-out error or were not
-//! physical (`/tmp`-free: the test `candidate_terms_do_not_generalize_better` re-runs the comparison):
-//! a dequantisation term per quant type (`P/FLOPS` per type: LOFO median 6.3%, worst 17.7%, but it
-//! drives η above 1), a GPU-size term (`b/FLOPS`, i.e. small GPUs can't saturate bandwidth: fitted weight
-//! ~0 on these chips), and a per-core term (worse, 20.8% worst). The misfit is concentrated in the Ultra
-//! chips (two dies), whose effective bandwidth for a 7B model is lower than the model predicts.
+//! Candidate terms compared during the fit (same rows, same leave-one-family-out split, full-file bytes):
+//! a dequantisation term per quant type (`P/FLOPS` per type: median 6.3%, worst 17.7%, but it pushes η
+//! above 1, i.e. it trades bandwidth for compute unphysically), a GPU-size term (`bytes/FLOPS`, small GPUs
+//! can't saturate bandwidth: 6.4% / 16.9%, again with η > 1), `P/FLOPS` for quantized types only (weight
+//! ≈ 0), and a per-core term (worst 20.8%). None generalised clearly better than the two-parameter model,
+//! so it stays physical and small. The misfit is concentrated in the Ultra chips (two dies joined by
+//! UltraFusion), whose effective bandwidth for a 7B model is lower than predicted.
 //!
 //! # Prefill model
-//! `t_token = max(FLOPs / (ε · FLOPS), weight_bytes / (η · BW) / n_ubatch)`; `ε` is 0.75 for F16/BF16
-//! weights and 0.67 for block-quantized weights (dequantisation), mixed by byte share. Fitted on the 36
-//! `pp512` rows: median 2.8% in-sample, 3.0% leave-one-family-out (worst 9.5%).
+//! `t_token = max(FLOPs / (ε · FLOPS), weight_bytes / (η · BW) / n_ubatch)`; `ε` is 0.744 for F16/BF16
+//! weights and 0.660 for block-quantized weights (dequantisation), mixed by byte share. FLOPS for the
+//! calibration chips are derived (cores × 256 × clock). Fitted on the 45 `pp512` rows: median 2.7%
+//! in-sample (worst 10.4%), 2.9% leave-one-family-out (worst 10.5%).
 //!
 //! # Batch
 //! `B` sequences per step read the dense weights once, the routed experts by coverage

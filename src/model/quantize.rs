@@ -278,7 +278,7 @@ pub fn targets_by_size(model: &ModelDesc) -> Vec<(LlamaFtype, u64)> {
                 .map(|m| (f, m.weights_bytes()))
         })
         .collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1));
+    v.sort_by_key(|b| std::cmp::Reverse(b.1));
     v
 }
 
@@ -341,7 +341,7 @@ fn is_mlx_companion(model: &ModelDesc, name: &str) -> bool {
     model
         .tensors
         .iter()
-        .any(|w| w.ty == TensorType::U32 && candidates.iter().any(|c| *c == w.name))
+        .any(|w| w.ty == TensorType::U32 && candidates.contains(&w.name))
 }
 
 fn is_float(ty: TensorType) -> bool {
@@ -591,7 +591,7 @@ impl QuantState {
 
         if cat == C::Output || (self.has_tied_embeddings && cat == C::TokenEmbd) {
             let qk_k = new_type.block_elems();
-            if ft == F::MXFP4_MOE || falcon || row % qk_k != 0 {
+            if ft == F::MXFP4_MOE || falcon || !row.is_multiple_of(qk_k) {
                 new_type = T::Q8_0;
             } else if matches!(
                 ft,
@@ -661,15 +661,11 @@ impl QuantState {
                 } else {
                     T::IQ3_XXS
                 };
-            } else if matches!(ft, F::IQ3_XS | F::IQ3_S) && n_gqa >= 4 {
-                new_type = T::Q4_K;
-            } else if ft == F::IQ3_M {
+            } else if (matches!(ft, F::IQ3_XS | F::IQ3_S) && n_gqa >= 4) || ft == F::IQ3_M {
                 new_type = T::Q4_K;
             } else if ft == F::Q3_K_M {
                 new_type = if i < 2 { T::Q5_K } else { T::Q4_K };
-            } else if ft == F::Q3_K_L {
-                new_type = T::Q5_K;
-            } else if matches!(ft, F::IQ4_NL | F::IQ4_XS) && n_gqa >= 4 {
+            } else if ft == F::Q3_K_L || (matches!(ft, F::IQ4_NL | F::IQ4_XS) && n_gqa >= 4) {
                 new_type = T::Q5_K;
             } else if matches!(ft, F::Q4_K_M | F::Q5_K_M) && use_more_bits(i, self.n_attention_wv) {
                 new_type = T::Q6_K;
@@ -809,7 +805,7 @@ impl QuantState {
     /// `tensor_type_fallback`: a type whose block divides the row.
     fn fallback(&mut self, t: &TensorInfo, row: u64, target: TensorType) -> Result<TensorType> {
         use TensorType as T;
-        if row % target.block_elems() == 0 {
+        if row.is_multiple_of(target.block_elems()) {
             return Ok(target);
         }
         self.n_fallback += 1;
@@ -836,7 +832,7 @@ impl QuantState {
                 )));
             }
         };
-        Ok(if row % next.block_elems() != 0 {
+        Ok(if !row.is_multiple_of(next.block_elems()) {
             T::F16
         } else {
             next
@@ -875,11 +871,7 @@ fn llama_cpp(model: &ModelDesc, ftype: LlamaFtype, has_imatrix: bool) -> Result<
     let mut qs = QuantState {
         ftype,
         arch: model.architecture.clone(),
-        n_gqa: if n_head_kv == 0 {
-            0
-        } else {
-            n_head / n_head_kv
-        },
+        n_gqa: n_head.checked_div(n_head_kv).unwrap_or(0),
         n_expert: hp.n_expert,
         n_layer: i64::from(hp.n_layer),
         is_70b: is_llm_type_70b(&model.architecture, hp.n_layer, n_head, n_head_kv),
@@ -898,8 +890,16 @@ fn llama_cpp(model: &ModelDesc, ftype: LlamaFtype, has_imatrix: bool) -> Result<
         let t = &model.tensors[i];
         let dims = n_dims(t, rm);
         let (rows, row) = rows_and_row(t, rm);
+        let packed = t.ty == TensorType::U32 && model.mlx_quant.is_some();
         let ty = if !allows_quantization(t, dims, gguf_names) {
-            gguf_unquantized_type(t, dims, rm)
+            if packed {
+                // an MLX-quantized tensor llama.cpp keeps unquantized (a router): back to float
+                let mut f = t.clone();
+                f.ty = TensorType::BF16;
+                gguf_unquantized_type(&f, dims, true)
+            } else {
+                gguf_unquantized_type(t, dims, rm)
+            }
         } else if default_type.is_quantized() {
             // per-expert Hugging Face tensors are stacked into one [.., .., n_expert] GGUF tensor
             let stacked = if gguf_names || !roles::role(&t.name).kind.is_routed_expert() {
@@ -914,7 +914,7 @@ fn llama_cpp(model: &ModelDesc, ftype: LlamaFtype, has_imatrix: bool) -> Result<
         };
         let mut nt = t.clone();
         nt.ty = ty;
-        nt.n_bytes = if ty == t.ty && !(t.ty == TensorType::U32 && model.mlx_quant.is_some()) {
+        nt.n_bytes = if ty == t.ty && !packed {
             t.n_bytes
         } else {
             let rb = ty.row_bytes(row).ok_or_else(|| {
@@ -926,7 +926,7 @@ fn llama_cpp(model: &ModelDesc, ftype: LlamaFtype, has_imatrix: bool) -> Result<
             rows.checked_mul(rb)
                 .ok_or_else(|| Error::usage(format!("{}: size overflows", t.name)))?
         };
-        if t.ty == TensorType::U32 && model.mlx_quant.is_some() {
+        if packed {
             // unpack the MLX shape: logical row back in the row dimension
             let last = if rm {
                 nt.shape.len().saturating_sub(1)
@@ -978,10 +978,10 @@ fn mlx_float_type(model: &ModelDesc) -> TensorType {
             _ => {}
         }
     }
-    if let Some(s) = model.tensors.iter().find(|t| t.name.ends_with(".scales")) {
-        if matches!(s.ty, TensorType::F16 | TensorType::BF16) {
-            return s.ty;
-        }
+    if let Some(s) = model.tensors.iter().find(|t| t.name.ends_with(".scales"))
+        && matches!(s.ty, TensorType::F16 | TensorType::BF16)
+    {
+        return s.ty;
     }
     if f16 > bf16 {
         TensorType::F16
@@ -1012,7 +1012,7 @@ fn mlx_quantizable(t: &TensorInfo, dims: usize, row: u64, group: u32) -> bool {
     if EXCLUDED.iter().any(|s| name.contains(s)) {
         return false;
     }
-    row > 0 && row % u64::from(group) == 0
+    row > 0 && row.is_multiple_of(u64::from(group))
 }
 
 fn mlx(model: &ModelDesc, bits: u32, group: u32) -> Result<ModelDesc> {

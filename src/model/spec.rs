@@ -270,7 +270,7 @@ pub fn hparams(spec: &Spec, label: &str) -> Result<HyperParams> {
                 Some(hd) => hd,
                 None => {
                     let h = u64::from(n_head[0]);
-                    if spec.n_embd % h != 0 {
+                    if !spec.n_embd.is_multiple_of(h) {
                         return Err(bad(
                             "head_dim",
                             format!(

@@ -139,7 +139,7 @@ impl TensorType {
     /// Exact bytes for a row of `n` elements; `None` when `n` is not a whole number of blocks.
     pub fn row_bytes(self, n: u64) -> Option<u64> {
         let be = self.block_elems();
-        if n % be != 0 {
+        if !n.is_multiple_of(be) {
             return None;
         }
         (n / be).checked_mul(self.block_bytes())
@@ -152,7 +152,7 @@ impl TensorType {
         if row == 0 {
             return Some(0);
         }
-        if row % be != 0 {
+        if !row.is_multiple_of(be) {
             return None;
         }
         (n_elements / be).checked_mul(self.block_bytes())

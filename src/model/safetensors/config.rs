@@ -389,11 +389,11 @@ pub fn hparams_from_config(
             let il = il as u64;
             *m = if let Some(k) = first_dense {
                 // transformers DeepseekV3: layer_idx >= first_k_dense_replace and layer_idx % moe_layer_freq == 0
-                il >= k && il % freq == 0
+                il >= k && il.is_multiple_of(freq)
             } else if sparse_step.is_some() || !mlp_only.is_empty() {
                 // transformers Qwen2Moe/Qwen3Moe
                 let step = sparse_step.unwrap_or(1);
-                !mlp_only.contains(&il) && step > 0 && (il + 1) % step == 0
+                !mlp_only.contains(&il) && step > 0 && (il + 1).is_multiple_of(step)
             } else {
                 true
             };

@@ -166,16 +166,16 @@ pub fn parse_header(path: &Path, header: &[u8], file_len: u64) -> Result<Header>
             metadata = Some(m);
             continue;
         }
-        if let Some(d) = v.get("dtype") {
-            if serde_json::from_value::<Dtype>(d.clone()).is_err() {
-                let shown: String = d.to_string().chars().take(40).collect();
-                return Err(Error::bad_input(
-                    path,
-                    format!(
-                        "tensor \"{name}\": unknown dtype {shown} (safetensors has F64 F32 F16 BF16 I64..U8 BOOL F8_* F6_* F4)"
-                    ),
-                ));
-            }
+        if let Some(d) = v.get("dtype")
+            && Dtype::deserialize(d).is_err()
+        {
+            let shown: String = d.to_string().chars().take(40).collect();
+            return Err(Error::bad_input(
+                path,
+                format!(
+                    "tensor \"{name}\": unknown dtype {shown} (safetensors has F64 F32 F16 BF16 I64..U8 BOOL F8_* F6_* F4)"
+                ),
+            ));
         }
         let info = match StInfo::deserialize(&v) {
             Ok(info) => info,
@@ -363,6 +363,15 @@ pub fn read(path: &Path) -> Result<ModelDesc> {
     // config.json
     let config_path = dir.join("config.json");
     let config: Option<Value> = if config_path.is_file() {
+        let size = std::fs::metadata(&config_path)
+            .map_err(|e| io_err(&config_path, "stat", e))?
+            .len();
+        if size > MAX_HEADER_LEN {
+            return Err(Error::bad_input(
+                &config_path,
+                format!("{size} bytes is too large for a config.json"),
+            ));
+        }
         let text = std::fs::read(&config_path).map_err(|e| io_err(&config_path, "read", e))?;
         let v: Value = serde_json::from_slice(&text)
             .map_err(|e| Error::bad_input(&config_path, format!("not valid JSON: {e}")))?;
@@ -491,16 +500,16 @@ pub fn read(path: &Path) -> Result<ModelDesc> {
         (Some(q), true) => Some(format!("mlx-{}", q.mode)),
         _ => dominant_type(&tensors).map(|t| t.name().to_string()),
     };
-    if let Some(qc) = config.as_ref().and_then(|c| c.get("quantization_config")) {
-        if !any_packed {
-            let method = qc
-                .get("quant_method")
-                .and_then(Value::as_str)
-                .unwrap_or("unknown");
-            warnings.push(format!(
+    if let Some(qc) = config.as_ref().and_then(|c| c.get("quantization_config"))
+        && !any_packed
+    {
+        let method = qc
+            .get("quant_method")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown");
+        warnings.push(format!(
                 "quantization_config (quant_method {method}) not interpreted; parameters are counted as stored elements"
             ));
-        }
     }
 
     let name = model_name(path, &dir, meta.is_dir());
@@ -538,7 +547,10 @@ fn model_name(path: &Path, dir: &Path, is_dir: bool) -> String {
 }
 
 /// Parse `model.safetensors.index.json`: the shard files (sorted, de-duplicated) and the weight map.
-fn read_index(index: &Path, dir: &Path) -> Result<(Vec<PathBuf>, Vec<(String, String)>)> {
+/// (tensor name, shard file name) pairs of a weight map.
+type WeightMap = Vec<(String, String)>;
+
+fn read_index(index: &Path, dir: &Path) -> Result<(Vec<PathBuf>, WeightMap)> {
     let meta = std::fs::metadata(index).map_err(|e| io_err(index, "open", e))?;
     if meta.len() > MAX_HEADER_LEN {
         return Err(Error::bad_input(
@@ -606,7 +618,7 @@ fn read_index(index: &Path, dir: &Path) -> Result<(Vec<PathBuf>, Vec<(String, St
 
 fn check_index(
     index: &Path,
-    map: &[(String, String)],
+    map: &WeightMap,
     shards: &[PathBuf],
     where_is: &HashMap<&str, usize>,
     warnings: &mut Vec<String>,
@@ -741,7 +753,7 @@ fn check_scales(
     let (Some(&in_packed), Some(&groups)) = (w.shape.last(), scales.shape.last()) else {
         return;
     };
-    let logical_in = in_packed * 32 / u64::from(bits);
+    let logical_in = in_packed.saturating_mul(32) / u64::from(bits);
     if groups.saturating_mul(u64::from(group)) != logical_in {
         warnings.push(format!(
             "tensor \"{}\": {bits}-bit packing gives rows of {logical_in} weights but {} has {groups} groups of {group}; \

@@ -83,7 +83,7 @@ pub fn mlx_linear(
     scale_dtype: Dtype,
 ) -> Vec<WTensor> {
     assert!(
-        inp * bits % 32 == 0 && inp % group_size == 0,
+        (inp * bits).is_multiple_of(32) && inp.is_multiple_of(group_size),
         "fixture shape must pack"
     );
     vec![
