@@ -55,7 +55,7 @@ pub fn layout(area: Rect, _app: &App) -> Areas {
     ])
     .areas(left);
     let [banner, bar, tables, charts, advice] = Layout::vertical([
-        Constraint::Length(4),
+        Constraint::Length(5),
         Constraint::Length(6),
         Constraint::Length(9),
         Constraint::Min(6),
