@@ -17,6 +17,7 @@ fn app(models: &[&str], hardware: &str, quant: &str) -> App {
     a.color = true;
     assert!(a.select_quant(quant), "quant {quant} offered");
     update(&mut a, Action::Resize(120, 40));
+    a.fill_chart();
     a
 }
 
@@ -83,6 +84,7 @@ fn context_keys_move_the_plan_and_the_screen() {
     for _ in 0..3 {
         update(&mut a, Action::ContextUp);
     }
+    a.fill_chart();
     assert_eq!(a.workload.context, 32768);
     let m = profile::resolve("m3-max-40c:64").unwrap().remove(0);
     let model = headroom::model::load_with_quant("llama-3.1-70b", Some("Q4_K_M")).unwrap();
@@ -103,6 +105,7 @@ fn over_the_default_gpu_limit_shows_the_sysctl_command() {
     for _ in 0..3 {
         update(&mut a, Action::ContextUp);
     }
+    a.fill_chart();
     let p = a.plan().unwrap().as_ref().unwrap().clone();
     let screen = text(&render(&a));
     match p.verdict {

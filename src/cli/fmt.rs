@@ -44,7 +44,7 @@ pub fn tps(v: f64) -> String {
 
 /// A context length: "131072 (128k)".
 pub fn ctx(n: u64) -> String {
-    if n >= 1024 && n % 1024 == 0 {
+    if n >= 1024 && n.is_multiple_of(1024) {
         format!("{n} ({}k)", n / 1024)
     } else {
         n.to_string()

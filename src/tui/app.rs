@@ -631,33 +631,94 @@ impl App {
         self.quantized.insert((mi, qi), q);
     }
 
-    fn ensure_plan(&mut self, hw: usize, context: u64) {
-        let Some(h) = self.hardware.get(hw) else {
-            return;
-        };
-        let key = self.key(hw, h.mem_idx, context);
-        if self.plans.contains_key(&key) {
-            return;
-        }
-        let Some(machine) = h.machine().cloned() else {
-            return;
-        };
-        let res = match self.quantized.get(&(self.model_sel, self.quant_idx)) {
-            Some(Ok(m)) => {
-                let mut w = self.workload.clone();
-                w.context = context;
-                self.plan_calls += 1;
-                (self.planner)(m, &machine, &w)
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string())
-            }
+    /// Plan every (hardware index, context) not cached yet, on up to as many threads as the machine
+    /// has cores (plans are independent; the planner is pure).
+    fn ensure_plans(&mut self, wanted: &[(usize, u64)]) {
+        let model = match self.quantized.get(&(self.model_sel, self.quant_idx)) {
+            Some(Ok(m)) => Ok(m.clone()),
             Some(Err(e)) => Err(e.clone()),
             None => return,
         };
-        if self.plans.len() >= PLAN_CACHE_MAX {
+        let mut jobs: Vec<(PlanKey, Machine, u64)> = Vec::new();
+        for &(hw, context) in wanted {
+            let Some(h) = self.hardware.get(hw) else {
+                continue;
+            };
+            let key = self.key(hw, h.mem_idx, context);
+            if self.plans.contains_key(&key) || jobs.iter().any(|j| j.0 == key) {
+                continue;
+            }
+            if let Some(m) = h.machine() {
+                jobs.push((key, m.clone(), context));
+            }
+        }
+        if jobs.is_empty() {
+            return;
+        }
+        let results: Vec<(PlanKey, PlanResult)> = match model {
+            Err(e) => jobs.into_iter().map(|j| (j.0, Err(e.clone()))).collect(),
+            Ok(model) => {
+                self.plan_calls += jobs.len() as u64;
+                let planner = self.planner;
+                let run = |(key, machine, context): &(PlanKey, Machine, u64)| {
+                    let mut w = self.workload.clone();
+                    w.context = *context;
+                    let r = planner(&model, machine, &w)
+                        .map(Arc::new)
+                        .map_err(|e| e.to_string());
+                    (*key, r)
+                };
+                let threads = std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+                    .min(jobs.len());
+                if threads <= 1 {
+                    jobs.iter().map(run).collect()
+                } else {
+                    let chunk = jobs.len().div_ceil(threads);
+                    std::thread::scope(|sc| {
+                        let handles: Vec<_> = jobs
+                            .chunks(chunk)
+                            .map(|c| sc.spawn(move || c.iter().map(run).collect::<Vec<_>>()))
+                            .collect();
+                        handles
+                            .into_iter()
+                            .flat_map(|h| {
+                                h.join().unwrap_or_else(|_| {
+                                    vec![] // a panicking planner: those points stay unplanned
+                                })
+                            })
+                            .collect()
+                    })
+                }
+            }
+        };
+        if self.plans.len() + results.len() > PLAN_CACHE_MAX {
             self.plans.clear();
         }
-        self.plans.insert(key, res);
+        self.plans.extend(results);
+    }
+
+    /// Chart points (plans at the other context steps) not computed yet.
+    pub fn chart_pending(&self) -> bool {
+        self.screen == Screen::Main
+            && matches!(self.model(), Some(Ok(_)))
+            && self.machine().is_some()
+            && self
+                .steps()
+                .into_iter()
+                .any(|c| self.plan_at(self.hw_sel, c).is_none())
+    }
+
+    /// Plan the chart's points (every context step). The shell calls this when no key is waiting,
+    /// so a keystroke's first frame shows the new verdict and numbers without waiting for the chart.
+    pub fn fill_chart(&mut self) {
+        if self.screen != Screen::Main {
+            return;
+        }
+        let wanted: Vec<(usize, u64)> =
+            self.steps().into_iter().map(|c| (self.hw_sel, c)).collect();
+        self.ensure_plans(&wanted);
     }
 
     /// Snap the context to the selected model's steps (largest step not above it).
@@ -669,7 +730,8 @@ impl App {
         }
     }
 
-    /// Read, re-type and plan whatever the view will show; keep selections valid and visible.
+    /// Read, re-type and plan what the view shows first (the selected plan, or every compare row);
+    /// keep selections valid and visible. The chart's other points come from [`App::fill_chart`].
     pub fn refresh(&mut self) {
         // selections valid under the filters
         let vm = self.visible_models();
@@ -682,19 +744,12 @@ impl App {
         }
         self.ensure_model();
         self.snap_context();
-        match self.screen {
-            Screen::Main => {
-                for c in self.steps() {
-                    self.ensure_plan(self.hw_sel, c);
-                }
-                self.ensure_plan(self.hw_sel, self.workload.context);
-            }
-            Screen::Compare => {
-                for i in self.compare_hw() {
-                    self.ensure_plan(i, self.workload.context);
-                }
-            }
-        }
+        let ctx = self.workload.context;
+        let wanted: Vec<(usize, u64)> = match self.screen {
+            Screen::Main => vec![(self.hw_sel, ctx)],
+            Screen::Compare => self.compare_hw().into_iter().map(|i| (i, ctx)).collect(),
+        };
+        self.ensure_plans(&wanted);
         self.scroll_into_view();
     }
 
@@ -1138,6 +1193,7 @@ mod tests {
             "mlx-8bit".into(),
         ];
         a.refresh();
+        a.fill_chart();
         a
     }
 
@@ -1197,11 +1253,9 @@ mod tests {
     fn context_changes_hit_the_cache_and_workload_changes_replan_each_step_once() {
         let mut a = app();
         let n_steps = a.steps().len() as u64;
-        assert_eq!(
-            a.plan_calls, n_steps,
-            "first refresh plans every chart point"
-        );
+        assert_eq!(a.plan_calls, n_steps, "the chart plans each step once");
         assert_eq!(a.curve().len() as u64, n_steps);
+        assert!(!a.chart_pending());
         update(&mut a, Action::ContextUp);
         update(&mut a, Action::ContextDown);
         assert_eq!(a.plan_calls, n_steps, "context moves are cache hits");
@@ -1211,9 +1265,19 @@ mod tests {
             a.plan().unwrap().as_ref().unwrap().memory.kv_cache_bytes,
             TensorType::Q8_0.block_bytes()
         );
+        assert_eq!(
+            a.plan_calls,
+            n_steps + 1,
+            "a keystroke plans what shows first"
+        );
+        assert!(a.chart_pending());
+        a.fill_chart();
+        assert!(!a.chart_pending());
         assert_eq!(a.plan_calls, 2 * n_steps);
         update(&mut a, Action::CycleCacheK); // q4_0
+        a.fill_chart();
         update(&mut a, Action::CycleCacheK); // back to f16: cached
+        a.fill_chart();
         assert_eq!(a.workload.cache_type_k, TensorType::F16);
         assert_eq!(a.plan_calls, 3 * n_steps);
     }

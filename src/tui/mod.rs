@@ -98,6 +98,11 @@ pub fn run(models: &[String], hardware: Option<&str>) -> Result<ExitCode> {
         if app.quit {
             break;
         }
+        // the chart's points are planned while no key waits, so typing never queues behind them
+        if app.chart_pending() && !event::poll(std::time::Duration::ZERO).map_err(io)? {
+            app.fill_chart();
+            continue;
+        }
         let ev = event::read().map_err(io)?;
         if let Some(a) = keys::map_event(&app, &ev) {
             update(&mut app, a);

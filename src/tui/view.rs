@@ -55,7 +55,7 @@ pub fn layout(area: Rect, _app: &App) -> Areas {
     ])
     .areas(left);
     let [banner, bar, tables, charts, advice] = Layout::vertical([
-        Constraint::Length(4),
+        Constraint::Length(5),
         Constraint::Length(6),
         Constraint::Length(9),
         Constraint::Min(6),
@@ -141,7 +141,7 @@ pub const SEGMENTS: [(&str, char, Color); 4] = [
 
 /// "512", "4k", "128k", "40k": a context length on an axis.
 pub fn short_ctx(n: u64) -> String {
-    if n >= 1024 && n % 1024 == 0 {
+    if n >= 1024 && n.is_multiple_of(1024) {
         format!("{}k", n / 1024)
     } else if n >= 1024 {
         format!("{:.1}k", n as f64 / 1024.0)
