@@ -62,7 +62,8 @@ fn mlx_weight(bits: u32, group: u32, st: ScaleType, rows: u64, k: u64, seed: u64
 /// Run `plan`'s token 0 on the GPU and compare the last op's outputs with the CPU reference.
 fn check(g: &mut Gpu, w: Weight, xmod: u64) {
     let label = format!("{} {}x{} xmod {xmod}", w.enc.label(), w.rows, w.k);
-    let plan = Plan::dense(vec![w]);
+    let op = MatVec { w: 0, row0: 0, rows: w.rows, xmod };
+    let plan = Plan::custom(vec![w], &[op]);
     let w = &plan.weights[0];
     let cw = CpuWeight {
         q: load(None, &w.q, &w.name).unwrap(),
@@ -73,7 +74,7 @@ fn check(g: &mut Gpu, w: Weight, xmod: u64) {
     loaded.run_tokens(&plan, 0, 1).unwrap();
     let y = loaded.read_y(w.rows).unwrap();
     let x = loaded.x().to_vec();
-    assert_eq!(plan.token_ops(0), vec![MatVec { w: 0, row0: 0, rows: w.rows, xmod: 1 }]);
+    assert_eq!(plan.token_ops(0), vec![op]);
     for r in 0..w.rows {
         let xo = ((r % xmod) * w.k) as usize;
         let want = cw.dot(w, r, &x[xo..xo + w.k as usize]);
@@ -125,4 +126,12 @@ fn tensors_split_over_several_bindings_give_the_same_rows() {
     check(&mut g, ggml_weight(TensorType::Q4_K, 100, 256, 77), 1);
     g.limit_binding(600);
     check(&mut g, mlx_weight(4, 64, ScaleType::BF16, 10, 256, 5), 1);
+}
+
+#[test]
+fn kv_cache_rows_read_their_own_head_of_x() {
+    let Some(mut g) = open() else { return };
+    // K-cache layout: row = position * n_kv + head reads query head `head`
+    check(&mut g, ggml_weight(TensorType::F16, 64, 128, 8), 4);
+    check(&mut g, ggml_weight(TensorType::Q8_0, 30, 64, 9), 3);
 }

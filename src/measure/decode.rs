@@ -110,6 +110,8 @@ enum Step {
     Expert { w: usize, expert: u32 },
     /// Attention over the cache: K-cache matvec, V-cache matvec.
     Attention { k: usize, v: usize, n_kv: u64 },
+    /// A fixed product (tests, benchmarks).
+    Fixed(MatVec),
 }
 
 /// The token loop's program.
@@ -391,6 +393,7 @@ impl Plan {
                         ops.push(MatVec { w, row0: 0, rows: self.weights[w].rows, xmod: 1 });
                     }
                 }
+                Step::Fixed(o) => ops.push(o),
                 Step::Attention { k, v, n_kv } => {
                     ops.push(MatVec { w: k, row0: 0, rows: self.weights[k].rows, xmod: n_kv });
                     ops.push(MatVec { w: v, row0: 0, rows: self.weights[v].rows, xmod: 1 });
@@ -428,6 +431,13 @@ impl Plan {
         Plan { weights, steps, n_expert: 1, n_expert_used: 1, context: 0, synthetic }
     }
 
+    /// A plan that runs exactly `ops` every token (tests, benchmarks).
+    pub fn custom(weights: Vec<Weight>, ops: &[MatVec]) -> Plan {
+        let mut p = Plan::dense(weights);
+        p.steps = ops.iter().map(|o| (None, Step::Fixed(*o))).collect();
+        p
+    }
+
     /// Longest input vector any product reads (x elements) and most rows one product writes.
     pub fn scratch(&self) -> (u64, u64) {
         let x = self
@@ -435,6 +445,7 @@ impl Plan {
             .iter()
             .filter_map(|(_, s)| match *s {
                 Step::Attention { k, n_kv, .. } => Some(self.weights[k].k * n_kv),
+                Step::Fixed(o) => Some(self.weights[o.w].k * o.xmod),
                 _ => None,
             })
             .chain(self.weights.iter().map(|w| w.k))
