@@ -24,7 +24,11 @@ fn cpu(c: &mut Criterion) {
         random_blocks(ty, &mut rng, &mut w);
         g.throughput(Throughput::Bytes(w.len() as u64));
         g.bench_function(ty.name(), |b| {
-            b.iter(|| w.chunks_exact(rb).map(|r| dot_row_unchecked(ty, black_box(r), &x)).sum::<f32>())
+            b.iter(|| {
+                w.chunks_exact(rb)
+                    .map(|r| dot_row_unchecked(ty, black_box(r), &x))
+                    .sum::<f32>()
+            })
         });
     }
     g.finish();
@@ -46,13 +50,19 @@ fn gpu(c: &mut Criterion) {
             rows,
             k: K,
             row_bytes: rb,
-            q: Part::Synthetic { seed: 9, len: rows * rb, ty },
+            q: Part::Synthetic {
+                seed: 9,
+                len: rows * rb,
+                ty,
+            },
             scales: None,
             biases: None,
         };
         let plan = Plan::dense(vec![w]);
         g.throughput(Throughput::Bytes(rows * rb));
-        let mut loaded = dev.load(&plan, None, 1 << 30, 64 << 20, &mut |_, _| {}).expect("upload");
+        let mut loaded = dev
+            .load(&plan, None, 1 << 30, 64 << 20, &mut |_, _| {})
+            .expect("upload");
         g.bench_function(ty.name(), |b| {
             b.iter_custom(|iters| {
                 let run = loaded.run_tokens(&plan, 0, iters as u32).expect("run");

@@ -32,9 +32,21 @@ fn tiny(moe: bool) -> ModelDesc {
         ts.push(t(&format!("blk.{l}.attn_output.weight"), &[256, 256], Q4_K));
         if moe {
             ts.push(t(&format!("blk.{l}.ffn_gate_inp.weight"), &[256, 8], F32));
-            ts.push(t(&format!("blk.{l}.ffn_gate_exps.weight"), &[256, 128, 8], Q4_K));
-            ts.push(t(&format!("blk.{l}.ffn_up_exps.weight"), &[256, 128, 8], Q4_K));
-            ts.push(t(&format!("blk.{l}.ffn_down_exps.weight"), &[128, 256, 8], Q8_0));
+            ts.push(t(
+                &format!("blk.{l}.ffn_gate_exps.weight"),
+                &[256, 128, 8],
+                Q4_K,
+            ));
+            ts.push(t(
+                &format!("blk.{l}.ffn_up_exps.weight"),
+                &[256, 128, 8],
+                Q4_K,
+            ));
+            ts.push(t(
+                &format!("blk.{l}.ffn_down_exps.weight"),
+                &[128, 256, 8],
+                Q8_0,
+            ));
         } else {
             ts.push(t(&format!("blk.{l}.ffn_gate.weight"), &[256, 512], Q4_K));
             ts.push(t(&format!("blk.{l}.ffn_up.weight"), &[256, 512], Q4_K));
@@ -118,7 +130,11 @@ fn moe_reads_only_the_used_experts() {
         assert_ne!(e[0], e[1]);
         assert!(e.iter().all(|x| *x < 8));
         let ops = plan.token_ops(tok);
-        let gate = plan.weights.iter().position(|w| w.name == "blk.1.ffn_gate_exps.weight").unwrap();
+        let gate = plan
+            .weights
+            .iter()
+            .position(|w| w.name == "blk.1.ffn_gate_exps.weight")
+            .unwrap();
         let rows: Vec<u64> = ops.iter().filter(|o| o.w == gate).map(|o| o.row0).collect();
         assert_eq!(rows, e.iter().map(|x| *x as u64 * 128).collect::<Vec<_>>());
     }
@@ -141,7 +157,11 @@ fn unsupported_types_name_the_type() {
     let mut m = tiny(false);
     m.tensors[2] = t("blk.0.attn_q.weight", &[256, 256], TensorType::IQ2_XS);
     match measure(&m, &opts(Backend::Cpu), &mut |_| {}) {
-        Err(e) => assert!(e.to_string().contains("type IQ2_XS not supported for measurement"), "{e}"),
+        Err(e) => assert!(
+            e.to_string()
+                .contains("type IQ2_XS not supported for measurement"),
+            "{e}"
+        ),
         Ok(_) => panic!("IQ2_XS measured"),
     }
 }
@@ -156,9 +176,16 @@ fn file_backed_tensors_are_read_and_truncation_is_bad_input() {
     f.write_all(&[0u8; 64]).unwrap();
     for (i, ti) in m.tensors.iter_mut().enumerate() {
         let mut bytes = vec![0u8; ti.n_bytes as usize];
-        headroom::measure::source::random_blocks(ti.ty, &mut headroom::measure::source::Rng::new(i as u64), &mut bytes);
+        headroom::measure::source::random_blocks(
+            ti.ty,
+            &mut headroom::measure::source::Rng::new(i as u64),
+            &mut bytes,
+        );
         f.write_all(&bytes).unwrap();
-        ti.data = Some(DataLoc { file: 0, offset: off });
+        ti.data = Some(DataLoc {
+            file: 0,
+            offset: off,
+        });
         off += ti.n_bytes;
     }
     drop(f);
@@ -170,7 +197,9 @@ fn file_backed_tensors_are_read_and_truncation_is_bad_input() {
     f.set_len(off - 10).unwrap();
     drop(f);
     match measure(&m, &opts(Backend::Cpu), &mut |_| {}) {
-        Err(e @ Error::BadInput { .. }) => assert!(e.to_string().contains("runs past the file's end"), "{e}"),
+        Err(e @ Error::BadInput { .. }) => {
+            assert!(e.to_string().contains("runs past the file's end"), "{e}")
+        }
         other => panic!("expected bad input, got {other:?}"),
     }
 }

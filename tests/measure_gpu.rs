@@ -34,7 +34,11 @@ fn ggml_weight(ty: TensorType, rows: u64, k: u64, seed: u64) -> Weight {
         rows,
         k,
         row_bytes,
-        q: Part::Synthetic { seed, len: rows * row_bytes, ty },
+        q: Part::Synthetic {
+            seed,
+            len: rows * row_bytes,
+            ty,
+        },
         scales: None,
         biases: None,
     }
@@ -49,20 +53,41 @@ fn mlx_weight(bits: u32, group: u32, st: ScaleType, rows: u64, k: u64, seed: u64
     let srow = k / group as u64 * st.bytes() as u64;
     Weight {
         name: format!("mlx{bits}"),
-        enc: Encoding::Mlx { bits, group, scale_type: st },
+        enc: Encoding::Mlx {
+            bits,
+            group,
+            scale_type: st,
+        },
         rows,
         k,
         row_bytes: k * bits as u64 / 8,
-        q: Part::Synthetic { seed, len: rows * k * bits as u64 / 8, ty: TensorType::U8 },
-        scales: Some(Part::Synthetic { seed: seed + 1, len: rows * srow, ty: sty }),
-        biases: Some(Part::Synthetic { seed: seed + 2, len: rows * srow, ty: sty }),
+        q: Part::Synthetic {
+            seed,
+            len: rows * k * bits as u64 / 8,
+            ty: TensorType::U8,
+        },
+        scales: Some(Part::Synthetic {
+            seed: seed + 1,
+            len: rows * srow,
+            ty: sty,
+        }),
+        biases: Some(Part::Synthetic {
+            seed: seed + 2,
+            len: rows * srow,
+            ty: sty,
+        }),
     }
 }
 
 /// Run `plan`'s token 0 on the GPU and compare the last op's outputs with the CPU reference.
 fn check(g: &mut Gpu, w: Weight, xmod: u64) {
     let label = format!("{} {}x{} xmod {xmod}", w.enc.label(), w.rows, w.k);
-    let op = MatVec { w: 0, row0: 0, rows: w.rows, xmod };
+    let op = MatVec {
+        w: 0,
+        row0: 0,
+        rows: w.rows,
+        xmod,
+    };
     let plan = Plan::custom(vec![w], &[op]);
     let w = &plan.weights[0];
     let cw = CpuWeight {
@@ -70,7 +95,9 @@ fn check(g: &mut Gpu, w: Weight, xmod: u64) {
         scales: w.scales.as_ref().map(|p| load(None, p, "s").unwrap()),
         biases: w.biases.as_ref().map(|p| load(None, p, "b").unwrap()),
     };
-    let mut loaded = g.load(&plan, None, 1 << 30, 1 << 20, &mut |_, _| {}).unwrap();
+    let mut loaded = g
+        .load(&plan, None, 1 << 30, 1 << 20, &mut |_, _| {})
+        .unwrap();
     loaded.run_tokens(&plan, 0, 1).unwrap();
     let y = loaded.read_y(w.rows).unwrap();
     let x = loaded.x().to_vec();
@@ -79,7 +106,11 @@ fn check(g: &mut Gpu, w: Weight, xmod: u64) {
         let xo = ((r % xmod) * w.k) as usize;
         let want = cw.dot(w, r, &x[xo..xo + w.k as usize]);
         let tol = 1e-4 * (want.abs() + 1e-3) + 1e-5;
-        assert!((y[r as usize] - want).abs() <= tol.max(1e-4 * want.abs()), "{label} row {r}: gpu {} cpu {want}", y[r as usize]);
+        assert!(
+            (y[r as usize] - want).abs() <= tol.max(1e-4 * want.abs()),
+            "{label} row {r}: gpu {} cpu {want}",
+            y[r as usize]
+        );
     }
     eprintln!("{label}: {} rows match", w.rows);
 }
@@ -91,7 +122,11 @@ fn every_ggml_kernel_matches_the_cpu_reference() {
     for (i, &ty) in SUPPORTED.iter().enumerate() {
         let be = ty.block_elems().max(32);
         // one width per invocations-per-row variant: 4, 16 and 64 lanes
-        let widths: Vec<u64> = if be == 256 { vec![256, 512, 2560] } else { vec![96, 512, 2080] };
+        let widths: Vec<u64> = if be == 256 {
+            vec![256, 512, 2560]
+        } else {
+            vec![96, 512, 2080]
+        };
         for (j, k) in widths.into_iter().enumerate() {
             check(&mut g, ggml_weight(ty, 37, k, (i * 10 + j) as u64), 1);
         }
@@ -112,7 +147,11 @@ fn every_mlx_kernel_matches_the_cpu_reference() {
     for bits in [4, 8] {
         for group in [32, 64, 128] {
             for st in [ScaleType::F32, ScaleType::F16, ScaleType::BF16] {
-                check(&mut g, mlx_weight(bits, group, st, 21, 1024, bits as u64 * 100 + group as u64), 1);
+                check(
+                    &mut g,
+                    mlx_weight(bits, group, st, 21, 1024, bits as u64 * 100 + group as u64),
+                    1,
+                );
             }
         }
     }

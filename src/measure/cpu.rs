@@ -28,11 +28,13 @@ impl Bytes<'_> {
 pub fn load<'a>(files: Option<&'a Files>, part: &Part, name: &str) -> Result<Bytes<'a>> {
     match part {
         Part::File { file, offset, len } => {
-            let f = files.ok_or_else(|| Error::failure(format!("tensor {name}: no files mapped")))?;
+            let f =
+                files.ok_or_else(|| Error::failure(format!("tensor {name}: no files mapped")))?;
             Ok(Bytes::Mapped(f.bytes(*file, *offset, *len, name)?))
         }
         Part::Synthetic { seed, len, ty } => {
-            let n = usize::try_from(*len).map_err(|_| Error::failure("synthetic tensor too large"))?;
+            let n =
+                usize::try_from(*len).map_err(|_| Error::failure("synthetic tensor too large"))?;
             let mut v = vec![0u8; n];
             random_blocks(*ty, &mut Rng::new(*seed), &mut v);
             Ok(Bytes::Owned(v))
@@ -56,11 +58,29 @@ impl CpuWeight<'_> {
         let q = &self.q.as_slice()[r * rb..(r + 1) * rb];
         match w.enc {
             Encoding::Ggml(ty) => dot_row_unchecked(ty, q, x),
-            Encoding::Mlx { bits, group, scale_type } => {
+            Encoding::Mlx {
+                bits,
+                group,
+                scale_type,
+            } => {
                 let sb = w.scale_row_bytes() as usize;
-                let s = self.scales.as_ref().map_or(&[][..], |b| &b.as_slice()[r * sb..(r + 1) * sb]);
-                let b = self.biases.as_ref().map_or(&[][..], |b| &b.as_slice()[r * sb..(r + 1) * sb]);
-                MlxRow { bits, group: group as usize, scale_type, q, scales: s, biases: b }.dot_unchecked(x)
+                let s = self
+                    .scales
+                    .as_ref()
+                    .map_or(&[][..], |b| &b.as_slice()[r * sb..(r + 1) * sb]);
+                let b = self
+                    .biases
+                    .as_ref()
+                    .map_or(&[][..], |b| &b.as_slice()[r * sb..(r + 1) * sb]);
+                MlxRow {
+                    bits,
+                    group: group as usize,
+                    scale_type,
+                    q,
+                    scales: s,
+                    biases: b,
+                }
+                .dot_unchecked(x)
             }
         }
     }
@@ -81,8 +101,16 @@ pub fn load_all<'a>(plan: &Plan, files: Option<&'a Files>) -> Result<Vec<CpuWeig
         .map(|w| {
             Ok(CpuWeight {
                 q: load(files, &w.q, &w.name)?,
-                scales: w.scales.as_ref().map(|p| load(files, p, &w.name)).transpose()?,
-                biases: w.biases.as_ref().map(|p| load(files, p, &w.name)).transpose()?,
+                scales: w
+                    .scales
+                    .as_ref()
+                    .map(|p| load(files, p, &w.name))
+                    .transpose()?,
+                biases: w
+                    .biases
+                    .as_ref()
+                    .map(|p| load(files, p, &w.name))
+                    .transpose()?,
             })
         })
         .collect()
@@ -127,7 +155,10 @@ pub fn run(
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or(f32::NAN)).sum::<f32>()
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or(f32::NAN))
+                .sum::<f32>()
         });
         std::hint::black_box(sink);
         if t >= warmup {
@@ -135,7 +166,12 @@ pub fn run(
         }
         progress(t + 1);
     }
-    Ok(CpuRun { threads, seconds, tokens, copy_bandwidth: copy_bandwidth(threads) })
+    Ok(CpuRun {
+        threads,
+        seconds,
+        tokens,
+        copy_bandwidth: copy_bandwidth(threads),
+    })
 }
 
 /// Memory copy bandwidth (bytes read + bytes written per second) of a 256 MiB copy split over threads.

@@ -41,7 +41,11 @@ impl Part {
 pub enum Encoding {
     Ggml(TensorType),
     /// MLX affine: packed u32 words plus per-group scales and biases.
-    Mlx { bits: u32, group: u32, scale_type: ScaleType },
+    Mlx {
+        bits: u32,
+        group: u32,
+        scale_type: ScaleType,
+    },
 }
 
 impl Encoding {
@@ -73,7 +77,9 @@ impl Weight {
     pub fn scale_row_bytes(&self) -> u64 {
         match self.enc {
             Encoding::Ggml(_) => 0,
-            Encoding::Mlx { group, scale_type, .. } => self.k / group as u64 * scale_type.bytes() as u64,
+            Encoding::Mlx {
+                group, scale_type, ..
+            } => self.k / group as u64 * scale_type.bytes() as u64,
         }
     }
 
@@ -84,7 +90,9 @@ impl Weight {
 
     /// All bytes stored.
     pub fn bytes(&self) -> u64 {
-        self.q.len() + self.scales.as_ref().map_or(0, Part::len) + self.biases.as_ref().map_or(0, Part::len)
+        self.q.len()
+            + self.scales.as_ref().map_or(0, Part::len)
+            + self.biases.as_ref().map_or(0, Part::len)
     }
 }
 
@@ -150,16 +158,27 @@ fn expert_index(name: &str) -> Option<u32> {
 
 fn seed_of(name: &str) -> u64 {
     // FNV-1a
-    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 impl Plan {
     /// Build the plan for `model` with a KV cache of `context` tokens stored as `cache_k`/`cache_v`.
-    pub fn build(model: &ModelDesc, context: u64, cache_k: TensorType, cache_v: TensorType) -> Result<Plan> {
+    pub fn build(
+        model: &ModelDesc,
+        context: u64,
+        cache_k: TensorType,
+        cache_v: TensorType,
+    ) -> Result<Plan> {
         let synthetic = model.files.is_empty();
         let hp = &model.hparams;
-        let by_name: std::collections::HashMap<&str, usize> =
-            model.tensors.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
+        let by_name: std::collections::HashMap<&str, usize> = model
+            .tensors
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.as_str(), i))
+            .collect();
         let mut weights: Vec<Weight> = Vec::new();
         let mut steps: Vec<(Option<u32>, u32, usize, Step)> = Vec::new(); // (layer, rank, order, step)
         let mut embd = None;
@@ -168,12 +187,23 @@ impl Plan {
         let part_of = |i: usize, len: u64, ty: TensorType| -> Result<Part> {
             let t = &model.tensors[i];
             if synthetic {
-                return Ok(Part::Synthetic { seed: seed_of(&t.name), len, ty });
+                return Ok(Part::Synthetic {
+                    seed: seed_of(&t.name),
+                    len,
+                    ty,
+                });
             }
             let d = t.data.ok_or_else(|| {
-                Error::bad_input(&model.source, format!("tensor {}: no data location; cannot measure", t.name))
+                Error::bad_input(
+                    &model.source,
+                    format!("tensor {}: no data location; cannot measure", t.name),
+                )
             })?;
-            Ok(Part::File { file: d.file, offset: d.offset, len })
+            Ok(Part::File {
+                file: d.file,
+                offset: d.offset,
+                len,
+            })
         };
 
         for (i, t) in model.tensors.iter().enumerate() {
@@ -181,25 +211,38 @@ impl Plan {
                 continue;
             }
             let r = role(&t.name);
-            let wanted = matches!(r.kind, Kind::TokenEmbd | Kind::Output) || kind_rank(r.kind).is_some();
+            let wanted =
+                matches!(r.kind, Kind::TokenEmbd | Kind::Output) || kind_rank(r.kind).is_some();
             if !wanted || t.shape.iter().any(|d| *d == 0) {
                 continue;
             }
             let row_major = model.format == ModelFormat::Safetensors;
             let (inner, rows) = if row_major {
-                (*t.shape.last().unwrap_or(&0), t.shape[..t.shape.len() - 1].iter().product::<u64>())
+                (
+                    *t.shape.last().unwrap_or(&0),
+                    t.shape[..t.shape.len() - 1].iter().product::<u64>(),
+                )
             } else {
                 (t.shape[0], t.shape[1..].iter().product::<u64>())
             };
             let w = if t.ty == TensorType::U32 && model.mlx_quant.is_some() {
-                let mq = model.mlx_quant.unwrap_or(crate::model::MlxQuant { group_size: 64, bits: 4 });
+                let mq = model.mlx_quant.unwrap_or(crate::model::MlxQuant {
+                    group_size: 64,
+                    bits: 4,
+                });
                 let base = t.name.strip_suffix(".weight").unwrap_or(&t.name);
-                let (si, bi) = match (by_name.get(format!("{base}.scales").as_str()), by_name.get(format!("{base}.biases").as_str())) {
+                let (si, bi) = match (
+                    by_name.get(format!("{base}.scales").as_str()),
+                    by_name.get(format!("{base}.biases").as_str()),
+                ) {
                     (Some(s), Some(b)) => (*s, *b),
                     _ => {
                         return Err(Error::bad_input(
                             &model.source,
-                            format!("tensor {}: MLX packed weight without {base}.scales and {base}.biases", t.name),
+                            format!(
+                                "tensor {}: MLX packed weight without {base}.scales and {base}.biases",
+                                t.name
+                            ),
                         ));
                     }
                 };
@@ -211,17 +254,28 @@ impl Plan {
                 }
                 let k = inner * 32 / mq.bits as u64;
                 let st = &model.tensors[si];
-                let scale_type = ScaleType::from_tensor_type(st.ty).ok_or_else(|| unsupported(st.ty, &st.name))?;
+                let scale_type = ScaleType::from_tensor_type(st.ty)
+                    .ok_or_else(|| unsupported(st.ty, &st.name))?;
                 let srow = k / mq.group_size as u64 * scale_type.bytes() as u64;
-                if k % mq.group_size as u64 != 0 || st.n_bytes != rows * srow || model.tensors[bi].n_bytes != rows * srow {
+                if k % mq.group_size as u64 != 0
+                    || st.n_bytes != rows * srow
+                    || model.tensors[bi].n_bytes != rows * srow
+                {
                     return Err(Error::bad_input(
                         &model.source,
-                        format!("tensor {}: scales/biases sizes do not match {rows} rows of {k} in groups of {}", t.name, mq.group_size),
+                        format!(
+                            "tensor {}: scales/biases sizes do not match {rows} rows of {k} in groups of {}",
+                            t.name, mq.group_size
+                        ),
                     ));
                 }
                 Weight {
                     name: t.name.clone(),
-                    enc: Encoding::Mlx { bits: mq.bits, group: mq.group_size, scale_type },
+                    enc: Encoding::Mlx {
+                        bits: mq.bits,
+                        group: mq.group_size,
+                        scale_type,
+                    },
                     rows,
                     k,
                     row_bytes: inner * 4,
@@ -234,12 +288,21 @@ impl Plan {
                     return Err(unsupported(t.ty, &t.name));
                 }
                 let row_bytes = t.ty.row_bytes(inner).ok_or_else(|| {
-                    Error::bad_input(&model.source, format!("tensor {}: row of {inner} is not whole {} blocks", t.name, t.ty))
+                    Error::bad_input(
+                        &model.source,
+                        format!(
+                            "tensor {}: row of {inner} is not whole {} blocks",
+                            t.name, t.ty
+                        ),
+                    )
                 })?;
                 if row_bytes.checked_mul(rows) != Some(t.n_bytes) {
                     return Err(Error::bad_input(
                         &model.source,
-                        format!("tensor {}: {} bytes stored but {rows} rows × {row_bytes} bytes expected", t.name, t.n_bytes),
+                        format!(
+                            "tensor {}: {} bytes stored but {rows} rows × {row_bytes} bytes expected",
+                            t.name, t.n_bytes
+                        ),
                     ));
                 }
                 Weight {
@@ -263,7 +326,10 @@ impl Plan {
                     let step = if let Some(e) = expert_index(&t.name) {
                         Step::Expert { w: wi, expert: e }
                     } else if hp.n_expert > 1 && n_rows % hp.n_expert as u64 == 0 {
-                        Step::Experts { w: wi, per_expert: n_rows / hp.n_expert as u64 }
+                        Step::Experts {
+                            w: wi,
+                            per_expert: n_rows / hp.n_expert as u64,
+                        }
                     } else {
                         Step::Dense(wi)
                     };
@@ -286,7 +352,9 @@ impl Plan {
                 None => (n_kv, hp.head_dim_k, hp.head_dim_v),
             };
             let ctx = match hp.sliding_window {
-                Some(w) if hp.swa_layers.get(li).copied().unwrap_or(false) => context.min(w.div_ceil(256) * 256),
+                Some(w) if hp.swa_layers.get(li).copied().unwrap_or(false) => {
+                    context.min(w.div_ceil(256) * 256)
+                }
                 _ => context,
             };
             for ty in [cache_k, cache_v] {
@@ -295,10 +363,14 @@ impl Plan {
                 }
             }
             let krow = cache_k.row_bytes(dk).ok_or_else(|| {
-                Error::usage(format!("KV cache type {cache_k}: key head size {dk} is not whole blocks"))
+                Error::usage(format!(
+                    "KV cache type {cache_k}: key head size {dk} is not whole blocks"
+                ))
             })?;
             let vrow = cache_v.row_bytes(ctx).ok_or_else(|| {
-                Error::usage(format!("KV cache type {cache_v}: context {ctx} is not whole blocks"))
+                Error::usage(format!(
+                    "KV cache type {cache_v}: context {ctx} is not whole blocks"
+                ))
             })?;
             let kw = Weight {
                 name: format!("cache_k.{l}"),
@@ -306,7 +378,11 @@ impl Plan {
                 rows: ctx * n_kv,
                 k: dk,
                 row_bytes: krow,
-                q: Part::Synthetic { seed: seed_of(&format!("cache_k.{l}")), len: krow * ctx * n_kv, ty: cache_k },
+                q: Part::Synthetic {
+                    seed: seed_of(&format!("cache_k.{l}")),
+                    len: krow * ctx * n_kv,
+                    ty: cache_k,
+                },
                 scales: None,
                 biases: None,
             };
@@ -316,7 +392,11 @@ impl Plan {
                 rows: n_kv * dv,
                 k: ctx,
                 row_bytes: vrow,
-                q: Part::Synthetic { seed: seed_of(&format!("cache_v.{l}")), len: vrow * n_kv * dv, ty: cache_v },
+                q: Part::Synthetic {
+                    seed: seed_of(&format!("cache_v.{l}")),
+                    len: vrow * n_kv * dv,
+                    ty: cache_v,
+                },
                 scales: None,
                 biases: None,
             };
@@ -337,7 +417,10 @@ impl Plan {
             (None, None) => {}
         }
         if all.is_empty() {
-            return Err(Error::usage(format!("{}: no weight matrices to measure", model.name)));
+            return Err(Error::usage(format!(
+                "{}: no weight matrices to measure",
+                model.name
+            )));
         }
         Ok(Plan {
             weights,
@@ -378,25 +461,55 @@ impl Plan {
                 }
             };
             match *step {
-                Step::Dense(w) => ops.push(MatVec { w, row0: 0, rows: self.weights[w].rows, xmod: 1 }),
+                Step::Dense(w) => ops.push(MatVec {
+                    w,
+                    row0: 0,
+                    rows: self.weights[w].rows,
+                    xmod: 1,
+                }),
                 Step::Row(w) => {
                     let r = (t as u64).wrapping_mul(7919) % self.weights[w].rows;
-                    ops.push(MatVec { w, row0: r, rows: 1, xmod: 1 })
+                    ops.push(MatVec {
+                        w,
+                        row0: r,
+                        rows: 1,
+                        xmod: 1,
+                    })
                 }
                 Step::Experts { w, per_expert } => {
                     for e in pick(layer.unwrap_or(0)) {
-                        ops.push(MatVec { w, row0: e as u64 * per_expert, rows: per_expert, xmod: 1 });
+                        ops.push(MatVec {
+                            w,
+                            row0: e as u64 * per_expert,
+                            rows: per_expert,
+                            xmod: 1,
+                        });
                     }
                 }
                 Step::Expert { w, expert } => {
                     if pick(layer.unwrap_or(0)).contains(&expert) {
-                        ops.push(MatVec { w, row0: 0, rows: self.weights[w].rows, xmod: 1 });
+                        ops.push(MatVec {
+                            w,
+                            row0: 0,
+                            rows: self.weights[w].rows,
+                            xmod: 1,
+                        });
                     }
                 }
                 Step::Fixed(o) => ops.push(o),
                 Step::Attention { k, v, n_kv } => {
-                    ops.push(MatVec { w: k, row0: 0, rows: self.weights[k].rows, xmod: n_kv });
-                    ops.push(MatVec { w: v, row0: 0, rows: self.weights[v].rows, xmod: 1 });
+                    ops.push(MatVec {
+                        w: k,
+                        row0: 0,
+                        rows: self.weights[k].rows,
+                        xmod: n_kv,
+                    });
+                    ops.push(MatVec {
+                        w: v,
+                        row0: 0,
+                        rows: self.weights[v].rows,
+                        xmod: 1,
+                    });
                 }
             }
         }
@@ -405,7 +518,9 @@ impl Plan {
 
     /// Bytes the products of `ops` read.
     pub fn ops_bytes(&self, ops: &[MatVec]) -> u64 {
-        ops.iter().map(|o| o.rows * self.weights[o.w].row_bytes_total()).sum()
+        ops.iter()
+            .map(|o| o.rows * self.weights[o.w].row_bytes_total())
+            .sum()
     }
 
     /// Bytes everything stored takes (weights and KV caches).
@@ -421,14 +536,26 @@ impl Plan {
 
     /// Products per token (the largest over the first `n` tokens).
     pub fn max_ops(&self, n: u32) -> usize {
-        (0..n.max(1)).map(|t| self.token_ops(t).len()).max().unwrap_or(0)
+        (0..n.max(1))
+            .map(|t| self.token_ops(t).len())
+            .max()
+            .unwrap_or(0)
     }
 
     /// A plan that runs each of `weights` in full once per token (kernel benchmarks, tests).
     pub fn dense(weights: Vec<Weight>) -> Plan {
         let steps = (0..weights.len()).map(|i| (None, Step::Dense(i))).collect();
-        let synthetic = weights.iter().all(|w| matches!(w.q, Part::Synthetic { .. }));
-        Plan { weights, steps, n_expert: 1, n_expert_used: 1, context: 0, synthetic }
+        let synthetic = weights
+            .iter()
+            .all(|w| matches!(w.q, Part::Synthetic { .. }));
+        Plan {
+            weights,
+            steps,
+            n_expert: 1,
+            n_expert_used: 1,
+            context: 0,
+            synthetic,
+        }
     }
 
     /// A plan that runs exactly `ops` every token (tests, benchmarks).

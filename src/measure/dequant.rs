@@ -59,13 +59,18 @@ fn f16_at(b: &[u8], o: usize) -> f32 {
 /// ggml `GGML_E8M0_TO_FP32_HALF`: half of 2^(e-127), with the two subnormal cases.
 #[inline(always)]
 pub fn e8m0_half(e: u8) -> f32 {
-    let bits: u32 = if e < 2 { 0x0020_0000u32 << e } else { (e as u32 - 1) << 23 };
+    let bits: u32 = if e < 2 {
+        0x0020_0000u32 << e
+    } else {
+        (e as u32 - 1) << 23
+    };
     f32::from_bits(bits)
 }
 
 /// ggml `kvalues_mxfp4` (E2M1 values doubled).
-pub const KVALUES_MXFP4: [f32; 16] =
-    [0., 1., 2., 3., 4., 6., 8., 12., 0., -1., -2., -3., -4., -6., -8., -12.];
+pub const KVALUES_MXFP4: [f32; 16] = [
+    0., 1., 2., 3., 4., 6., 8., 12., 0., -1., -2., -3., -4., -6., -8., -12.,
+];
 
 /// ggml `get_scale_min_k4`: the 6-bit scale and min of sub-block `j` (0..8) of a Q4_K/Q5_K block.
 #[inline(always)]
@@ -182,7 +187,8 @@ pub fn decode_block(ty: TensorType, b: &[u8], out: &mut [f32]) {
                         is += 1;
                         for l in 0..16 {
                             let i = l + 16 * half;
-                            let v = ((q[i] >> shift) & 3) as i32 - if hm[i] & m != 0 { 0 } else { 4 };
+                            let v =
+                                ((q[i] >> shift) & 3) as i32 - if hm[i] & m != 0 { 0 } else { 4 };
                             out[y] = dl * v as f32;
                             y += 1;
                         }
@@ -300,15 +306,28 @@ pub fn dot_row_unchecked(ty: TensorType, bytes: &[u8], x: &[f32]) -> f32 {
         TensorType::F32 => {
             let mut acc = [0f32; 8];
             let n8 = x.len() / 8 * 8;
-            for (cw, cx) in bytes[..n8 * 4].chunks_exact(32).zip(x[..n8].chunks_exact(8)) {
+            for (cw, cx) in bytes[..n8 * 4]
+                .chunks_exact(32)
+                .zip(x[..n8].chunks_exact(8))
+            {
                 for i in 0..8 {
-                    let w = f32::from_le_bytes([cw[4 * i], cw[4 * i + 1], cw[4 * i + 2], cw[4 * i + 3]]);
+                    let w = f32::from_le_bytes([
+                        cw[4 * i],
+                        cw[4 * i + 1],
+                        cw[4 * i + 2],
+                        cw[4 * i + 3],
+                    ]);
                     acc[i] += w * cx[i];
                 }
             }
             let mut s: f32 = acc.iter().sum();
             for i in n8..x.len() {
-                s += f32::from_le_bytes([bytes[4 * i], bytes[4 * i + 1], bytes[4 * i + 2], bytes[4 * i + 3]]) * x[i];
+                s += f32::from_le_bytes([
+                    bytes[4 * i],
+                    bytes[4 * i + 1],
+                    bytes[4 * i + 2],
+                    bytes[4 * i + 3],
+                ]) * x[i];
             }
             s
         }
@@ -369,7 +388,9 @@ impl ScaleType {
     /// Decode element `i` of a little-endian array of this type.
     pub fn get(self, b: &[u8], i: usize) -> f32 {
         match self {
-            ScaleType::F32 => f32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]]),
+            ScaleType::F32 => {
+                f32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])
+            }
             ScaleType::F16 => f16::from_le_bytes([b[2 * i], b[2 * i + 1]]).to_f32(),
             ScaleType::BF16 => bf16::from_le_bytes([b[2 * i], b[2 * i + 1]]).to_f32(),
         }
@@ -417,7 +438,12 @@ impl MlxRow<'_> {
     fn q_at(&self, i: usize) -> u32 {
         let bit = i * self.bits as usize;
         let w = bit / 32;
-        let word = u32::from_le_bytes([self.q[4 * w], self.q[4 * w + 1], self.q[4 * w + 2], self.q[4 * w + 3]]);
+        let word = u32::from_le_bytes([
+            self.q[4 * w],
+            self.q[4 * w + 1],
+            self.q[4 * w + 2],
+            self.q[4 * w + 3],
+        ]);
         (word >> (bit % 32)) & ((1u32 << self.bits) - 1)
     }
 
@@ -426,7 +452,8 @@ impl MlxRow<'_> {
         self.check(out.len())?;
         for (i, o) in out.iter_mut().enumerate() {
             let g = i / self.group;
-            *o = self.scale_type.get(self.scales, g) * self.q_at(i) as f32 + self.scale_type.get(self.biases, g);
+            *o = self.scale_type.get(self.scales, g) * self.q_at(i) as f32
+                + self.scale_type.get(self.biases, g);
         }
         Ok(())
     }
@@ -447,7 +474,10 @@ impl MlxRow<'_> {
                 *v = self.q_at(first + j) as f32;
             }
             let grp = first / self.group;
-            let (sc, bi) = (self.scale_type.get(self.scales, grp), self.scale_type.get(self.biases, grp));
+            let (sc, bi) = (
+                self.scale_type.get(self.scales, grp),
+                self.scale_type.get(self.biases, grp),
+            );
             s += sc * dot8(&buf[..g], cx) + bi * cx.iter().sum::<f32>();
         }
         s

@@ -86,7 +86,8 @@ pub struct Measurement {
     pub decode_tokens_per_s: f64,
     /// `bytes_per_token × decode_tokens_per_s`.
     pub effective_bandwidth_bytes_per_s: f64,
-    /// Device copy bandwidth: (bytes read + bytes written) per second.
+    /// Device copy bandwidth: (bytes read + bytes written) per second, the better of
+    /// `copy_buffer_to_buffer` and a compute-shader copy (GPU); a threaded memcpy (CPU).
     pub copy_bandwidth_bytes_per_s: f64,
     /// Weight and KV-cache bytes one token reads (mean over the timed tokens).
     pub bytes_per_token: u64,
@@ -97,22 +98,42 @@ pub struct Measurement {
 }
 
 const WARMUP: u32 = 2;
+const WARM_SECONDS: f64 = 1.0;
 const COPY_BYTES: u64 = 1 << 30;
 
 /// Run the short decode of `model` and time it.
-pub fn measure(model: &ModelDesc, opts: &MeasureOptions, progress: &mut dyn FnMut(Progress)) -> Result<Measurement> {
+pub fn measure(
+    model: &ModelDesc,
+    opts: &MeasureOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Measurement> {
     if opts.tokens == 0 {
         return Err(Error::usage("--measure needs at least 1 token"));
     }
     let plan = decode::Plan::build(model, opts.context, opts.cache_type_k, opts.cache_type_v)?;
-    let files = if plan.synthetic { None } else { Some(source::Files::open(&model.files)?) };
-    let bytes_per_token = (WARMUP..WARMUP + opts.tokens).map(|t| plan.ops_bytes(&plan.token_ops(t))).sum::<u64>()
+    let files = if plan.synthetic {
+        None
+    } else {
+        Some(source::Files::open(&model.files)?)
+    };
+    let bytes_per_token = (WARMUP..WARMUP + opts.tokens)
+        .map(|t| plan.ops_bytes(&plan.token_ops(t)))
+        .sum::<u64>()
         / opts.tokens as u64;
 
     if opts.backend != Backend::Cpu {
         progress(Progress::Stage("opening adapter".into()));
         match gpu::Gpu::open()? {
-            Some(mut g) => return measure_gpu(&mut g, &plan, files.as_ref(), opts, bytes_per_token, progress),
+            Some(mut g) => {
+                return measure_gpu(
+                    &mut g,
+                    &plan,
+                    files.as_ref(),
+                    opts,
+                    bytes_per_token,
+                    progress,
+                );
+            }
             None if opts.backend == Backend::Gpu => {
                 return Err(Error::failure(
                     "--measure: no GPU adapter found (wgpu: Vulkan, Metal or DX12); use --measure-backend cpu",
@@ -134,22 +155,48 @@ fn measure_gpu(
 ) -> Result<Measurement> {
     let adapter = g.adapter_name();
     let backend = g.backend_name();
-    let params = (plan.max_ops(WARMUP + opts.tokens) as u64 * 4) * 256 * (WARMUP + opts.tokens) as u64;
-    let copy = COPY_BYTES.min(opts.budget_bytes.saturating_sub(plan.device_bytes() + params) / 2).min(g.max_binding());
+    let params =
+        (plan.max_ops(WARMUP + opts.tokens) as u64 * 4) * 256 * (WARMUP + opts.tokens) as u64;
+    let copy = COPY_BYTES
+        .min(
+            opts.budget_bytes
+                .saturating_sub(plan.device_bytes() + params)
+                / 2,
+        )
+        .min(g.max_binding());
     progress(Progress::Stage("uploading".into()));
     let run = {
-        let mut loaded =
-            g.load(plan, files, opts.budget_bytes, params, &mut |done, total| progress(Progress::Upload { done, total }))?;
+        let mut loaded = g.load(
+            plan,
+            files,
+            opts.budget_bytes,
+            params,
+            &mut |done, total| progress(Progress::Upload { done, total }),
+        )?;
         progress(Progress::Stage("warming up".into()));
-        loaded.run_tokens(plan, 0, WARMUP)?;
+        // GPUs idle at low clocks while the weights upload; warm up for at least WARM_SECONDS so the
+        // timed tokens run at the clocks a real decode sees
+        let mut warm = 0.0;
+        while warm < WARM_SECONDS {
+            warm += loaded.run_tokens(plan, 0, WARMUP)?.wall_seconds;
+        }
         progress(Progress::Stage("decoding".into()));
         loaded.run_tokens(plan, WARMUP, opts.tokens)?
         // weights are freed here, before the copy test allocates
     };
-    progress(Progress::Token { done: opts.tokens, total: opts.tokens });
+    progress(Progress::Token {
+        done: opts.tokens,
+        total: opts.tokens,
+    });
     let tps = opts.tokens as f64 / run.seconds;
     progress(Progress::Stage("copy test".into()));
-    let copy_bw = if copy >= 1 << 20 { g.copy_bandwidth(copy)? } else { 0.0 };
+    // the better of the transfer command and a shader copy (on NVIDIA Vulkan the transfer command
+    // runs far below the memory's bandwidth)
+    let copy_bw = if copy >= 1 << 20 {
+        g.copy_bandwidth(copy)?.max(g.shader_copy_bandwidth(copy)?)
+    } else {
+        0.0
+    };
     Ok(Measurement {
         backend,
         adapter,
@@ -188,11 +235,17 @@ fn measure_cpu(
     }
     progress(Progress::Stage("loading".into()));
     let weights = cpu::load_all(plan, files)?;
-    progress(Progress::Upload { done: plan.stored_bytes(), total: plan.stored_bytes() });
+    progress(Progress::Upload {
+        done: plan.stored_bytes(),
+        total: plan.stored_bytes(),
+    });
     progress(Progress::Stage("decoding".into()));
     let run = cpu::run(plan, &weights, WARMUP, opts.tokens, &mut |t| {
         if t > WARMUP {
-            progress(Progress::Token { done: t - WARMUP, total: opts.tokens })
+            progress(Progress::Token {
+                done: t - WARMUP,
+                total: opts.tokens,
+            })
         }
     })?;
     let tps = run.tokens as f64 / run.seconds;

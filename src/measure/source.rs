@@ -73,7 +73,9 @@ pub fn random_blocks(ty: TensorType, rng: &mut Rng, out: &mut [u8]) {
             // offsets of the f16 scale fields of each block layout
             let halves: &[usize] = match ty {
                 TensorType::Q4_0 | TensorType::Q5_0 | TensorType::Q8_0 => &[0],
-                TensorType::Q4_1 | TensorType::Q5_1 | TensorType::Q4_K | TensorType::Q5_K => &[0, 2],
+                TensorType::Q4_1 | TensorType::Q5_1 | TensorType::Q4_K | TensorType::Q5_K => {
+                    &[0, 2]
+                }
                 TensorType::Q2_K => &[80, 82],
                 TensorType::Q3_K => &[108],
                 TensorType::Q6_K => &[208],
@@ -103,19 +105,26 @@ impl Files {
     pub fn open(paths: &[PathBuf]) -> Result<Files> {
         let mut maps = Vec::with_capacity(paths.len());
         for p in paths {
-            let f = File::open(p).map_err(|e| Error::bad_input(p, format!("cannot open for measurement: {e}")))?;
+            let f = File::open(p)
+                .map_err(|e| Error::bad_input(p, format!("cannot open for measurement: {e}")))?;
             // SAFETY: read-only private mapping; headroom never writes model files. A file truncated by
             // another process while mapped would fault, as with any reader of mmapped weights.
-            let m = unsafe { Mmap::map(&f) }.map_err(|e| Error::bad_input(p, format!("cannot map: {e}")))?;
+            let m = unsafe { Mmap::map(&f) }
+                .map_err(|e| Error::bad_input(p, format!("cannot map: {e}")))?;
             maps.push(m);
         }
-        Ok(Files { paths: paths.to_vec(), maps })
+        Ok(Files {
+            paths: paths.to_vec(),
+            maps,
+        })
     }
 
     /// `len` bytes at `offset` of file `file`, checked against the file's length.
     pub fn bytes(&self, file: usize, offset: u64, len: u64, tensor: &str) -> Result<&[u8]> {
         let Some(m) = self.maps.get(file) else {
-            return Err(Error::failure(format!("tensor {tensor}: data file index {file} out of range")));
+            return Err(Error::failure(format!(
+                "tensor {tensor}: data file index {file} out of range"
+            )));
         };
         let path: &Path = &self.paths[file];
         let end = offset.checked_add(len).filter(|e| *e <= m.len() as u64).ok_or_else(|| {

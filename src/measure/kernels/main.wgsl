@@ -1,11 +1,12 @@
-// One workgroup of 64 invocations computes 64/TPR rows; TPR invocations share a row, each taking every
+// One workgroup of WG invocations computes WG/TPR rows; TPR invocations share a row, each taking every
 // TPR-th 32-element sub-block, then a tree reduction in workgroup memory.
+const WG: u32 = __WG__u;
 const TPR: u32 = __TPR__u;
-const RPW: u32 = 64u / TPR;
+const RPW: u32 = WG / TPR;
 
-var<workgroup> red: array<f32, 64>;
+var<workgroup> red: array<f32, __WG__>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(__WG__)
 fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
