@@ -130,11 +130,12 @@ fn shape_from_env() -> (u32, u32) {
 pub const DEFAULT_SHAPE: (u32, u32) = (128, 4);
 
 /// Workgroups a product should at least spread over to fill a large GPU.
-const MIN_GROUPS: u64 = 2048;
+const MIN_GROUPS: u64 = 256;
 
 /// Invocations per row for a product of `rows` rows of `k`: the shape's width, doubled (up to the
 /// workgroup size and the row's sub-blocks) while the product would occupy fewer than
-/// [`MIN_GROUPS`] workgroups (few long rows: the V cache, K/V projections).
+/// [`MIN_GROUPS`] workgroups (few long rows: the V cache, K/V projections). Tuning knob:
+/// `HEADROOM_MEASURE_MIN_GROUPS` (0 turns the widening off).
 fn tpr_for(k: u64, rows: u64, (wg, max): (u32, u32)) -> u32 {
     let subs = k.div_ceil(32);
     let mut tpr = if subs <= 4 {
@@ -144,7 +145,11 @@ fn tpr_for(k: u64, rows: u64, (wg, max): (u32, u32)) -> u32 {
     } else {
         max
     };
-    while rows * (tpr as u64) < MIN_GROUPS * wg as u64 && tpr < wg && (tpr as u64) < subs {
+    let min_groups = std::env::var("HEADROOM_MEASURE_MIN_GROUPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(MIN_GROUPS);
+    while rows * (tpr as u64) < min_groups * wg as u64 && tpr < wg && (tpr as u64) < subs {
         tpr *= 2;
     }
     tpr
