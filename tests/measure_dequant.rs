@@ -95,7 +95,7 @@ fn mlx_affine_is_scale_times_q_plus_bias() {
                 };
                 let mut out = vec![0f32; k];
                 row.dequantize(&mut out).unwrap();
-                for i in 0..k {
+                for (i, got) in out.iter().enumerate() {
                     // element i: bits [i*bits, (i+1)*bits) of the little-endian word stream
                     let bit = i * bits as usize;
                     let word =
@@ -103,7 +103,7 @@ fn mlx_affine_is_scale_times_q_plus_bias() {
                     let qv = (word >> (bit % 32)) & ((1 << bits) - 1);
                     let g = i / group;
                     let want = st.get(&scales, g) * qv as f32 + st.get(&biases, g);
-                    assert_eq!(out[i], want, "bits {bits} group {group} {st:?} element {i}");
+                    assert_eq!(*got, want, "bits {bits} group {group} {st:?} element {i}");
                 }
                 let x: Vec<f32> = (0..k).map(|_| rng.unit()).collect();
                 let want: f32 = out.iter().zip(&x).map(|(a, b)| a * b).sum();

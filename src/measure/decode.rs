@@ -213,7 +213,7 @@ impl Plan {
             let r = role(&t.name);
             let wanted =
                 matches!(r.kind, Kind::TokenEmbd | Kind::Output) || kind_rank(r.kind).is_some();
-            if !wanted || t.shape.iter().any(|d| *d == 0) {
+            if !wanted || t.shape.contains(&0) {
                 continue;
             }
             let row_major = model.format == ModelFormat::Safetensors;
@@ -246,7 +246,10 @@ impl Plan {
                         ));
                     }
                 };
-                if !matches!(mq.bits, 4 | 8) || mq.group_size == 0 || mq.group_size % 32 != 0 {
+                if !matches!(mq.bits, 4 | 8)
+                    || mq.group_size == 0
+                    || !mq.group_size.is_multiple_of(32)
+                {
                     return Err(Error::usage(format!(
                         "MLX {}-bit group {} not supported for measurement (4- and 8-bit, groups of 32/64/128)",
                         mq.bits, mq.group_size
@@ -257,7 +260,7 @@ impl Plan {
                 let scale_type = ScaleType::from_tensor_type(st.ty)
                     .ok_or_else(|| unsupported(st.ty, &st.name))?;
                 let srow = k / mq.group_size as u64 * scale_type.bytes() as u64;
-                if k % mq.group_size as u64 != 0
+                if !k.is_multiple_of(mq.group_size as u64)
                     || st.n_bytes != rows * srow
                     || model.tensors[bi].n_bytes != rows * srow
                 {

@@ -415,8 +415,8 @@ impl MlxRow<'_> {
     fn check(&self, k: usize) -> Result<()> {
         let ok = matches!(self.bits, 4 | 8)
             && self.group > 0
-            && self.group % 32 == 0
-            && k % self.group == 0
+            && self.group.is_multiple_of(32)
+            && k.is_multiple_of(self.group)
             && self.q.len() == k * self.bits as usize / 8
             && self.scales.len() == k / self.group * self.scale_type.bytes()
             && self.biases.len() == self.scales.len();

@@ -326,7 +326,9 @@ impl Gpu {
 
     /// Largest buffer one binding may hold, rounded down to 4 bytes.
     pub fn max_binding(&self) -> u64 {
-        let adapter = (self.limits.max_storage_buffer_binding_size as u64)
+        let adapter = self
+            .limits
+            .max_storage_buffer_binding_size
             .min(self.limits.max_buffer_size)
             & !3;
         self.binding_cap.map_or(adapter, |c| c.min(adapter))
@@ -784,9 +786,9 @@ impl Loaded<'_> {
             });
         let mut groups: HashMap<(usize, usize), wgpu::BindGroup> = HashMap::new();
         for d in per_token.iter().flatten() {
-            if !groups.contains_key(&(d.w, d.chunk)) {
-                groups.insert((d.w, d.chunk), self.bind(plan, d.w, d.chunk, &pbuf));
-            }
+            groups
+                .entry((d.w, d.chunk))
+                .or_insert_with(|| self.bind(plan, d.w, d.chunk, &pbuf));
         }
         let queries = gpu.timestamps.then(|| {
             gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
