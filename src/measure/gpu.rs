@@ -1,0 +1,893 @@
+//! The decode on a GPU through wgpu (Vulkan, Metal, DX12): one WGSL dequant-matvec kernel per storage
+//! type reading the stored block bytes as they are (bound as `array<u32>`), each tensor uploaded once
+//! and split into row ranges that fit the adapter's `max_storage_buffer_binding_size`. A token is one
+//! compute pass holding every product of [`Plan::token_ops`] in order; timed with timestamp queries when
+//! the adapter has them, else by wall clock around submit and wait.
+
+use super::cpu::{Bytes, load};
+use super::decode::{Encoding, MatVec, Plan, Weight};
+use super::dequant::ScaleType;
+use super::source::{Files, Rng};
+use crate::error::{Error, Result};
+use crate::model::TensorType;
+use std::collections::HashMap;
+use std::time::Instant;
+use wgpu::util::DeviceExt;
+
+const COMMON: &str = include_str!("kernels/common.wgsl");
+const MAIN: &str = include_str!("kernels/main.wgsl");
+const MLX: &str = include_str!("kernels/mlx.wgsl");
+/// Params slot stride in the uniform buffer (≥ every adapter's min_uniform_buffer_offset_alignment).
+const SLOT: u64 = 256;
+const PARAMS_BYTES: u64 = 32;
+
+fn type_snippet(ty: TensorType) -> Option<&'static str> {
+    Some(match ty {
+        TensorType::F32 => include_str!("kernels/f32.wgsl"),
+        TensorType::F16 => include_str!("kernels/f16.wgsl"),
+        TensorType::BF16 => include_str!("kernels/bf16.wgsl"),
+        TensorType::Q4_0 => include_str!("kernels/q4_0.wgsl"),
+        TensorType::Q4_1 => include_str!("kernels/q4_1.wgsl"),
+        TensorType::Q5_0 => include_str!("kernels/q5_0.wgsl"),
+        TensorType::Q5_1 => include_str!("kernels/q5_1.wgsl"),
+        TensorType::Q8_0 => include_str!("kernels/q8_0.wgsl"),
+        TensorType::Q2_K => include_str!("kernels/q2_k.wgsl"),
+        TensorType::Q3_K => include_str!("kernels/q3_k.wgsl"),
+        TensorType::Q4_K => include_str!("kernels/q4_k.wgsl"),
+        TensorType::Q5_K => include_str!("kernels/q5_k.wgsl"),
+        TensorType::Q6_K => include_str!("kernels/q6_k.wgsl"),
+        TensorType::MXFP4 => include_str!("kernels/mxfp4.wgsl"),
+        _ => return None,
+    })
+}
+
+fn scale_fns(st: ScaleType) -> String {
+    let get = |arr: &str| match st {
+        ScaleType::F32 => format!("return bitcast<f32>({arr}[i]);"),
+        ScaleType::F16 => {
+            format!("return unpack2x16float(({arr}[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu).x;")
+        }
+        ScaleType::BF16 => {
+            format!("return bitcast<f32>((({arr}[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu) << 16u);")
+        }
+    };
+    format!(
+        "fn sget(i: u32) -> f32 {{ {} }}\nfn bget(i: u32) -> f32 {{ {} }}\n",
+        get("sc"),
+        get("bi")
+    )
+}
+
+/// The WGSL source of the kernel for `enc`: workgroups of `wg` invocations, `tpr` of them per row
+/// (powers of two, `tpr ≤ wg`).
+pub fn kernel_source(enc: Encoding, tpr: u32, wg: u32) -> Result<String> {
+    let body = match enc {
+        Encoding::Ggml(ty) => type_snippet(ty)
+            .ok_or_else(|| super::dequant::unsupported(ty, "?"))?
+            .to_string(),
+        Encoding::Mlx {
+            bits,
+            group,
+            scale_type,
+        } => MLX
+            .replace("__BITS__", &bits.to_string())
+            .replace("__GROUP__", &group.to_string())
+            .replace("__SCALE_FNS__", &scale_fns(scale_type)),
+    };
+    Ok(format!(
+        "{COMMON}\n{body}\n{}",
+        MAIN.replace("__TPR__", &tpr.to_string())
+            .replace("__WG__", &wg.to_string())
+    ))
+}
+
+/// Every kernel variant the decode can build, as (label, WGSL): each ggml type, MLX 4/8-bit with each
+/// scale type, at every row width.
+pub fn all_kernel_sources() -> Vec<(String, String)> {
+    let mut encs: Vec<Encoding> = super::dequant::SUPPORTED
+        .iter()
+        .map(|t| Encoding::Ggml(*t))
+        .collect();
+    for bits in [4, 8] {
+        for st in [ScaleType::F32, ScaleType::F16, ScaleType::BF16] {
+            encs.push(Encoding::Mlx {
+                bits,
+                group: 64,
+                scale_type: st,
+            });
+        }
+    }
+    let mut out = Vec::new();
+    for e in encs {
+        for tpr in [4, 16, 64] {
+            if let Ok(src) = kernel_source(e, tpr, DEFAULT_SHAPE.0) {
+                out.push((format!("{}-{:?}-tpr{tpr}", e.label(), e), src));
+            }
+        }
+    }
+    out
+}
+
+/// `HEADROOM_MEASURE_SHAPE=wg,tpr` (tuning knob for benchmarks), else [`DEFAULT_SHAPE`].
+fn shape_from_env() -> (u32, u32) {
+    let parse = |v: String| -> Option<(u32, u32)> {
+        let (a, b) = v.split_once(',')?;
+        let (wg, tpr): (u32, u32) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+        let ok = wg.is_power_of_two()
+            && tpr.is_power_of_two()
+            && (16..=1024).contains(&wg)
+            && (1..=wg).contains(&tpr);
+        ok.then_some((wg, tpr))
+    };
+    std::env::var("HEADROOM_MEASURE_SHAPE")
+        .ok()
+        .and_then(parse)
+        .unwrap_or(DEFAULT_SHAPE)
+}
+
+/// Default (workgroup size, most invocations per row): the fastest of the shapes swept on an H100
+/// (docs/benchmarks.md).
+pub const DEFAULT_SHAPE: (u32, u32) = (128, 4);
+
+/// Workgroups a product should at least spread over to fill a large GPU.
+const MIN_GROUPS: u64 = 256;
+
+/// Invocations per row for a product of `rows` rows of `k`: the shape's width, doubled (up to the
+/// workgroup size and the row's sub-blocks) while the product would occupy fewer than
+/// [`MIN_GROUPS`] workgroups (few long rows: the V cache, K/V projections). Tuning knob:
+/// `HEADROOM_MEASURE_MIN_GROUPS` (0 turns the widening off).
+fn tpr_for(k: u64, rows: u64, (wg, max): (u32, u32)) -> u32 {
+    let subs = k.div_ceil(32);
+    let mut tpr = if subs <= 4 {
+        4.min(max)
+    } else if subs <= 16 {
+        16.min(max)
+    } else {
+        max
+    };
+    let min_groups = std::env::var("HEADROOM_MEASURE_MIN_GROUPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(MIN_GROUPS);
+    while rows * (tpr as u64) < min_groups * wg as u64 && tpr < wg && (tpr as u64) < subs {
+        tpr *= 2;
+    }
+    tpr
+}
+
+/// An open GPU device.
+pub struct Gpu {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    limits: wgpu::Limits,
+    timestamps: bool,
+    layout: wgpu::BindGroupLayout,
+    layout_mlx: wgpu::BindGroupLayout,
+    pipelines: HashMap<String, wgpu::ComputePipeline>,
+    binding_cap: Option<u64>,
+    shape: (u32, u32),
+}
+
+fn gpu_err(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::failure(format!("GPU: {what}: {e}"))
+}
+
+impl Gpu {
+    /// Open the high-performance adapter (`WGPU_BACKEND`, `WGPU_ADAPTER_NAME` honoured). `Ok(None)` when
+    /// there is no adapter at all.
+    pub fn open() -> Result<Option<Gpu>> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter =
+            match pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })) {
+                Ok(a) => a,
+                Err(_) => return Ok(None),
+            };
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        let features = if timestamps {
+            wgpu::Features::TIMESTAMP_QUERY
+        } else {
+            wgpu::Features::empty()
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("headroom-measure"),
+            required_features: features,
+            required_limits: limits.clone(),
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        }))
+        .map_err(|e| gpu_err("request_device", e))?;
+        let storage = |b: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
+            binding: b,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let uniform = wgpu::BindGroupLayoutEntry {
+            binding: 3,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Uniform,
+                has_dynamic_offset: true,
+                min_binding_size: wgpu::BufferSize::new(PARAMS_BYTES),
+            },
+            count: None,
+        };
+        let base = [
+            storage(0, true),
+            storage(1, true),
+            storage(2, false),
+            uniform,
+        ];
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: None,
+            entries: &base,
+        });
+        let mut with_mlx = base.to_vec();
+        with_mlx.push(storage(4, true));
+        with_mlx.push(storage(5, true));
+        let layout_mlx = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: None,
+            entries: &with_mlx,
+        });
+        Ok(Some(Gpu {
+            device,
+            queue,
+            info,
+            limits,
+            timestamps,
+            layout,
+            layout_mlx,
+            pipelines: HashMap::new(),
+            binding_cap: None,
+            shape: shape_from_env(),
+        }))
+    }
+
+    /// "name (backend, device type)".
+    pub fn adapter_name(&self) -> String {
+        format!(
+            "{} ({:?}, {:?}, driver {} {})",
+            self.info.name,
+            self.info.backend,
+            self.info.device_type,
+            self.info.driver,
+            self.info.driver_info
+        )
+    }
+
+    pub fn backend_name(&self) -> String {
+        format!("gpu-{:?}", self.info.backend).to_lowercase()
+    }
+
+    pub fn has_timestamps(&self) -> bool {
+        self.timestamps
+    }
+
+    /// Use workgroups of `wg` invocations and up to `tpr_max` per row (benchmarks of the kernel shape).
+    pub fn set_shape(&mut self, wg: u32, tpr_max: u32) {
+        self.shape = (wg, tpr_max.min(wg));
+    }
+
+    fn pipeline(&mut self, enc: Encoding, tpr: u32) -> Result<String> {
+        let key = format!("{enc:?}/{tpr}/{}", self.shape.0);
+        if !self.pipelines.contains_key(&key) {
+            let src = kernel_source(enc, tpr, self.shape.0)?;
+            // SAFETY: the kernels index only inside their bindings: row addresses come from the
+            // planned rows of each chunk (buffers padded to 4 bytes), x indices stay below the planned
+            // x length; tests/measure_gpu.rs checks every kernel against the CPU reference. Runtime
+            // bounds checks would otherwise cost a clamp per load in the timed loop.
+            let module = unsafe {
+                self.device.create_shader_module_trusted(
+                    wgpu::ShaderModuleDescriptor {
+                        label: Some(&key),
+                        source: wgpu::ShaderSource::Wgsl(src.into()),
+                    },
+                    wgpu::ShaderRuntimeChecks::unchecked(),
+                )
+            };
+            let bgl = if matches!(enc, Encoding::Mlx { .. }) {
+                &self.layout_mlx
+            } else {
+                &self.layout
+            };
+            let pl = self
+                .device
+                .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                    label: None,
+                    bind_group_layouts: &[Some(bgl)],
+                    immediate_size: 0,
+                });
+            let p = self
+                .device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(&key),
+                    layout: Some(&pl),
+                    module: &module,
+                    entry_point: Some("main"),
+                    compilation_options: Default::default(),
+                    cache: None,
+                });
+            self.pipelines.insert(key.clone(), p);
+        }
+        Ok(key)
+    }
+
+    /// Largest buffer one binding may hold, rounded down to 4 bytes.
+    pub fn max_binding(&self) -> u64 {
+        let adapter = self
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size)
+            & !3;
+        self.binding_cap.map_or(adapter, |c| c.min(adapter))
+    }
+
+    /// Split tensors at `bytes` per binding instead of the adapter's limit (tests of the splitting).
+    pub fn limit_binding(&mut self, bytes: u64) {
+        self.binding_cap = Some(bytes.max(4) & !3);
+    }
+
+    fn upload(&self, label: &str, data: &[u8]) -> wgpu::Buffer {
+        let size = (data.len() as u64).div_ceil(4).max(1) * 4;
+        let buf = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: true,
+        });
+        {
+            let mut view = buf
+                .slice(..)
+                .get_mapped_range_mut()
+                .expect("mapped at creation");
+            if data.len() as u64 == size {
+                view.copy_from_slice(data);
+            } else {
+                let mut padded = data.to_vec();
+                padded.resize(size as usize, 0);
+                view.copy_from_slice(&padded);
+            }
+        }
+        buf.unmap();
+        buf
+    }
+
+    fn wait(&self) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| gpu_err("poll", e))?;
+        Ok(())
+    }
+
+    fn read_back(&self, src: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        enc.copy_buffer_to_buffer(src, 0, &staging, 0, size);
+        self.queue.submit([enc.finish()]);
+        let slice = staging.slice(..);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.wait()?;
+        rx.recv()
+            .map_err(|e| gpu_err("map", e))?
+            .map_err(|e| gpu_err("map", e))?;
+        let out = slice
+            .get_mapped_range()
+            .map_err(|e| gpu_err("map", e))?
+            .to_vec();
+        staging.unmap();
+        Ok(out)
+    }
+
+    /// Device bandwidth through a compute shader copying 16-byte vectors: bytes read plus bytes written
+    /// per second (GPU time from timestamps when available, best of 3 batches of 10 copies).
+    pub fn shader_copy_bandwidth(&self, size: u64) -> Result<f64> {
+        let size = (size & !15).max(16);
+        let mk = |usage| {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("copy"),
+                size,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        let a = mk(wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST);
+        let b = mk(wgpu::BufferUsages::STORAGE);
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some("copy"),
+                source: wgpu::ShaderSource::Wgsl(include_str!("kernels/copy.wgsl").into()),
+            });
+        let pipe = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some("copy"),
+                layout: None,
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+        let bg = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &pipe.get_bind_group_layout(0),
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: a.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: b.as_entire_binding(),
+                },
+            ],
+        });
+        let groups = (size / 16).div_ceil(256);
+        let gx = groups.min(65535);
+        let gy = groups.div_ceil(gx);
+        let reps = 10u32;
+        let queries = self.timestamps.then(|| {
+            self.device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: None,
+                ty: wgpu::QueryType::Timestamp,
+                count: 2,
+            })
+        });
+        let mut best = f64::INFINITY;
+        for round in 0..4 {
+            let mut enc = self.device.create_command_encoder(&Default::default());
+            {
+                let tw = queries.as_ref().map(|q| wgpu::ComputePassTimestampWrites {
+                    query_set: q,
+                    beginning_of_pass_write_index: Some(0),
+                    end_of_pass_write_index: Some(1),
+                });
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: None,
+                    timestamp_writes: tw,
+                });
+                pass.set_pipeline(&pipe);
+                pass.set_bind_group(0, &bg, &[]);
+                for _ in 0..reps {
+                    pass.dispatch_workgroups(gx as u32, gy as u32, 1);
+                }
+            }
+            let resolve = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: None,
+                size: 16,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            if let Some(q) = &queries {
+                enc.resolve_query_set(q, 0..2, &resolve, 0);
+            }
+            let start = Instant::now();
+            self.queue.submit([enc.finish()]);
+            self.wait()?;
+            let wall = start.elapsed().as_secs_f64();
+            let mut t = wall;
+            if queries.is_some() {
+                let raw = self.read_back(&resolve, 16)?;
+                let t0 = u64::from_le_bytes(raw[0..8].try_into().unwrap_or([0; 8]));
+                let t1 = u64::from_le_bytes(raw[8..16].try_into().unwrap_or([0; 8]));
+                let ts =
+                    t1.saturating_sub(t0) as f64 * self.queue.get_timestamp_period() as f64 * 1e-9;
+                if ts > 0.0 && ts <= wall * 1.01 {
+                    t = ts;
+                }
+            }
+            if round > 0 {
+                best = best.min(t / reps as f64);
+            }
+        }
+        Ok(2.0 * size as f64 / best)
+    }
+
+    /// Device copy bandwidth: bytes read plus bytes written per second by `copy_buffer_to_buffer` of a
+    /// buffer of `size` bytes (best of 3 batches of 10 copies, wall clock around submit and wait).
+    pub fn copy_bandwidth(&self, size: u64) -> Result<f64> {
+        let size = (size & !3).max(4);
+        let mk = |usage| {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("copy"),
+                size,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        let a = mk(wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST);
+        let b = mk(wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC);
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        enc.clear_buffer(&a, 0, None);
+        enc.copy_buffer_to_buffer(&a, 0, &b, 0, size);
+        self.queue.submit([enc.finish()]);
+        self.wait()?;
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let mut enc = self.device.create_command_encoder(&Default::default());
+            for i in 0..10 {
+                if i % 2 == 0 {
+                    enc.copy_buffer_to_buffer(&a, 0, &b, 0, size);
+                } else {
+                    enc.copy_buffer_to_buffer(&b, 0, &a, 0, size);
+                }
+            }
+            let start = Instant::now();
+            self.queue.submit([enc.finish()]);
+            self.wait()?;
+            best = best.min(start.elapsed().as_secs_f64() / 10.0);
+        }
+        Ok(2.0 * size as f64 / best)
+    }
+}
+
+struct Chunk {
+    row_start: u64,
+    rows: u64,
+    q: wgpu::Buffer,
+    scales: Option<wgpu::Buffer>,
+    biases: Option<wgpu::Buffer>,
+}
+
+/// A plan uploaded to the device, ready to run tokens.
+pub struct Loaded<'g> {
+    gpu: &'g mut Gpu,
+    chunks: Vec<Vec<Chunk>>,
+    x: wgpu::Buffer,
+    y: wgpu::Buffer,
+    xs: Vec<f32>,
+    y_len: u64,
+    /// Bytes allocated on the device.
+    pub device_bytes: u64,
+}
+
+/// One dispatch: which weight chunk, its params, its grid.
+struct Dispatch {
+    w: usize,
+    chunk: usize,
+    tpr: u32,
+    params: [u32; 8],
+    groups: (u32, u32),
+}
+
+impl Gpu {
+    /// Upload every weight of `plan` (from `files` or synthetic), each split to the binding limit.
+    /// `budget` bounds the bytes allocated (`reserve` more are allocated later: params, copy test);
+    /// nothing is allocated when the plan would pass it.
+    pub fn load<'g>(
+        &'g mut self,
+        plan: &Plan,
+        files: Option<&Files>,
+        budget: u64,
+        reserve: u64,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Loaded<'g>> {
+        let (xn, yn) = plan.scratch();
+        let need = plan.device_bytes() + reserve;
+        if need > budget {
+            return Err(Error::usage(format!(
+                "the measured decode needs {:.2} GiB on the device (weights, KV cache, scratch), over the budget of {:.2} GiB",
+                need as f64 / (1u64 << 30) as f64,
+                budget as f64 / (1u64 << 30) as f64
+            )));
+        }
+        let mut rng = Rng::new(11);
+        let xs: Vec<f32> = (0..xn.max(1)).map(|_| rng.unit()).collect();
+        let x = self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("x"),
+                contents: bytemuck::cast_slice(&xs),
+                usage: wgpu::BufferUsages::STORAGE,
+            });
+        let y = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("y"),
+            size: 4 * yn.max(1),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let max_binding = self.max_binding();
+        let total = plan.stored_bytes();
+        let mut done = 0u64;
+        let mut chunks = Vec::with_capacity(plan.weights.len());
+        for w in &plan.weights {
+            let q = load(files, &w.q, &w.name)?;
+            let s = w
+                .scales
+                .as_ref()
+                .map(|p| load(files, p, &w.name))
+                .transpose()?;
+            let b = w
+                .biases
+                .as_ref()
+                .map(|p| load(files, p, &w.name))
+                .transpose()?;
+            let rows_per = (max_binding / w.row_bytes.max(1)).clamp(1, w.rows.max(1));
+            let mut list = Vec::new();
+            let mut r = 0;
+            while r < w.rows {
+                let n = rows_per.min(w.rows - r);
+                let part = |bytes: &Bytes<'_>, rb: u64| -> wgpu::Buffer {
+                    self.upload(
+                        &w.name,
+                        &bytes.as_slice()[(r * rb) as usize..((r + n) * rb) as usize],
+                    )
+                };
+                let srb = w.scale_row_bytes();
+                list.push(Chunk {
+                    row_start: r,
+                    rows: n,
+                    q: part(&q, w.row_bytes),
+                    scales: s.as_ref().map(|s| part(s, srb)),
+                    biases: b.as_ref().map(|b| part(b, srb)),
+                });
+                r += n;
+            }
+            done += w.bytes();
+            progress(done, total);
+            chunks.push(list);
+            // synthetic bytes are dropped here, one tensor at a time
+        }
+        self.wait()?;
+        Ok(Loaded {
+            gpu: self,
+            chunks,
+            x,
+            y,
+            xs,
+            y_len: yn,
+            device_bytes: need,
+        })
+    }
+}
+
+/// Timing of a run of tokens.
+#[derive(Debug, Clone, Copy)]
+pub struct GpuRun {
+    /// Seconds of GPU time (timestamps) or wall clock for the timed tokens.
+    pub seconds: f64,
+    pub wall_seconds: f64,
+    pub timestamps: bool,
+}
+
+impl Loaded<'_> {
+    fn dispatches(&self, plan: &Plan, ops: &[MatVec], out: &mut Vec<Dispatch>) {
+        for op in ops {
+            let w: &Weight = &plan.weights[op.w];
+            for (ci, c) in self.chunks[op.w].iter().enumerate() {
+                let lo = op.row0.max(c.row_start);
+                let hi = (op.row0 + op.rows).min(c.row_start + c.rows);
+                if lo >= hi {
+                    continue;
+                }
+                let n = hi - lo;
+                let tpr = tpr_for(w.k, n, self.gpu.shape);
+                let rpw = (self.gpu.shape.0 / tpr) as u64;
+                let groups = n.div_ceil(rpw);
+                let gx = groups.min(65535);
+                let gy = groups.div_ceil(gx);
+                let srow = match w.enc {
+                    Encoding::Mlx { group, .. } => (w.k / group as u64) as u32,
+                    _ => 0,
+                };
+                out.push(Dispatch {
+                    w: op.w,
+                    chunk: ci,
+                    tpr,
+                    params: [
+                        n as u32,
+                        w.k as u32,
+                        w.row_bytes as u32,
+                        (lo - c.row_start) as u32,
+                        lo as u32,
+                        op.xmod as u32,
+                        (lo - op.row0) as u32,
+                        srow,
+                    ],
+                    groups: (gx as u32, gy as u32),
+                });
+            }
+        }
+    }
+
+    fn bind(&self, plan: &Plan, w: usize, chunk: usize, pbuf: &wgpu::Buffer) -> wgpu::BindGroup {
+        let c = &self.chunks[w][chunk];
+        let mut entries = vec![
+            wgpu::BindGroupEntry {
+                binding: 0,
+                resource: c.q.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 1,
+                resource: self.x.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 2,
+                resource: self.y.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 3,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: pbuf,
+                    offset: 0,
+                    size: wgpu::BufferSize::new(PARAMS_BYTES),
+                }),
+            },
+        ];
+        let layout = match (&c.scales, &c.biases, plan.weights[w].enc) {
+            (Some(s), Some(b), Encoding::Mlx { .. }) => {
+                entries.push(wgpu::BindGroupEntry {
+                    binding: 4,
+                    resource: s.as_entire_binding(),
+                });
+                entries.push(wgpu::BindGroupEntry {
+                    binding: 5,
+                    resource: b.as_entire_binding(),
+                });
+                &self.gpu.layout_mlx
+            }
+            _ => &self.gpu.layout,
+        };
+        self.gpu
+            .device
+            .create_bind_group(&wgpu::BindGroupDescriptor {
+                label: None,
+                layout,
+                entries: &entries,
+            })
+    }
+
+    /// Run the tokens `first .. first + n` of `plan`, one command buffer and compute pass per token, all
+    /// submitted together; returns the summed GPU time of the passes (timestamps) or the wall clock.
+    pub fn run_tokens(&mut self, plan: &Plan, first: u32, n: u32) -> Result<GpuRun> {
+        let mut per_token: Vec<Vec<Dispatch>> = Vec::with_capacity(n as usize);
+        for t in first..first + n {
+            let mut d = Vec::new();
+            self.dispatches(plan, &plan.token_ops(t), &mut d);
+            per_token.push(d);
+        }
+        let slots: usize = per_token.iter().map(Vec::len).sum();
+        let mut params = vec![0u8; slots.max(1) * SLOT as usize];
+        for (si, d) in per_token.iter().flatten().enumerate() {
+            let o = si * SLOT as usize;
+            params[o..o + PARAMS_BYTES as usize].copy_from_slice(bytemuck::cast_slice(&d.params));
+        }
+        let mut keys = Vec::new();
+        for d in per_token.iter().flatten() {
+            keys.push(self.gpu.pipeline(plan.weights[d.w].enc, d.tpr)?);
+        }
+        let gpu = &*self.gpu;
+        let pbuf = gpu
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("params"),
+                contents: &params,
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+        let mut groups: HashMap<(usize, usize), wgpu::BindGroup> = HashMap::new();
+        for d in per_token.iter().flatten() {
+            groups
+                .entry((d.w, d.chunk))
+                .or_insert_with(|| self.bind(plan, d.w, d.chunk, &pbuf));
+        }
+        let queries = gpu.timestamps.then(|| {
+            gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("token-times"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2 * n.max(1),
+            })
+        });
+        let mut cmds = Vec::with_capacity(n as usize);
+        let mut slot = 0usize;
+        for (ti, ds) in per_token.iter().enumerate() {
+            let mut enc = gpu.device.create_command_encoder(&Default::default());
+            {
+                let tw = queries.as_ref().map(|q| wgpu::ComputePassTimestampWrites {
+                    query_set: q,
+                    beginning_of_pass_write_index: Some(2 * ti as u32),
+                    end_of_pass_write_index: Some(2 * ti as u32 + 1),
+                });
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("token"),
+                    timestamp_writes: tw,
+                });
+                for d in ds {
+                    pass.set_pipeline(&gpu.pipelines[&keys[slot]]);
+                    pass.set_bind_group(
+                        0,
+                        &groups[&(d.w, d.chunk)],
+                        &[(slot as u64 * SLOT) as u32],
+                    );
+                    pass.dispatch_workgroups(d.groups.0, d.groups.1, 1);
+                    slot += 1;
+                }
+            }
+            cmds.push(enc.finish());
+        }
+        let start = Instant::now();
+        gpu.queue.submit(cmds);
+        gpu.wait()?;
+        let wall = start.elapsed().as_secs_f64();
+        let mut seconds = wall;
+        let mut used_ts = false;
+        if let Some(q) = &queries {
+            let size = 16 * n.max(1) as u64;
+            let resolve = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("resolve"),
+                size,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            let mut enc = gpu.device.create_command_encoder(&Default::default());
+            enc.resolve_query_set(q, 0..2 * n.max(1), &resolve, 0);
+            gpu.queue.submit([enc.finish()]);
+            let raw = gpu.read_back(&resolve, size)?;
+            let ticks: Vec<u64> = raw
+                .chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                .collect();
+            let period = gpu.queue.get_timestamp_period() as f64 * 1e-9;
+            let total: u64 = ticks
+                .chunks_exact(2)
+                .take(n as usize)
+                .map(|c| c[1].saturating_sub(c[0]))
+                .sum();
+            let ts = total as f64 * period;
+            // timestamps that read 0 or exceed the wall clock are unusable (seen on some drivers)
+            if ts > 0.0 && ts <= wall * 1.01 {
+                seconds = ts;
+                used_ts = true;
+            }
+        }
+        Ok(GpuRun {
+            seconds,
+            wall_seconds: wall,
+            timestamps: used_ts,
+        })
+    }
+
+    /// Read the scratch output `y[0..n]` (for tests).
+    pub fn read_y(&self, n: u64) -> Result<Vec<f32>> {
+        let n = n.min(self.y_len);
+        let raw = self.gpu.read_back(&self.y, 4 * n.max(1))?;
+        Ok(raw
+            .chunks_exact(4)
+            .take(n as usize)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    }
+
+    /// The synthetic input vector `x` every product reads.
+    pub fn x(&self) -> &[f32] {
+        &self.xs
+    }
+
+    pub fn gpu(&self) -> &Gpu {
+        self.gpu
+    }
+
+    /// See [`Gpu::set_shape`].
+    pub fn set_shape(&mut self, wg: u32, tpr_max: u32) {
+        self.gpu.set_shape(wg, tpr_max);
+    }
+}

@@ -1,0 +1,32 @@
+// block_q5_K {f16 d; f16 dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]} (176 bytes, 256 weights): as
+// Q4_K plus a fifth bit, bit t of qh[l], worth 16.
+fn scale_min_k4(a: u32, j: u32) -> vec2<f32> {
+    if (j < 4u) {
+        return vec2<f32>(f32(b8(a + j) & 63u), f32(b8(a + j + 4u) & 63u));
+    }
+    let sc = (b8(a + j + 4u) & 15u) | ((b8(a + j - 4u) >> 6u) << 4u);
+    let mn = (b8(a + j + 4u) >> 4u) | ((b8(a + j) >> 6u) << 4u);
+    return vec2<f32>(f32(sc), f32(mn));
+}
+
+fn sub_dot(row: u32, s: u32, xo: u32) -> f32 {
+    let a = row * p.row_bytes + (s / 8u) * 176u;
+    let t = s % 8u;
+    let d = f16at(a);
+    let dm = f16at(a + 2u);
+    let sm = scale_min_k4(a + 4u, t);
+    let shift = 4u * (t % 2u);
+    var sq = 0.0;
+    var sx = 0.0;
+    for (var i = 0u; i < 8u; i++) {
+        let q = u32at(a + 48u + 32u * (t / 2u) + 4u * i);
+        let qh = u32at(a + 16u + 4u * i);
+        for (var b = 0u; b < 4u; b++) {
+            let xv = x[xo + 4u * i + b];
+            let v = ((q >> (8u * b + shift)) & 15u) + (((qh >> (8u * b + t)) & 1u) << 4u);
+            sq += f32(v) * xv;
+            sx += xv;
+        }
+    }
+    return d * sm.x * sq - dm * sm.y * sx;
+}

@@ -1,0 +1,32 @@
+//! Metal: every WGSL kernel variant the decode can build translates to MSL 2.4 with naga (the translator
+//! wgpu uses on macOS), after full validation. This proves the shaders are valid WGSL and expressible in
+//! MSL; it does not run Apple's compiler (that needs a Mac).
+
+use headroom::measure::gpu::all_kernel_sources;
+use naga::back::msl;
+use naga::valid::{Capabilities, ValidationFlags, Validator};
+
+#[test]
+fn every_kernel_translates_to_msl() {
+    let sources = all_kernel_sources();
+    // 14 ggml types + 6 MLX variants, 3 row widths each
+    assert_eq!(sources.len(), 20 * 3);
+    let caps = Capabilities::SHADER_FLOAT16 | Capabilities::SHADER_FLOAT16_IN_FLOAT32;
+    for (label, src) in sources {
+        let module = naga::front::wgsl::parse_str(&src)
+            .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(&src)));
+        let info = Validator::new(ValidationFlags::all(), caps)
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{label}: validation: {e:?}"));
+        let opts = msl::Options {
+            lang_version: (2, 4),
+            ..Default::default()
+        };
+        let (out, _) = msl::write_string(&module, &info, &opts, &msl::PipelineOptions::default())
+            .unwrap_or_else(|e| panic!("{label}: MSL: {e}"));
+        assert!(
+            out.contains("kernel void"),
+            "{label}: no compute entry point in MSL output"
+        );
+    }
+}
