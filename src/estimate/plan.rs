@@ -147,10 +147,17 @@ pub fn plan(model: &ModelDesc, machine: &Machine, wl: &Workload) -> Result<Plan>
     let kv_shape = KvShape::new(hp, wl.cache_type_k, wl.cache_type_v, wl.runtime)?;
     let output = compute::output_buffer_bytes(hp, wl);
     let overhead = compute::runtime_overhead_bytes(machine, wl.runtime) + output;
+    // llama.cpp on a discrete GPU keeps the input embedding in host memory (see WeightStats).
+    let gpu_weights =
+        if machine.memory_kind == MemoryKind::Discrete && wl.runtime == Runtime::LlamaCpp {
+            w.resident_bytes - w.host_input_bytes
+        } else {
+            w.resident_bytes
+        };
     let fixed = Fixed {
         hp,
         compute_shape: ComputeShape::new(hp),
-        base: w.resident_bytes + overhead,
+        base: gpu_weights + overhead,
         weights: w,
         ubatch: wl.ubatch as u64,
         n_seq: wl.parallel as u64,
@@ -161,7 +168,7 @@ pub fn plan(model: &ModelDesc, machine: &Machine, wl: &Workload) -> Result<Plan>
     let compute_bytes = fixed.compute_at(&kv_shape, wl.context);
     let total = fixed.base + kv_bytes + compute_bytes;
     let memory = MemoryBreakdown {
-        weights_bytes: fixed.weights.resident_bytes,
+        weights_bytes: gpu_weights,
         kv_cache_bytes: kv_bytes,
         compute_bytes,
         overhead_bytes: overhead,

@@ -54,17 +54,29 @@ use crate::model::HyperParams;
 pub const DECODE_BW_EFFICIENCY: f64 = 0.9142;
 /// τ for Metal: seconds per layer per decoded token (fitted).
 pub const METAL_LAYER_OVERHEAD_S: f64 = 200.95e-6;
-/// τ for CUDA: seconds per layer per decoded token (fitted on the four NVIDIA rows with η fixed).
-pub const CUDA_LAYER_OVERHEAD_S: f64 = 102.5e-6;
+/// τ for CUDA: seconds per layer per decoded token, with η fixed: the median over the five llama-bench
+/// decode rows this project measured with llama.cpp 0c1e570 + CUDA on an H100
+/// (`tests/data/cuda_h100_llama8b.csv`: 54, 70, 33, 73, 92 µs). The January-2024 RTX 3090/4090 rows
+/// (`tests/data/nvidia_llama2_7b_tg128.csv`) fit 102.5 µs: older builds, before CUDA graphs.
+pub const CUDA_LAYER_OVERHEAD_S: f64 = 70.0e-6;
 /// ε for F16/BF16/F32 weights: fraction of FP16 FLOPS reached by prefill (fitted).
 pub const PREFILL_EFF_FLOAT: f64 = 0.7437;
 /// ε for block-quantized weights (fitted).
 pub const PREFILL_EFF_QUANT: f64 = 0.6604;
+/// ε on NVIDIA (CUDA) for F16/BF16 weights: llama-bench pp512 on the H100 (19504 t/s for the 8B F16,
+/// `tests/data/cuda_h100_llama8b.csv`) is 0.33 of the dense FP16 tensor peak. In-sample: one GPU.
+pub const PREFILL_EFF_FLOAT_CUDA: f64 = 0.330;
+/// ε on NVIDIA for block-quantized weights (MMQ kernels): 0.15–0.17 of the FP16 peak on the H100
+/// (Q4_K_M 9385 t/s, Q4_0 10743 t/s). In-sample: one GPU.
+pub const PREFILL_EFF_QUANT_CUDA: f64 = 0.161;
 
 /// Expected |error| of decode on Apple GPUs: leave-one-family-out median, percent.
 pub const DECODE_ERROR_PCT_APPLE: f64 = 6.8;
-/// Expected |error| of decode on NVIDIA GPUs: median over the published rows, percent.
-pub const DECODE_ERROR_PCT_NVIDIA: f64 = 7.0;
+/// Expected |error| of decode on NVIDIA GPUs: median over the H100 llama-bench rows, percent
+/// (`tests/estimate_cuda_h100.rs` prints each; worst 16.5%).
+pub const DECODE_ERROR_PCT_NVIDIA: f64 = 13.8;
+/// Expected |error| of prefill on NVIDIA GPUs: worst over the three H100 rows (in-sample), percent.
+pub const PREFILL_ERROR_PCT_NVIDIA: f64 = 7.8;
 /// Expected |error| of prefill: leave-one-family-out median, percent.
 pub const PREFILL_ERROR_PCT: f64 = 2.9;
 /// Extra decode uncertainty when layers run from CPU memory (no calibration rows), percent.
@@ -89,9 +101,25 @@ pub fn bandwidth_efficiency(machine: &Machine) -> f64 {
 
 /// Prefill FLOPS efficiency for a model whose weights are `quantized_fraction` block-quantized.
 pub fn prefill_efficiency(quantized_fraction: f64) -> f64 {
+    mix(quantized_fraction, PREFILL_EFF_QUANT, PREFILL_EFF_FLOAT)
+}
+
+/// Prefill FLOPS efficiency on `machine`'s backend (CUDA on NVIDIA, Metal's fit elsewhere).
+pub fn prefill_efficiency_on(machine: &Machine, quantized_fraction: f64) -> f64 {
+    match machine.vendor {
+        Vendor::Nvidia => mix(
+            quantized_fraction,
+            PREFILL_EFF_QUANT_CUDA,
+            PREFILL_EFF_FLOAT_CUDA,
+        ),
+        _ => prefill_efficiency(quantized_fraction),
+    }
+}
+
+/// Harmonic mix by byte share: time adds per byte.
+fn mix(quantized_fraction: f64, quant: f64, float: f64) -> f64 {
     let q = quantized_fraction.clamp(0.0, 1.0);
-    // harmonic mix: time adds per byte share
-    1.0 / (q / PREFILL_EFF_QUANT + (1.0 - q) / PREFILL_EFF_FLOAT)
+    1.0 / (q / quant + (1.0 - q) / float)
 }
 
 /// One decode observation for fitting: bytes read per token, datasheet bandwidth, layers, measured tok/s.
@@ -205,7 +233,7 @@ pub fn estimate(inp: &SpeedInputs) -> SpeedEstimate {
     let bw = m.bandwidth_bytes_per_s.max(1.0);
     let cpu_bw = m.cpu_bandwidth_bytes_per_s.max(1.0);
     let tau = layer_overhead_s(m) * inp.hp.n_layer as f64;
-    let eps = prefill_efficiency(inp.weights.quantized_fraction());
+    let eps = prefill_efficiency_on(m, inp.weights.quantized_fraction());
     let flops = m.fp16_flops.max(1.0);
 
     // batch 1 decode at the planned context
@@ -288,7 +316,10 @@ pub fn estimate(inp: &SpeedInputs) -> SpeedEstimate {
         decode_tokens_per_s: 1.0 / decode_s,
         decode_error_pct,
         prefill_tokens_per_s: 1.0 / prefill_s,
-        prefill_error_pct: PREFILL_ERROR_PCT,
+        prefill_error_pct: match m.vendor {
+            Vendor::Nvidia => PREFILL_ERROR_PCT_NVIDIA,
+            _ => PREFILL_ERROR_PCT,
+        },
         decode_bound: Some(decode_bound),
         prefill_bound: Some(prefill_bound),
         bytes_per_token: (w_read + kv_read).round() as u64,

@@ -34,6 +34,12 @@ pub struct WeightStats {
     pub quantized_bytes: u64,
     /// `n_expert_used / n_expert` (1 for dense models).
     pub expert_fraction: f64,
+    /// Bytes of the input token embedding when the model has a separate output matrix. With a GPU
+    /// backend llama.cpp keeps the input layer in host memory (its `get_rows` runs on the CPU), so
+    /// these bytes are not in VRAM: measured on an H100 (CUDA0 model buffer = file − token_embd,
+    /// `tests/data/cuda_h100_probe.csv`). With tied embeddings the matrix is also the output layer
+    /// and lives on the GPU.
+    pub host_input_bytes: u64,
 }
 
 impl WeightStats {
@@ -86,6 +92,7 @@ pub fn weight_stats(model: &ModelDesc) -> WeightStats {
         }
         let (read, params) = match r.kind {
             Kind::TokenEmbd if !tied => {
+                s.host_input_bytes += t.n_bytes;
                 // one row per token: n_bytes × n_embd / n_elements
                 let row = if t.n_elements > 0 {
                     (t.n_bytes as u128 * hp.n_embd.min(t.n_elements) as u128 / t.n_elements as u128)
