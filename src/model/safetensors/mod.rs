@@ -385,6 +385,49 @@ pub fn read(path: &Path) -> Result<ModelDesc> {
     for s in &shards {
         headers.push(read_header(s)?);
     }
+    let name = model_name(path, &dir, meta.is_dir());
+    assemble(
+        Parts {
+            source: path.display().to_string(),
+            name,
+            config,
+            config_path,
+            index,
+            shards,
+            headers,
+        },
+        warnings,
+    )
+}
+
+/// Everything read from a safetensors model, wherever it came from (a folder, or remote headers).
+/// Paths only name things in errors and warnings; nothing is read from them.
+pub struct Parts {
+    /// Becomes [`ModelDesc::source`].
+    pub source: String,
+    pub name: String,
+    /// config.json, when there is one.
+    pub config: Option<Value>,
+    /// Names config.json in errors.
+    pub config_path: PathBuf,
+    /// The index file's name and its weight map ([`parse_index`]), for a sharded model.
+    pub index: Option<(PathBuf, Vec<(String, String)>)>,
+    /// Shard names, in the order of `headers`; they become [`ModelDesc::files`].
+    pub shards: Vec<PathBuf>,
+    pub headers: Vec<Header>,
+}
+
+/// Build a [`ModelDesc`] from headers already read (checks the index, MLX packing, config.json).
+pub fn assemble(parts: Parts, mut warnings: Vec<String>) -> Result<ModelDesc> {
+    let Parts {
+        source,
+        name,
+        config,
+        config_path,
+        index,
+        shards,
+        headers,
+    } = parts;
     let mut where_is: HashMap<&str, usize> = HashMap::new();
     for (i, h) in headers.iter().enumerate() {
         for t in &h.tensors {
@@ -503,10 +546,9 @@ pub fn read(path: &Path) -> Result<ModelDesc> {
         }
     }
 
-    let name = model_name(path, &dir, meta.is_dir());
     Ok(ModelDesc {
         format: ModelFormat::Safetensors,
-        source: path.display().to_string(),
+        source,
         name,
         architecture,
         hparams,
@@ -547,7 +589,33 @@ fn read_index(index: &Path, dir: &Path) -> Result<(Vec<PathBuf>, Vec<(String, St
         ));
     }
     let text = std::fs::read(index).map_err(|e| io_err(index, "read", e))?;
-    let v: Value = serde_json::from_slice(&text)
+    let (files, map) = parse_index(index, &text)?;
+    let mut shards = Vec::with_capacity(files.len());
+    for f in files {
+        let p = dir.join(&f);
+        if !p.is_file() {
+            let example = map
+                .iter()
+                .find(|(_, s)| *s == f)
+                .map(|(t, _)| t.as_str())
+                .unwrap_or("");
+            return Err(Error::bad_input(
+                index,
+                format!(
+                    "weight_map names shard \"{f}\" (for tensor \"{example}\") but it is not in {}; incomplete download?",
+                    dir.display()
+                ),
+            ));
+        }
+        shards.push(p);
+    }
+    Ok((shards, map))
+}
+
+/// Parse the bytes of `model.safetensors.index.json` (`index` names it in errors): the shard file
+/// names (sorted, de-duplicated, each a plain relative path) and the weight map.
+pub fn parse_index(index: &Path, text: &[u8]) -> Result<(Vec<String>, Vec<(String, String)>)> {
+    let v: Value = serde_json::from_slice(text)
         .map_err(|e| Error::bad_input(index, format!("not valid JSON: {e}")))?;
     let wm = v
         .get("weight_map")
@@ -582,26 +650,7 @@ fn read_index(index: &Path, dir: &Path) -> Result<(Vec<PathBuf>, Vec<(String, St
     if files.is_empty() {
         return Err(Error::bad_input(index, "weight_map is empty"));
     }
-    let mut shards = Vec::with_capacity(files.len());
-    for f in files {
-        let p = dir.join(&f);
-        if !p.is_file() {
-            let example = map
-                .iter()
-                .find(|(_, s)| *s == f)
-                .map(|(t, _)| t.as_str())
-                .unwrap_or("");
-            return Err(Error::bad_input(
-                index,
-                format!(
-                    "weight_map names shard \"{f}\" (for tensor \"{example}\") but it is not in {}; incomplete download?",
-                    dir.display()
-                ),
-            ));
-        }
-        shards.push(p);
-    }
-    Ok((shards, map))
+    Ok((files.into_iter().collect(), map))
 }
 
 fn check_index(
