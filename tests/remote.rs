@@ -121,14 +121,10 @@ fn serve(
             .requests
             .push((path.clone(), headers.clone()));
         let ok = match routes.get(&path) {
-            None => respond(&mut out, "404 Not Found", &[], b"not here", served),
-            Some(Route::Redirect(to)) => respond(
-                &mut out,
-                "302 Found",
-                &[("Location", to.clone())],
-                b"",
-                served,
-            ),
+            None => respond(&mut out, "404 Not Found", &[], b"not here"),
+            Some(Route::Redirect(to)) => {
+                respond(&mut out, "302 Found", &[("Location", to.clone())], b"")
+            }
             Some(Route::File(v)) => {
                 let range = headers
                     .get("range")
@@ -142,7 +138,6 @@ fn serve(
                         "416 Range Not Satisfiable",
                         &[("Content-Range", format!("bytes */{}", v.total))],
                         b"",
-                        served,
                     ),
                     Some((a, b)) => {
                         let end = b.unwrap_or(v.total - 1).min(v.total - 1);
@@ -177,23 +172,16 @@ fn serve(
     }
 }
 
-fn respond(
-    out: &mut TcpStream,
-    status: &str,
-    headers: &[(&str, String)],
-    body: &[u8],
-    served: &AtomicU64,
-) -> bool {
+fn respond(out: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]) -> bool {
     let mut head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\n", body.len());
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    served.fetch_add(body.len() as u64, Ordering::SeqCst);
     out.write_all(head.as_bytes()).is_ok() && out.write_all(body).is_ok()
 }
 
-/// Send bytes [a, b) of `v`, 64 KiB at a time, counting what the socket accepted.
+/// Send bytes [a, b) of `v`, 64 KiB at a time, counting what is handed to the socket.
 fn send_body(
     out: &mut TcpStream,
     status: &str,
@@ -218,10 +206,11 @@ fn send_body(
         for (i, x) in buf[..n].iter_mut().enumerate() {
             *x = v.byte(pos + i as u64);
         }
+        // Counted before the write, so a client that has the bytes always sees them counted.
+        served.fetch_add(n as u64, Ordering::SeqCst);
         if out.write_all(&buf[..n]).is_err() {
             return false;
         }
-        served.fetch_add(n as u64, Ordering::SeqCst);
         pos += n as u64;
     }
     true
@@ -287,6 +276,11 @@ fn gguf_by_ranges_equals_local_and_reads_only_the_header() {
         "served {served} for a {header}-byte header"
     );
     assert!(served * 100 < v.total, "served {served} of {}", v.total);
+    eprintln!(
+        "gguf: header {header} B, served {served} B of {} B in {} requests",
+        v.total,
+        srv.requests().len()
+    );
     for (_, h) in srv.requests() {
         assert!(h.contains_key("range"), "every request is a range request");
     }
@@ -331,11 +325,11 @@ fn server_ignoring_range_is_read_only_as_far_as_the_header() {
 fn hf_safetensors_repo_equals_local_folder() {
     let tl = TinyLlama {
         n_layer: 2,
-        n_embd: 64,
+        n_embd: 256,
         n_head: 4,
         n_head_kv: 2,
-        n_ff: 128,
-        vocab: 256,
+        n_ff: 512,
+        vocab: 1024,
     };
     let tensors = tl.tensors(Dtype::BF16);
     let half = tensors.len() / 2;
@@ -373,9 +367,23 @@ fn hf_safetensors_repo_equals_local_folder() {
     let remote = load_with("hf:org/tiny-llama", &cfg(&srv.base, None)).expect("remote");
     assert_eq!(remote.name, "tiny-llama");
     same_model(&remote, &local);
-    let data: u64 = local.weights_bytes();
+    // Exactly: the listing, config.json and the index whole; per shard the first 100,000 bytes (or the
+    // whole shard if smaller), plus the rest of its header if that did not fit.
+    let mut expect = listing.to_string().len() as u64;
+    for name in ["config.json", "model.safetensors.index.json"] {
+        expect += std::fs::metadata(dir.join(name)).expect("meta").len();
+    }
+    for p in &[
+        dir.join("model-00001-of-00002.safetensors"),
+        dir.join("model-00002-of-00002.safetensors"),
+    ] {
+        let size = std::fs::metadata(p).expect("meta").len();
+        let h = st::read_header(p).expect("header");
+        expect += size.min(100_000).max(8 + h.header_len);
+    }
+    assert_eq!(srv.served(), expect);
     assert!(
-        srv.served() < total - data + 4096,
+        srv.served() * 10 < total,
         "served {} of {total}",
         srv.served()
     );
@@ -614,4 +622,56 @@ fn cli_exit_code_for_a_missing_url() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&url) && err.contains("404"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+/// A single safetensors file whose header is larger than the first range: two requests, the second
+/// for exactly the rest of the header.
+#[test]
+fn large_safetensors_header_takes_exactly_two_ranges() {
+    let tensors: Vec<st::writer::WTensor> = (0..3000)
+        .map(|i| {
+            st::writer::WTensor::zeros(
+                &format!("model.layers.{i}.some_long_module_name.weight"),
+                Dtype::F16,
+                &[64, 64],
+            )
+        })
+        .collect();
+    let bytes = st::writer::file_bytes(&tensors, None);
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+    assert!(8 + n > 100_000, "header {n} bytes exceeds the first range");
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("weights.safetensors");
+    std::fs::write(&p, &bytes).expect("write");
+    let local = st::read(&p).expect("local");
+    let srv = Server::start(
+        HashMap::from([(
+            "/x/weights.safetensors".to_string(),
+            Route::File(Virt::whole(bytes.clone())),
+        )]),
+        true,
+    );
+    let remote =
+        load_with(&srv.url("/x/weights.safetensors"), &cfg(&srv.base, None)).expect("remote");
+    let mut r = remote.clone();
+    r.warnings.clear();
+    let mut l = local.clone();
+    l.warnings.clear();
+    same_model(&r, &l);
+    assert_eq!(remote.warnings.len(), 1, "{:?}", remote.warnings);
+    assert!(remote.warnings[0].contains("no config.json"));
+    assert_eq!(srv.served(), 8 + n, "exactly the header");
+    let ranges: Vec<String> = srv
+        .requests()
+        .into_iter()
+        .filter(|(p, _)| p.ends_with(".safetensors"))
+        .filter_map(|(_, h)| h.get("range").cloned())
+        .collect();
+    assert_eq!(
+        ranges,
+        vec![
+            "bytes=0-99999".to_string(),
+            format!("bytes=100000-{}", 8 + n - 1)
+        ]
+    );
 }

@@ -30,6 +30,9 @@ pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 /// First range request size; each further request doubles, up to [`MAX_CHUNK`].
 pub const FIRST_CHUNK: u64 = 1 << 20;
 pub const MAX_CHUNK: u64 = 16 << 20;
+/// First range of a safetensors file: the 8-byte length and, usually, the whole JSON header (the
+/// size huggingface_hub's `get_safetensors_metadata` asks for first).
+pub const SAFETENSORS_FIRST_RANGE: u64 = 100_000;
 /// Most bytes read for one GGUF header (a 256k-token vocabulary with merges is ~30 MB).
 pub const GGUF_HEADER_CAP: u64 = 256 << 20;
 /// Most bytes read for a JSON file (config.json, shard index, Hub file listing).
@@ -404,6 +407,7 @@ fn load_safetensors(
 
 fn safetensors_header(f: &Fetcher, url: &str) -> Result<st::Header> {
     let mut r = f.reader(url)?;
+    r.chunk = SAFETENSORS_FIRST_RANGE;
     let mut len8 = [0u8; 8];
     let got = read_up_to(&mut r, &mut len8).map_err(|e| r.error(e))?;
     if got < 8 {
@@ -423,6 +427,18 @@ fn safetensors_header(f: &Fetcher, url: &str) -> Result<st::Header> {
             ),
         ));
     }
+    if let Some(t) = r.total
+        && 8 + n > t
+    {
+        return Err(Error::bad_input(
+            url,
+            format!(
+                "byte 0: declared header length {n} runs past the end of the {t}-byte file; truncated download?"
+            ),
+        ));
+    }
+    // The rest of the header in one request, exactly.
+    r.next_len = Some((8 + n).saturating_sub(r.data.len() as u64));
     let mut header = Vec::new();
     (&mut r)
         .take(n)
@@ -646,6 +662,7 @@ impl<'a> Fetcher<'a> {
             total,
             etag,
             chunk: FIRST_CHUNK,
+            next_len: None,
             stream: None,
             eof: false,
             err: None,
@@ -747,6 +764,8 @@ struct RangeReader<'f, 'a> {
     total: Option<u64>,
     etag: Option<String>,
     chunk: u64,
+    /// Exact size of the next request, when the caller knows how many bytes it needs.
+    next_len: Option<u64>,
     /// Set when the server ignored `Range`: the body of a plain GET, positioned at `data.len()`.
     stream: Option<ureq::BodyReader<'static>>,
     eof: bool,
@@ -800,7 +819,15 @@ impl RangeReader<'_, '_> {
             return Ok(false);
         }
         if self.stream.is_none() {
-            let mut end = start + self.chunk - 1;
+            let len = match self.next_len.take() {
+                Some(l) if l > 0 => l,
+                _ => {
+                    let c = self.chunk;
+                    self.chunk = (self.chunk * 2).min(MAX_CHUNK);
+                    c
+                }
+            };
+            let mut end = start + len - 1;
             if let Some(t) = self.total {
                 end = end.min(t - 1);
             }
@@ -847,7 +874,6 @@ impl RangeReader<'_, '_> {
                     .map_err(|e| {
                         Error::bad_input(&self.url, format!("reading the response failed: {e}"))
                     })?;
-                self.chunk = (self.chunk * 2).min(MAX_CHUNK);
                 if self.data.len() == before {
                     self.eof = true;
                     return Ok(false);
