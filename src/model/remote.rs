@@ -507,7 +507,14 @@ struct Entry {
 
 impl<'a> Fetcher<'a> {
     fn new(cfg: &'a RemoteConfig) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let builder = ureq::Agent::config_builder();
+        #[cfg(target_os = "macos")]
+        let builder = builder.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .provider(ureq::tls::TlsProvider::NativeTls)
+                .build(),
+        );
+        let agent: ureq::Agent = builder
             .http_status_as_error(false)
             .timeout_global(Some(cfg.timeout))
             .accept_encoding(ureq::config::AutoHeaderValue::None)
