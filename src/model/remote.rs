@@ -370,7 +370,7 @@ fn load_safetensors(
     dir: &str,
     name: String,
     shard_urls: Vec<String>,
-    index: Option<(PathBuf, Vec<(String, String)>)>,
+    index: Option<(PathBuf, st::WeightMap)>,
     config_required: bool,
 ) -> Result<ModelDesc> {
     let config_url = format!("{dir}config.json");

@@ -30,6 +30,9 @@ pub use config::hparams_from_config;
 /// Largest header we read (the `safetensors` crate's own limit).
 pub const MAX_HEADER_LEN: u64 = 100_000_000;
 
+/// An index's `weight_map`: (tensor name, shard file name) pairs.
+pub type WeightMap = Vec<(String, String)>;
+
 /// Index file name of a sharded checkpoint.
 pub const INDEX_FILE: &str = "model.safetensors.index.json";
 
@@ -411,7 +414,7 @@ pub struct Parts {
     /// Names config.json in errors.
     pub config_path: PathBuf,
     /// The index file's name and its weight map ([`parse_index`]), for a sharded model.
-    pub index: Option<(PathBuf, Vec<(String, String)>)>,
+    pub index: Option<(PathBuf, WeightMap)>,
     /// Shard names, in the order of `headers`; they become [`ModelDesc::files`].
     pub shards: Vec<PathBuf>,
     pub headers: Vec<Header>,
@@ -580,7 +583,7 @@ fn model_name(path: &Path, dir: &Path, is_dir: bool) -> String {
 }
 
 /// Parse `model.safetensors.index.json`: the shard files (sorted, de-duplicated) and the weight map.
-fn read_index(index: &Path, dir: &Path) -> Result<(Vec<PathBuf>, Vec<(String, String)>)> {
+fn read_index(index: &Path, dir: &Path) -> Result<(Vec<PathBuf>, WeightMap)> {
     let meta = std::fs::metadata(index).map_err(|e| io_err(index, "open", e))?;
     if meta.len() > MAX_HEADER_LEN {
         return Err(Error::bad_input(
@@ -614,7 +617,7 @@ fn read_index(index: &Path, dir: &Path) -> Result<(Vec<PathBuf>, Vec<(String, St
 
 /// Parse the bytes of `model.safetensors.index.json` (`index` names it in errors): the shard file
 /// names (sorted, de-duplicated, each a plain relative path) and the weight map.
-pub fn parse_index(index: &Path, text: &[u8]) -> Result<(Vec<String>, Vec<(String, String)>)> {
+pub fn parse_index(index: &Path, text: &[u8]) -> Result<(Vec<String>, WeightMap)> {
     let v: Value = serde_json::from_slice(text)
         .map_err(|e| Error::bad_input(index, format!("not valid JSON: {e}")))?;
     let wm = v
