@@ -38,7 +38,10 @@ pub fn workload(a: &PlanArgs) -> Result<Workload> {
 
 pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
     let wl = workload(a)?;
-    let machines = profile::resolve(&a.hardware)?;
+    let (machines, notes) = profile::resolve_with_notes(&a.hardware)?;
+    for n in notes {
+        eprintln!("headroom: {n}");
+    }
     let model = load_with_quant(&a.model, a.quant.as_deref())?;
     let plans: Vec<(Machine, Plan)> = machines
         .into_iter()

@@ -2,9 +2,11 @@
 //!
 //! - [`profile`]: the YAML schema of `hardware-profiles/*.yaml` (and users' own files), loading and
 //!   validation. Add a new GPU or chip by adding a YAML file there; nothing in Rust changes.
+//! - [`detect`]: `--hardware auto`, this machine mapped to the closest profile.
 //! - [`Machine`]: one profile resolved at one memory size, with the GPU budget worked out. The estimate
 //!   reads only this.
 
+pub mod detect;
 pub mod profile;
 
 use serde::{Deserialize, Serialize};

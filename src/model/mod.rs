@@ -11,11 +11,13 @@
 //! - [`arch`]: the tensor layout of each architecture (names and shapes llama.cpp's GGUF uses), so a
 //!   spec yields the same inventory as the real file. Add a new architecture here.
 //! - [`quantize`]: what-if re-typing of an inventory (llama.cpp's quant mixes, MLX affine).
+//! - [`remote`]: `hf:ORG/REPO[:FILE]` and http(s) URLs, read by their header bytes only (HTTP Range).
 //! - [`roles`]: what a tensor is for (token embedding, output, attention, expert...), for both naming schemes.
 
 pub mod arch;
 pub mod gguf;
 pub mod quantize;
+pub mod remote;
 pub mod roles;
 pub mod safetensors;
 pub mod spec;
@@ -194,9 +196,13 @@ impl ModelDesc {
 }
 
 /// Read MODEL as the user wrote it: a `.gguf` file (or first split part), a `.safetensors` file, a folder
-/// (config.json + safetensors, or a single GGUF), a spec YAML, or a bundled spec id.
+/// (config.json + safetensors, or a single GGUF), a spec YAML, a bundled spec id, or a remote model
+/// (`hf:ORG/REPO[:FILE]`, an http(s) URL; see [`remote`]).
 pub fn load(arg: &str) -> crate::Result<ModelDesc> {
     use crate::Error;
+    if remote::is_remote(arg) {
+        return remote::load(arg);
+    }
     let path = std::path::Path::new(arg);
     let ext = path
         .extension()

@@ -1,5 +1,6 @@
 //! The `--hardware` argument: `ITEM[,ITEM...]`, each `ID_OR_PATH[:MEM][:KEY=VALUE...]`.
 //!
+//! - `auto` is this machine ([`crate::hardware::detect`]); items may mix, e.g. `auto,rtx-4090`.
 //! - `ID` is a profile id (`headroom list hardware`); a value containing `/` or ending in `.yaml`/`.yml`
 //!   is a path to a profile YAML.
 //! - `MEM` is a memory size in GiB: `64`, `64G`, `64GB`, `64GiB` (any case). Apple sells "64 GB"
@@ -31,19 +32,40 @@ pub fn resolve(arg: &str) -> Result<Vec<Machine>> {
     resolve_in(arg, &all_profiles()?)
 }
 
+/// [`resolve`], plus one line per `auto` item saying what was detected (for the user to see).
+pub fn resolve_with_notes(arg: &str) -> Result<(Vec<Machine>, Vec<String>)> {
+    resolve_in_with_notes(arg, &all_profiles()?)
+}
+
 /// Resolve `--hardware` against the given profiles (paths are still read from disk, and checked
 /// against the bundled ids).
 pub fn resolve_in(arg: &str, profiles: &[Profile]) -> Result<Vec<Machine>> {
+    resolve_in_with_notes(arg, profiles).map(|(m, _)| m)
+}
+
+fn resolve_in_with_notes(arg: &str, profiles: &[Profile]) -> Result<(Vec<Machine>, Vec<String>)> {
     let items: Vec<&str> = arg.split(',').map(str::trim).collect();
     if items.iter().any(|s| s.is_empty()) {
         return Err(Error::usage(format!(
             "--hardware {arg:?}: empty machine in the list; write e.g. `m3-max-40c:64,rtx-4090`"
         )));
     }
-    items
-        .into_iter()
-        .map(|item| resolve_item(item, profiles))
-        .collect()
+    let mut machines = Vec::with_capacity(items.len());
+    let mut notes = Vec::new();
+    for item in items {
+        if item.eq_ignore_ascii_case("auto") {
+            let d = crate::hardware::detect::detect(profiles)?;
+            notes.push(d.summary);
+            machines.push(d.machine);
+        } else if item.to_ascii_lowercase().starts_with("auto:") {
+            return Err(Error::usage(format!(
+                "--hardware {item}: `auto` takes no size or options; it reads them from this machine"
+            )));
+        } else {
+            machines.push(resolve_item(item, profiles)?);
+        }
+    }
+    Ok((machines, notes))
 }
 
 fn is_path(s: &str) -> bool {

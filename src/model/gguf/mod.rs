@@ -697,7 +697,7 @@ pub fn split_name(path: &Path) -> Option<(String, u32, u32)> {
 }
 
 /// The file names of every part of a split GGUF whose first part is `path`.
-fn split_parts(path: &Path, h: &GgufHeader) -> Result<Vec<PathBuf>> {
+pub fn split_parts(path: &Path, h: &GgufHeader) -> Result<Vec<PathBuf>> {
     let Some((prefix, k, n)) = split_name(path) else {
         if let Some(c) = h.get_u64("split.count").filter(|&c| c > 1) {
             return Err(Error::bad_input(
@@ -735,29 +735,49 @@ fn split_parts(path: &Path, h: &GgufHeader) -> Result<Vec<PathBuf>> {
 pub fn read(path: &Path) -> Result<ModelDesc> {
     let first = read_file_header(path)?;
     let files = split_parts(path, &first)?;
+    let mut headers = vec![first];
+    for (file_idx, part) in files.iter().enumerate().skip(1) {
+        if !part.exists() {
+            return Err(Error::bad_input(
+                path,
+                format!(
+                    "split part {} of {} is missing: {}; download every part into the same folder",
+                    file_idx + 1,
+                    files.len(),
+                    part.display()
+                ),
+            ));
+        }
+        headers.push(read_file_header(part)?);
+    }
     let label = path.display().to_string();
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_string();
+    model_from_headers(&label, &stem, &headers, files)
+}
 
+/// Build a [`ModelDesc`] from the headers of every part of a GGUF model (one header for a single
+/// file), in part order. `label` names the model in errors and becomes `source`; `stem` is the name
+/// used when `general.name` is missing; `files` are the parts' paths (empty for a remote model).
+pub fn model_from_headers(
+    label: &str,
+    stem: &str,
+    headers: &[GgufHeader],
+    files: Vec<PathBuf>,
+) -> Result<ModelDesc> {
+    let path = Path::new(label);
+    let first = headers
+        .first()
+        .ok_or_else(|| Error::bad_input(path, "no GGUF header read"))?;
     let mut merged = first.clone();
     let mut tensors = Vec::new();
-    for (file_idx, part) in files.iter().enumerate() {
-        let h = if file_idx == 0 {
-            first.clone()
-        } else {
-            if !part.exists() {
-                return Err(Error::bad_input(
-                    path,
-                    format!(
-                        "split part {} of {} is missing: {}; download every part into the same folder",
-                        file_idx + 1,
-                        files.len(),
-                        part.display()
-                    ),
-                ));
-            }
-            let h = read_file_header(part)?;
+    for (file_idx, h) in headers.iter().enumerate() {
+        if file_idx > 0 {
             merged.tensors.extend(h.tensors.iter().cloned());
-            h
-        };
+        }
         for t in &h.tensors {
             tensors.push(TensorInfo {
                 name: t.name.clone(),
@@ -791,22 +811,16 @@ pub fn read(path: &Path) -> Result<ModelDesc> {
             )
         })?
         .to_string();
-    let (hparams, warnings) = hparams_from_gguf(&merged, &label)?;
+    let (hparams, warnings) = hparams_from_gguf(&merged, label)?;
     let name = first
         .get_str("general.name")
-        .map(str::to_string)
-        .or_else(|| {
-            path.file_stem()
-                .and_then(|s| s.to_str())
-                .map(str::to_string)
-        })
-        .unwrap_or_default();
+        .map_or_else(|| stem.to_string(), str::to_string);
     let file_type = first
         .get_u64("general.file_type")
         .map(|ft| file_type_name(ft & !1024).map_or_else(|| format!("ftype {ft}"), str::to_string));
     Ok(ModelDesc {
         format: ModelFormat::Gguf,
-        source: label,
+        source: label.to_string(),
         name,
         architecture,
         hparams,

@@ -30,6 +30,9 @@ pub use config::hparams_from_config;
 /// Largest header we read (the `safetensors` crate's own limit).
 pub const MAX_HEADER_LEN: u64 = 100_000_000;
 
+/// An index's `weight_map`: (tensor name, shard file name) pairs.
+pub type WeightMap = Vec<(String, String)>;
+
 /// Index file name of a sharded checkpoint.
 pub const INDEX_FILE: &str = "model.safetensors.index.json";
 
@@ -394,6 +397,49 @@ pub fn read(path: &Path) -> Result<ModelDesc> {
     for s in &shards {
         headers.push(read_header(s)?);
     }
+    let name = model_name(path, &dir, meta.is_dir());
+    assemble(
+        Parts {
+            source: path.display().to_string(),
+            name,
+            config,
+            config_path,
+            index,
+            shards,
+            headers,
+        },
+        warnings,
+    )
+}
+
+/// Everything read from a safetensors model, wherever it came from (a folder, or remote headers).
+/// Paths only name things in errors and warnings; nothing is read from them.
+pub struct Parts {
+    /// Becomes [`ModelDesc::source`].
+    pub source: String,
+    pub name: String,
+    /// config.json, when there is one.
+    pub config: Option<Value>,
+    /// Names config.json in errors.
+    pub config_path: PathBuf,
+    /// The index file's name and its weight map ([`parse_index`]), for a sharded model.
+    pub index: Option<(PathBuf, WeightMap)>,
+    /// Shard names, in the order of `headers`; they become [`ModelDesc::files`].
+    pub shards: Vec<PathBuf>,
+    pub headers: Vec<Header>,
+}
+
+/// Build a [`ModelDesc`] from headers already read (checks the index, MLX packing, config.json).
+pub fn assemble(parts: Parts, mut warnings: Vec<String>) -> Result<ModelDesc> {
+    let Parts {
+        source,
+        name,
+        config,
+        config_path,
+        index,
+        shards,
+        headers,
+    } = parts;
     let mut where_is: HashMap<&str, usize> = HashMap::new();
     for (i, h) in headers.iter().enumerate() {
         for t in &h.tensors {
@@ -512,10 +558,9 @@ pub fn read(path: &Path) -> Result<ModelDesc> {
             ));
     }
 
-    let name = model_name(path, &dir, meta.is_dir());
     Ok(ModelDesc {
         format: ModelFormat::Safetensors,
-        source: path.display().to_string(),
+        source,
         name,
         architecture,
         hparams,
@@ -547,9 +592,6 @@ fn model_name(path: &Path, dir: &Path, is_dir: bool) -> String {
 }
 
 /// Parse `model.safetensors.index.json`: the shard files (sorted, de-duplicated) and the weight map.
-/// (tensor name, shard file name) pairs of a weight map.
-type WeightMap = Vec<(String, String)>;
-
 fn read_index(index: &Path, dir: &Path) -> Result<(Vec<PathBuf>, WeightMap)> {
     let meta = std::fs::metadata(index).map_err(|e| io_err(index, "open", e))?;
     if meta.len() > MAX_HEADER_LEN {
@@ -559,7 +601,33 @@ fn read_index(index: &Path, dir: &Path) -> Result<(Vec<PathBuf>, WeightMap)> {
         ));
     }
     let text = std::fs::read(index).map_err(|e| io_err(index, "read", e))?;
-    let v: Value = serde_json::from_slice(&text)
+    let (files, map) = parse_index(index, &text)?;
+    let mut shards = Vec::with_capacity(files.len());
+    for f in files {
+        let p = dir.join(&f);
+        if !p.is_file() {
+            let example = map
+                .iter()
+                .find(|(_, s)| *s == f)
+                .map(|(t, _)| t.as_str())
+                .unwrap_or("");
+            return Err(Error::bad_input(
+                index,
+                format!(
+                    "weight_map names shard \"{f}\" (for tensor \"{example}\") but it is not in {}; incomplete download?",
+                    dir.display()
+                ),
+            ));
+        }
+        shards.push(p);
+    }
+    Ok((shards, map))
+}
+
+/// Parse the bytes of `model.safetensors.index.json` (`index` names it in errors): the shard file
+/// names (sorted, de-duplicated, each a plain relative path) and the weight map.
+pub fn parse_index(index: &Path, text: &[u8]) -> Result<(Vec<String>, WeightMap)> {
+    let v: Value = serde_json::from_slice(text)
         .map_err(|e| Error::bad_input(index, format!("not valid JSON: {e}")))?;
     let wm = v
         .get("weight_map")
@@ -594,26 +662,7 @@ fn read_index(index: &Path, dir: &Path) -> Result<(Vec<PathBuf>, WeightMap)> {
     if files.is_empty() {
         return Err(Error::bad_input(index, "weight_map is empty"));
     }
-    let mut shards = Vec::with_capacity(files.len());
-    for f in files {
-        let p = dir.join(&f);
-        if !p.is_file() {
-            let example = map
-                .iter()
-                .find(|(_, s)| *s == f)
-                .map(|(t, _)| t.as_str())
-                .unwrap_or("");
-            return Err(Error::bad_input(
-                index,
-                format!(
-                    "weight_map names shard \"{f}\" (for tensor \"{example}\") but it is not in {}; incomplete download?",
-                    dir.display()
-                ),
-            ));
-        }
-        shards.push(p);
-    }
-    Ok((shards, map))
+    Ok((files.into_iter().collect(), map))
 }
 
 fn check_index(

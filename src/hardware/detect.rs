@@ -1,0 +1,493 @@
+//! hardware::detect: `--hardware auto`, this machine mapped to the closest bundled profile.
+//!
+//! macOS: `hw.memsize`, `machdep.cpu.brand_string` and `iogpu.wired_limit_mb` through sysctl, the GPU
+//! core count from `system_profiler SPDisplaysDataType`, and Metal's `recommendedMaxWorkingSetSize`,
+//! which becomes the GPU budget (it is what Metal itself allows this process on this Mac).
+//! Linux: `/proc/meminfo`, `/proc/cpuinfo`, and NVIDIA GPUs through NVML (`libnvidia-ml`, loaded at
+//! run time; absent means no NVIDIA GPU). The GPU's name picks the profile ([`nvidia_profile_id`]),
+//! its measured VRAM replaces the nominal size. A calibrated user profile (`base:` = the detected
+//! profile, with a measured efficiency) is preferred when there is one.
+//!
+//! The mapping functions are pure and tested with real device-name strings; the readers are thin.
+
+use super::profile::{MachineOptions, Profile, budget, to_machine_with};
+use super::{Machine, MemoryKind};
+use crate::error::{Error, Result};
+
+const GIB: u64 = 1 << 30;
+
+/// What `auto` found, and the machine it resolved to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detected {
+    /// One line for the user: what was read and which profile it maps to.
+    pub summary: String,
+    pub machine: Machine,
+}
+
+/// Detect this machine against `profiles` (bundled + user, as [`super::profile::all_profiles`]).
+pub fn detect(profiles: &[Profile]) -> Result<Detected> {
+    #[cfg(target_os = "macos")]
+    {
+        macos::detect(profiles)
+    }
+    #[cfg(not(target_os = "macos"))]
+    {
+        linux::detect(profiles)
+    }
+}
+
+/// The error when nothing usable was found.
+fn no_gpu(why: &str) -> Error {
+    Error::usage(format!(
+        "--hardware auto: no GPU found ({why}); pass --hardware ID, see `headroom list hardware`"
+    ))
+}
+
+/// Bundled profile id for an NVIDIA device name as NVML / nvidia-smi report it, with its VRAM in
+/// bytes (to tell the A100 40GB from the 80GB). `None` for GPUs without a profile.
+pub fn nvidia_profile_id(name: &str, memory_bytes: u64) -> Option<&'static str> {
+    let n = name.to_ascii_uppercase().replace(['-', '_'], " ");
+    let has = |t: &str| n.split_whitespace().any(|w| w == t) || n.contains(t);
+    let gib = memory_bytes as f64 / GIB as f64;
+    if has("GB10") {
+        return Some("dgx-spark");
+    }
+    if has("H200") {
+        return Some("h200");
+    }
+    if has("H100") {
+        // "NVIDIA H100 PCIe", "NVIDIA H100 NVL" (PCIe cards) vs "NVIDIA H100 80GB HBM3" (SXM5).
+        return Some(if has("PCIE") || has("NVL") {
+            "h100-pcie"
+        } else {
+            "h100-sxm"
+        });
+    }
+    if has("A100") {
+        return Some(if gib > 60.0 { "a100-80gb" } else { "a100-40gb" });
+    }
+    if has("L40S") {
+        return Some("l40s");
+    }
+    if n.contains("RTX 6000 ADA") {
+        return Some("rtx-6000-ada");
+    }
+    if n.contains("RTX A6000") {
+        return Some("rtx-a6000");
+    }
+    for (token, id) in [
+        ("RTX 5090", "rtx-5090"),
+        ("RTX 4090", "rtx-4090"),
+        ("RTX 3090", "rtx-3090"),
+    ] {
+        if n.contains(token) {
+            return Some(id);
+        }
+    }
+    None
+}
+
+/// Profile id for an Apple chip (`machdep.cpu.brand_string`, e.g. "Apple M3 Max") with `gpu_cores`
+/// GPU cores: `m3-max-40c`, or the profile of the same chip with the nearest core count.
+pub fn apple_profile_id(brand: &str, gpu_cores: u32, profiles: &[Profile]) -> Option<String> {
+    let lower = brand.trim().to_ascii_lowercase();
+    let chip = lower
+        .strip_prefix("apple ")?
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join("-");
+    if !chip.starts_with('m') {
+        return None;
+    }
+    let prefix = format!("{chip}-");
+    profiles
+        .iter()
+        .filter(|p| p.origin == "bundled")
+        .filter_map(|p| {
+            let cores: u32 =
+                p.id.strip_prefix(&prefix)?
+                    .strip_suffix('c')?
+                    .parse()
+                    .ok()?;
+            Some((cores.abs_diff(gpu_cores), p.id.clone()))
+        })
+        .min()
+        .map(|(_, id)| id)
+}
+
+/// A calibrated user profile measuring bundled profile `base`, if any.
+fn calibrated_for<'a>(profiles: &'a [Profile], base: &str) -> Option<&'a Profile> {
+    profiles
+        .iter()
+        .find(|p| p.base.as_deref() == Some(base) && p.measured_efficiency.is_some())
+}
+
+fn find<'a>(profiles: &'a [Profile], id: &str) -> Result<&'a Profile> {
+    profiles
+        .iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| Error::failure(format!("bundled profile `{id}` is missing")))
+}
+
+/// `MemTotal` of `/proc/meminfo`, bytes.
+pub fn parse_meminfo(text: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let mut it = line["MemTotal:".len()..].split_whitespace();
+    let n: u64 = it.next()?.parse().ok()?;
+    match it.next() {
+        Some("kB") | None => n.checked_mul(1024),
+        _ => None,
+    }
+}
+
+/// The first `model name` of `/proc/cpuinfo`.
+pub fn parse_cpu_model(text: &str) -> Option<String> {
+    text.lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
+}
+
+/// "Total Number of Cores: 40" from `system_profiler SPDisplaysDataType`.
+pub fn parse_gpu_cores(system_profiler: &str) -> Option<u32> {
+    system_profiler
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Total Number of Cores:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Machine for a discrete NVIDIA GPU: the profile, with NVML's VRAM total and the profile's budget
+/// rule applied to it, and the host RAM.
+pub fn nvidia_machine(profile: &Profile, vram_bytes: u64, host_bytes: Option<u64>) -> Machine {
+    let mut m = to_machine_with(
+        profile,
+        profile.default_memory_gib,
+        &MachineOptions::default(),
+    );
+    if profile.memory_kind == MemoryKind::Discrete && vram_bytes > 0 {
+        m.memory_bytes = vram_bytes;
+        if let super::profile::Budget::Reserve { reserve_mib } = profile.budget {
+            m.gpu_budget_bytes = budget::less_reserve(vram_bytes, reserve_mib);
+            m.budget_note = format!(
+                "{} (VRAM measured by NVML)",
+                budget::reserve_note(profile.memory_kind, vram_bytes, reserve_mib)
+            );
+        }
+        if let Some(h) = host_bytes {
+            m.host_memory_bytes = Some(h);
+        }
+    }
+    m
+}
+
+#[cfg(not(target_os = "macos"))]
+mod linux {
+    use super::*;
+
+    pub fn detect(profiles: &[Profile]) -> Result<Detected> {
+        let host = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|t| parse_meminfo(&t));
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|t| parse_cpu_model(&t))
+            .unwrap_or_else(|| "unknown CPU".to_string());
+        let host_txt = host.map_or_else(
+            || "unknown RAM".to_string(),
+            |h| format!("{:.1} GiB RAM", h as f64 / GIB as f64),
+        );
+        let gpus = match nvml_gpus() {
+            Ok(g) if !g.is_empty() => g,
+            res => {
+                let why = match res {
+                    Err(e) => format!("NVML not available: {e}"),
+                    Ok(_) => "NVML reports no NVIDIA GPU".to_string(),
+                };
+                return only_calibrated(profiles, &why, &cpu, &host_txt);
+            }
+        };
+        let (name, vram) = gpus[0].clone();
+        let id = nvidia_profile_id(&name, vram).ok_or_else(|| {
+            Error::usage(format!(
+                "--hardware auto: found {name} ({:.1} GiB) but no bundled profile matches it; pass --hardware ID (see `headroom list hardware`) or a profile YAML of your own",
+                vram as f64 / GIB as f64
+            ))
+        })?;
+        let base = find(profiles, id)?;
+        let profile = calibrated_for(profiles, id).unwrap_or(base);
+        let machine = nvidia_machine(profile, vram, host);
+        let more = if gpus.len() > 1 {
+            format!(" (GPU 0 of {}; planning for one GPU)", gpus.len())
+        } else {
+            String::new()
+        };
+        Ok(Detected {
+            summary: format!(
+                "detected {name}, {:.1} GiB VRAM{more}; {cpu}, {host_txt} → profile {}",
+                vram as f64 / GIB as f64,
+                profile.id
+            ),
+            machine,
+        })
+    }
+
+    fn only_calibrated(profiles: &[Profile], why: &str, cpu: &str, host: &str) -> Result<Detected> {
+        let cal: Vec<&Profile> = profiles
+            .iter()
+            .filter(|p| p.origin != "bundled" && p.measured_efficiency.is_some())
+            .collect();
+        match cal.as_slice() {
+            [p] => Ok(Detected {
+                summary: format!(
+                    "no GPU detected ({why}); {cpu}, {host} → your calibrated profile {}",
+                    p.id
+                ),
+                machine: to_machine_with(p, p.default_memory_gib, &MachineOptions::default()),
+            }),
+            _ => Err(no_gpu(why)),
+        }
+    }
+
+    /// (name, total VRAM bytes) of every NVIDIA GPU, in NVML index order.
+    fn nvml_gpus() -> std::result::Result<Vec<(String, u64)>, String> {
+        let nvml = nvml_wrapper::Nvml::init().map_err(|e| e.to_string())?;
+        let n = nvml.device_count().map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for i in 0..n {
+            let d = nvml.device_by_index(i).map_err(|e| e.to_string())?;
+            let name = d.name().map_err(|e| e.to_string())?;
+            let mem = d.memory_info().map_err(|e| e.to_string())?.total;
+            out.push((name, mem));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(target_os = "macos")]
+mod macos {
+    use super::*;
+    use std::ffi::CStr;
+
+    fn sysctl_u64(name: &CStr) -> Option<u64> {
+        let mut v: u64 = 0;
+        let mut len = std::mem::size_of::<u64>();
+        // SAFETY: `v` is a valid u64 buffer of `len` bytes; the name is NUL-terminated.
+        let rc = unsafe {
+            libc::sysctlbyname(
+                name.as_ptr(),
+                (&mut v as *mut u64).cast(),
+                &mut len,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        match (rc, len) {
+            (0, 8) => Some(v),
+            (0, 4) => Some(u64::from(v as u32)),
+            _ => None,
+        }
+    }
+
+    fn sysctl_string(name: &CStr) -> Option<String> {
+        let mut len = 0usize;
+        // SAFETY: a null buffer asks for the size only.
+        let rc = unsafe {
+            libc::sysctlbyname(
+                name.as_ptr(),
+                std::ptr::null_mut(),
+                &mut len,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        if rc != 0 || len == 0 || len > 4096 {
+            return None;
+        }
+        let mut buf = vec![0u8; len];
+        // SAFETY: `buf` holds `len` bytes.
+        let rc = unsafe {
+            libc::sysctlbyname(
+                name.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                &mut len,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        if rc != 0 {
+            return None;
+        }
+        buf.truncate(len);
+        let s = String::from_utf8_lossy(&buf);
+        Some(s.trim_end_matches('\0').trim().to_string())
+    }
+
+    fn metal_working_set() -> Option<u64> {
+        use objc2_metal::MTLDevice;
+        let dev = objc2_metal::MTLCreateSystemDefaultDevice()?;
+        Some(dev.recommendedMaxWorkingSetSize())
+    }
+
+    fn gpu_cores() -> Option<u32> {
+        let out = std::process::Command::new("system_profiler")
+            .arg("SPDisplaysDataType")
+            .output()
+            .ok()?;
+        parse_gpu_cores(&String::from_utf8_lossy(&out.stdout))
+    }
+
+    pub fn detect(profiles: &[Profile]) -> Result<Detected> {
+        let ram = sysctl_u64(c"hw.memsize").ok_or_else(|| no_gpu("sysctl hw.memsize failed"))?;
+        let brand = sysctl_string(c"machdep.cpu.brand_string").unwrap_or_default();
+        let wired = sysctl_u64(c"iogpu.wired_limit_mb").filter(|&v| v > 0);
+        let cores = gpu_cores().unwrap_or(0);
+        let id = apple_profile_id(&brand, cores, profiles).ok_or_else(|| {
+            Error::usage(format!(
+                "--hardware auto: this Mac's chip \"{brand}\" has no bundled profile; pass --hardware ID (see `headroom list hardware`)"
+            ))
+        })?;
+        let base = find(profiles, &id)?;
+        let profile = calibrated_for(profiles, &id).unwrap_or(base);
+        let mem_gib = u32::try_from((ram + GIB / 2) / GIB).unwrap_or(u32::MAX);
+        let opts = MachineOptions {
+            wired_limit_mb: wired,
+            ..MachineOptions::default()
+        };
+        let mut machine = to_machine_with(profile, mem_gib, &opts);
+        machine.memory_bytes = ram;
+        let ws = metal_working_set();
+        if let Some(ws) = ws {
+            machine.gpu_budget_bytes = ws;
+            machine.max_raised_budget_bytes = machine.max_raised_budget_bytes.map(|r| r.max(ws));
+            machine.budget_note = format!(
+                "Metal recommendedMaxWorkingSetSize on this Mac = {:.2} GiB (measured){}",
+                ws as f64 / GIB as f64,
+                wired.map_or(String::new(), |w| format!(", iogpu.wired_limit_mb={w}"))
+            );
+        }
+        Ok(Detected {
+            summary: format!(
+                "detected {brand}, {cores}-core GPU, {:.0} GiB RAM{}{} → profile {}",
+                ram as f64 / GIB as f64,
+                ws.map_or(String::new(), |w| format!(
+                    ", Metal working set {:.2} GiB",
+                    w as f64 / GIB as f64
+                )),
+                wired.map_or(String::new(), |w| format!(", iogpu.wired_limit_mb={w}")),
+                profile.id
+            ),
+            machine,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hardware::profile::bundled;
+
+    #[test]
+    fn nvidia_names_map_to_profiles() {
+        // Strings as nvidia-smi / NVML print them.
+        let g = |n: &str, gib: u64| nvidia_profile_id(n, gib * GIB);
+        assert_eq!(g("NVIDIA H100 80GB HBM3", 80), Some("h100-sxm"));
+        assert_eq!(g("NVIDIA H100 PCIe", 80), Some("h100-pcie"));
+        assert_eq!(g("NVIDIA H100 NVL", 94), Some("h100-pcie"));
+        assert_eq!(g("NVIDIA H200", 141), Some("h200"));
+        assert_eq!(g("NVIDIA A100-SXM4-80GB", 80), Some("a100-80gb"));
+        assert_eq!(g("NVIDIA A100-SXM4-40GB", 40), Some("a100-40gb"));
+        assert_eq!(g("NVIDIA A100-PCIE-40GB", 40), Some("a100-40gb"));
+        assert_eq!(g("NVIDIA A100 80GB PCIe", 80), Some("a100-80gb"));
+        assert_eq!(g("NVIDIA L40S", 48), Some("l40s"));
+        assert_eq!(
+            g("NVIDIA RTX 6000 Ada Generation", 48),
+            Some("rtx-6000-ada")
+        );
+        assert_eq!(g("NVIDIA RTX A6000", 48), Some("rtx-a6000"));
+        assert_eq!(g("NVIDIA GeForce RTX 4090", 24), Some("rtx-4090"));
+        assert_eq!(g("NVIDIA GeForce RTX 3090", 24), Some("rtx-3090"));
+        assert_eq!(g("NVIDIA GeForce RTX 5090", 32), Some("rtx-5090"));
+        assert_eq!(g("NVIDIA GB10", 128), Some("dgx-spark"));
+        assert_eq!(g("NVIDIA GeForce GTX 1080 Ti", 11), None);
+        assert_eq!(g("Tesla T4", 15), None);
+    }
+
+    #[test]
+    fn every_mapped_id_is_bundled() {
+        let b = bundled().expect("bundled profiles");
+        for (n, gib) in [
+            ("NVIDIA H100 80GB HBM3", 80),
+            ("NVIDIA H100 PCIe", 80),
+            ("NVIDIA H200", 141),
+            ("NVIDIA A100-SXM4-80GB", 80),
+            ("NVIDIA A100-SXM4-40GB", 40),
+            ("NVIDIA L40S", 48),
+            ("NVIDIA RTX 6000 Ada Generation", 48),
+            ("NVIDIA RTX A6000", 48),
+            ("NVIDIA GeForce RTX 4090", 24),
+            ("NVIDIA GeForce RTX 3090", 24),
+            ("NVIDIA GeForce RTX 5090", 32),
+            ("NVIDIA GB10", 128),
+        ] {
+            let id = nvidia_profile_id(n, gib * GIB).expect("maps");
+            assert!(b.iter().any(|p| p.id == id), "{n} -> {id} not bundled");
+        }
+    }
+
+    #[test]
+    fn apple_chips_map_to_profiles() {
+        let b = bundled().expect("bundled profiles");
+        let a = |brand: &str, cores: u32| apple_profile_id(brand, cores, &b);
+        assert_eq!(a("Apple M3 Max", 40).as_deref(), Some("m3-max-40c"));
+        assert_eq!(a("Apple M3 Max", 30).as_deref(), Some("m3-max-30c"));
+        assert_eq!(a("Apple M1", 8).as_deref(), Some("m1-8c"));
+        assert_eq!(a("Apple M2 Ultra", 76).as_deref(), Some("m2-ultra-76c"));
+        assert_eq!(a("Apple M4 Pro", 20).as_deref(), Some("m4-pro-20c"));
+        // Unknown core count (system_profiler failed): the nearest profile of the same chip.
+        assert_eq!(a("Apple M1 Ultra", 0).as_deref(), Some("m1-ultra-48c"));
+        assert_eq!(a("Intel(R) Core(TM) i9-9980HK CPU @ 2.40GHz", 16), None);
+        assert_eq!(a("Apple M9 Hyper", 10), None);
+    }
+
+    #[test]
+    fn proc_and_system_profiler_parsers() {
+        let meminfo = "MemTotal:       24684092 kB\nMemFree:        1234 kB\n";
+        assert_eq!(parse_meminfo(meminfo), Some(24_684_092 * 1024));
+        assert_eq!(parse_meminfo("MemFree: 1 kB\n"), None);
+        let cpuinfo = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n";
+        assert_eq!(parse_cpu_model(cpuinfo).as_deref(), Some("AMD EPYC 7B13"));
+        let sp = "Graphics/Displays:\n\n    Apple M3 Max:\n\n      Chipset Model: Apple M3 Max\n      Type: GPU\n      Bus: Built-In\n      Total Number of Cores: 40\n      Vendor: Apple (0x106b)\n";
+        assert_eq!(parse_gpu_cores(sp), Some(40));
+        assert_eq!(parse_gpu_cores("nothing"), None);
+    }
+
+    #[test]
+    fn nvidia_machine_uses_measured_vram() {
+        let b = bundled().expect("bundled profiles");
+        let p = b.iter().find(|p| p.id == "h100-sxm").expect("h100-sxm");
+        // NVML total of an H100 80GB HBM3: 81559 MiB (nvidia-smi).
+        let vram = 81_559 * (1 << 20);
+        let m = nvidia_machine(p, vram, Some(128 * GIB));
+        assert_eq!(m.memory_bytes, vram);
+        assert!(m.gpu_budget_bytes < vram && m.gpu_budget_bytes > vram - 4 * GIB);
+        assert_eq!(m.host_memory_bytes, Some(128 * GIB));
+    }
+
+    /// On this machine (no NVIDIA driver) NVML is absent: a usage error (exit 2) naming what to do.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn linux_reader_runs() {
+        let b = bundled().expect("bundled profiles");
+        match detect(&b) {
+            Ok(d) => assert!(d.summary.contains("profile"), "{}", d.summary),
+            Err(e) => {
+                assert_eq!(e.exit_code(), 2);
+                let s = e.to_string();
+                assert!(
+                    s.contains("no GPU found") && s.contains("--hardware ID"),
+                    "{s}"
+                );
+            }
+        }
+    }
+}
