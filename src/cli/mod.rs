@@ -51,6 +51,11 @@ pub enum Command {
   headroom plan ./model.gguf --hardware h100-sxm -ctk q8_0 -ctv q8_0 -fa on --format json
   headroom plan gemma-3-27b --quant Q4_K_M --hardware m2-max-38c:32 --check && echo fits")]
     Plan(PlanArgs),
+    /// Plan and measure: `headroom plan --measure` (a short real decode on this machine's GPU or CPU).
+    #[command(after_help = "Examples:
+  headroom measure ./Llama-3.1-8B-Q4_K_M.gguf --hardware m3-max-40c:64
+  headroom measure llama-3.2-1b --quant Q4_0 --hardware rtx-4090 --backend gpu --tokens 64 --format json")]
+    Measure(PlanArgs),
     /// List bundled hardware profiles or model specs.
     #[command(after_help = "Examples:
   headroom list hardware
@@ -160,6 +165,23 @@ pub struct PlanArgs {
     /// Exit with status 1 when the model does not fit (for scripts).
     #[arg(long)]
     pub check: bool,
+    /// Also run a short real decode over the model's tensors on this machine and report it beside
+    /// the prediction (a spec without a file decodes random weights of the same shapes and types).
+    #[arg(long)]
+    pub measure: bool,
+    /// Where the measured decode runs: the GPU (wgpu: Metal, Vulkan, DX12), the CPU, or auto.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub backend: BackendArg,
+    /// Tokens timed by the measured decode (after a warm-up).
+    #[arg(long, default_value_t = 32)]
+    pub tokens: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    Auto,
+    Gpu,
+    Cpu,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -198,6 +220,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Some(Command::Inspect(a)) => inspect::run(&a),
         Some(Command::Plan(a)) => plan::run(&a, cli.quiet),
+        Some(Command::Measure(mut a)) => {
+            a.measure = true;
+            plan::run(&a, cli.quiet)
+        }
         Some(Command::List(a)) => list::run(&a),
         Some(Command::Completions { shell }) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

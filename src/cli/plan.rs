@@ -1,14 +1,17 @@
 //! `headroom plan`: the main job. The verdict first, one line; then the breakdown; then advice. Several
 //! machines give one row each, side by side. JSON is stable and documented in the README.
 
+use super::BackendArg;
 use super::{ExitCode, Format, OnOff, PlanArgs, RuntimeArg, fmt};
 use crate::error::{Error, Result};
 use crate::estimate::plan::{best_quant_for, plan};
 use crate::estimate::{Plan, Runtime, Verdict, Workload};
 use crate::hardware::{Machine, profile};
+use crate::measure::{Backend, MeasureOptions, Measurement, Progress};
 use crate::model::ModelFormat;
 use crate::model::{ModelDesc, TensorType, load_with_quant};
 use comfy_table::{Cell, CellAlignment, Table, presets};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
 /// Build the workload from the command line, rejecting impossible values with a usage error.
@@ -57,6 +60,12 @@ pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
     } else {
         plans.iter().map(|_| None).collect()
     };
+    let measured = if a.measure {
+        Some(run_measure(&model, &plans[0].0, &wl, a, quiet)?)
+    } else {
+        None
+    };
+    let predicted = plans[0].1.speed.decode_tokens_per_s;
     let out = match a.format {
         Format::Json => {
             let docs: Vec<Value> = plans
@@ -65,6 +74,8 @@ pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
                 .map(|((m, p), b)| {
                     let mut doc = to_json(&model, m, &wl, p);
                     doc["best_quant"] = best_json(b, model.format == ModelFormat::Spec);
+                    doc["measurement"] =
+                        measurement_json(measured.as_ref(), p.speed.decode_tokens_per_s);
                     doc
                 })
                 .collect();
@@ -81,10 +92,20 @@ pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
             if let Some(line) = best_line(&best[0], model.format == ModelFormat::Spec) {
                 out.push_str(&format!("\n{line}"));
             }
+            if let Some(m) = &measured {
+                out.push_str(&format!("\n\n{}", measurement_table(m, predicted)));
+            }
             out
         }
         Format::Table => {
             let mut out = compare(&model, &wl, &plans);
+            if let Some(m) = &measured {
+                out.push_str(&format!(
+                    "\n\nmeasured on this machine (prediction for {}):\n{}",
+                    plans[0].0.name,
+                    measurement_table(m, predicted)
+                ));
+            }
             for ((m, _), b) in plans.iter().zip(&best) {
                 if let Some(line) = best_line(b, model.format == ModelFormat::Spec) {
                     out.push_str(&format!("\n{}: {line}", m.name));
@@ -159,6 +180,129 @@ pub fn to_json(model: &ModelDesc, m: &Machine, wl: &Workload, p: &Plan) -> Value
         "advice": p.advice,
         "warnings": model.warnings,
     })
+}
+
+/// Run the measured decode on this machine, with a progress bar on stderr.
+fn run_measure(
+    model: &ModelDesc,
+    machine: &Machine,
+    wl: &Workload,
+    a: &PlanArgs,
+    quiet: bool,
+) -> Result<Measurement> {
+    crate::model::remote::require_local(model, "--measure")?;
+    let opts = MeasureOptions {
+        backend: match a.backend {
+            BackendArg::Auto => Backend::Auto,
+            BackendArg::Gpu => Backend::Gpu,
+            BackendArg::Cpu => Backend::Cpu,
+        },
+        tokens: a.tokens,
+        context: wl.context,
+        cache_type_k: wl.cache_type_k,
+        cache_type_v: wl.cache_type_v,
+        budget_bytes: machine.gpu_budget_bytes,
+    };
+    let bar = if quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg:<24} [{bar:30}] {pos}/{len}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut progress = |p: Progress| match p {
+        Progress::Stage(s) => bar.set_message(s),
+        Progress::Upload { done, total } => {
+            bar.set_length(total.div_ceil(1 << 20));
+            bar.set_position(done >> 20);
+        }
+        Progress::Token { done, total } => {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+    };
+    let m = crate::measure::measure(model, &opts, &mut progress);
+    bar.finish_and_clear();
+    m
+}
+
+fn error_pct(predicted: f64, measured: f64) -> f64 {
+    (predicted - measured) / measured * 100.0
+}
+
+/// `measurement` in JSON (null when not measured).
+fn measurement_json(m: Option<&Measurement>, predicted: f64) -> Value {
+    match m {
+        None => Value::Null,
+        Some(m) => json!({
+            "backend": m.backend,
+            "adapter": m.adapter,
+            "tokens": m.tokens,
+            "synthetic_weights": m.synthetic,
+            "decode_tokens_per_s": m.decode_tokens_per_s,
+            "effective_bandwidth_bytes_per_s": m.effective_bandwidth_bytes_per_s,
+            "copy_bandwidth_bytes_per_s": m.copy_bandwidth_bytes_per_s,
+            "bytes_per_token": m.bytes_per_token,
+            "prediction_error_pct": error_pct(predicted, m.decode_tokens_per_s),
+        }),
+    }
+}
+
+fn measurement_table(m: &Measurement, predicted: f64) -> String {
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED);
+    t.set_header(vec![Cell::new("measured decode"), Cell::new("")]);
+    let rows = [
+        ("backend", format!("{} on {}", m.backend, m.adapter)),
+        (
+            "weights",
+            if m.synthetic {
+                "random, real shapes and types (no file)"
+            } else {
+                "the model file's own tensors"
+            }
+            .into(),
+        ),
+        (
+            "decode",
+            format!(
+                "{} tok/s over {} tokens",
+                fmt::tps(m.decode_tokens_per_s),
+                m.tokens
+            ),
+        ),
+        (
+            "predicted",
+            format!(
+                "{} tok/s ({:+.0}% vs measured)",
+                fmt::tps(predicted),
+                error_pct(predicted, m.decode_tokens_per_s)
+            ),
+        ),
+        (
+            "effective bandwidth",
+            fmt::gbs(m.effective_bandwidth_bytes_per_s),
+        ),
+        (
+            "copy bandwidth",
+            format!(
+                "{} ({:.0}% reached by decode)",
+                fmt::gbs(m.copy_bandwidth_bytes_per_s),
+                100.0 * m.effective_bandwidth_bytes_per_s / m.copy_bandwidth_bytes_per_s.max(1.0)
+            ),
+        ),
+    ];
+    for (k, v) in rows {
+        t.add_row(vec![Cell::new(k), Cell::new(v)]);
+    }
+    let mut out = t.to_string();
+    out.push_str(
+        "\nThe prediction is for the planned machine running llama.cpp; the measurement is headroom's own\n\
+         kernels on this one. Compare them on the same machine (`--hardware auto`).",
+    );
+    out
 }
 
 /// `best_quant` in JSON: null for files (their quantization is chosen), else the label and its plan.
