@@ -57,10 +57,32 @@ pub fn build_app_with(
 /// The measured-decode hook: the shell calls this when the user presses `m` on a model file.
 /// `crate::measure` is wired in here (by the lead); until then it says so, and reports no number.
 pub fn measure_hook(req: &MeasureRequest) -> MeasureState {
-    MeasureState::Reported(format!(
-        "measure: not wired into the TUI in this build (model {}, machine {})",
-        req.model, req.machine_id
-    ))
+    use crate::measure::{Backend, MeasureOptions, measure};
+    let run = || -> Result<String> {
+        let model = crate::model::load(&req.model)?;
+        let machine = crate::hardware::profile::resolve(&req.machine_id)?;
+        let budget = machine.first().map(|m| m.gpu_budget_bytes).unwrap_or(0);
+        let opts = MeasureOptions {
+            backend: Backend::Auto,
+            tokens: 16,
+            context: req.workload.context,
+            cache_type_k: req.workload.cache_type_k,
+            cache_type_v: req.workload.cache_type_v,
+            budget_bytes: budget,
+        };
+        let m = measure(&model, &opts, &mut |_| {})?;
+        Ok(format!(
+            "measured: {} tok/s on {} ({} effective, copy {})",
+            crate::cli::fmt::tps(m.decode_tokens_per_s),
+            m.adapter,
+            crate::cli::fmt::gbs(m.effective_bandwidth_bytes_per_s),
+            crate::cli::fmt::gbs(m.copy_bandwidth_bytes_per_s)
+        ))
+    };
+    match run() {
+        Ok(s) => MeasureState::Reported(s),
+        Err(e) => MeasureState::Reported(format!("measure failed: {e}")),
+    }
 }
 
 /// Restores the terminal when dropped (normal exit, `?` error return, or unwinding panic).
