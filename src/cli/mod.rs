@@ -1,6 +1,7 @@
 //! cli: the command line. Argument definitions (clap), llama.cpp-style flag spelling, dispatch to one
 //! module per command, and the mapping of errors to exit codes. Output formatting lives beside each command.
 
+pub mod calibrate;
 pub mod fmt;
 pub mod inspect;
 pub mod list;
@@ -56,6 +57,12 @@ pub enum Command {
   headroom measure ./Llama-3.1-8B-Q4_K_M.gguf --hardware m3-max-40c:64
   headroom measure llama-3.2-1b --quant Q4_0 --hardware rtx-4090 --backend gpu --tokens 64 --format json")]
     Measure(PlanArgs),
+    /// Measure this machine and save a calibrated profile that later plans use.
+    #[command(after_help = "Examples:
+  headroom calibrate --hardware m3-max-40c:64
+  headroom calibrate --hardware auto --backend gpu
+  headroom plan llama-3.1-70b --quant Q4_K_M --hardware m3-max-40c-calibrated")]
+    Calibrate(CalibrateArgs),
     /// List bundled hardware profiles or model specs.
     #[command(after_help = "Examples:
   headroom list hardware
@@ -184,6 +191,25 @@ pub enum BackendArg {
     Cpu,
 }
 
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// The bundled profile this machine is (ID[:MEM]), or `auto`.
+    #[arg(long = "hardware", short = 'H')]
+    pub hardware: String,
+    /// Where the measured decode runs.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub backend: BackendArg,
+    /// Id of the profile to write (default: `<base id>-calibrated`).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Tokens timed per quant type.
+    #[arg(long, default_value_t = 16)]
+    pub tokens: u32,
+    /// Model whose shapes the measured decode uses (a bundled spec id or spec YAML).
+    #[arg(long, default_value = "llama-3.2-1b")]
+    pub model: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ListWhat {
     Hardware,
@@ -225,6 +251,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             plan::run(&a, cli.quiet)
         }
         Some(Command::List(a)) => list::run(&a),
+        Some(Command::Calibrate(a)) => calibrate::run(&a, cli.quiet),
         Some(Command::Completions { shell }) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();
