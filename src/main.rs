@@ -14,6 +14,8 @@ fn main() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown".into());
+        // assert_eq! and friends panic with several lines; the user still gets one.
+        let msg = headroom::error::one_line(msg);
         if verbose {
             eprintln!(
                 "error: internal error: {msg} at {}",
@@ -24,6 +26,11 @@ fn main() {
         }
         std::process::exit(3);
     }));
+    // Test hook (debug builds only): exercise the panic path above from tests/cli_errors.rs.
+    #[cfg(debug_assertions)]
+    if std::env::var_os("HEADROOM_TEST_PANIC").is_some() {
+        panic!("test panic\nwith a second line");
+    }
     let args = cli::normalize_args(std::env::args());
     let parsed = match cli::Cli::try_parse_from(args) {
         Ok(c) => c,
