@@ -35,9 +35,22 @@ fn main() {
     let parsed = match cli::Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            std::process::exit(code);
+            let verbose = std::env::args().any(|a| a == "-v" || a == "--verbose");
+            if !e.use_stderr() || verbose {
+                // --help, --version; or -v: clap's full message (tips, usage).
+                let _ = e.print();
+                std::process::exit(if e.use_stderr() { 2 } else { 0 });
+            }
+            // A usage error is one line like every other error; -v shows clap's tips and usage.
+            // The first paragraph of clap's message, joined (it lists missing arguments below).
+            let text = e.render().to_string();
+            let first: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.is_empty())
+                .collect();
+            eprintln!("{} (try --help)", first.join(" "));
+            std::process::exit(2);
         }
     };
     match cli::run(parsed) {

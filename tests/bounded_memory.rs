@@ -10,6 +10,7 @@
 #![cfg(unix)]
 
 use headroom::model::gguf::{GgufWriter, Value, ValueType};
+
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -229,17 +230,32 @@ fn safetensors_shape_claiming_2_pow_60_elements() {
 }
 
 /// The meter is real: a valid file with 96 MiB of metadata strings (each at the 1 MiB cap) is read
-/// into memory by design, and the child's peak RSS shows it.
+/// into memory by design, and the child's peak RSS shows it. The file is streamed to disk so this test
+/// process stays small: on Linux a forked child's `ru_maxrss` starts from its parent's resident set.
 #[test]
 fn meter_sees_a_large_allocation() {
+    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
-    let big = "x".repeat(1 << 20);
-    let mut w = GgufWriter::new();
-    w.kv("general.architecture", Value::str("llama"));
+    let p = dir.path().join("big-metadata.gguf");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
+    let mut head = gguf_start(0, 97);
+    put_str(&mut head, "general.architecture");
+    head.extend_from_slice(&8u32.to_le_bytes());
+    put_str(&mut head, "llama");
+    f.write_all(&head).unwrap();
+    let chunk = [b'x'; 4096];
     for i in 0..96 {
-        w.kv(&format!("junk.{i}"), Value::str(big.clone()));
+        let mut kv = Vec::new();
+        put_str(&mut kv, &format!("junk.{i}"));
+        kv.extend_from_slice(&8u32.to_le_bytes());
+        kv.extend_from_slice(&(1u64 << 20).to_le_bytes());
+        f.write_all(&kv).unwrap();
+        for _ in 0..(1 << 20) / chunk.len() {
+            f.write_all(&chunk).unwrap();
+        }
     }
-    let p = write(dir.path(), "big-metadata.gguf", &w.header_bytes());
+    f.flush().unwrap();
+    drop(f);
     let r = run(&["inspect", &p.display().to_string()]);
     eprintln!(
         "control: exit {}, peak RSS {:.1} MiB, {:?}",

@@ -290,3 +290,26 @@ fn a_panic_is_one_line_and_exit_3() {
         assert!(out.stdout.is_empty());
     }
 }
+
+#[test]
+fn bad_arguments_are_one_line_and_verbose_shows_more() {
+    let e = Env::new();
+    let line = assert_error(
+        &e.run(&["plan", "llama-3.2-1b", "--hardware", "m1-8c", "--ctx", "abc"]),
+        &["--ctx", "abc"],
+    );
+    assert!(line.contains("--help"), "{line}");
+    assert_error(
+        &e.run(&["plan", "llama-3.2-1b", "--hardware", "m1-8c", "--bogus"]),
+        &["--bogus"],
+    );
+    assert_error(&e.run(&["plan", "llama-3.2-1b"]), &["--hardware"]);
+    let v = e.run(&["plan", "llama-3.2-1b", "--hardware", "m1-8c", "--bogus", "-v"]);
+    assert_eq!(v.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&v.stderr);
+    assert!(stderr.starts_with("error: ") && stderr.lines().count() > 1, "{stderr}");
+    // --help is not an error.
+    let help = e.run(&["plan", "--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(help.stderr.is_empty() && !help.stdout.is_empty());
+}
