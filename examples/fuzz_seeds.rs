@@ -63,10 +63,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = Path::new(&root);
 
     // gguf_header: header bytes only (the target never reads tensor data).
-    put(root, "gguf_header", "all-types-v3", &gguf_all_types(3).header_bytes())?;
-    put(root, "gguf_header", "all-types-v2", &gguf_all_types(2).header_bytes())?;
+    put(
+        root,
+        "gguf_header",
+        "all-types-v3",
+        &gguf_all_types(3).header_bytes(),
+    )?;
+    put(
+        root,
+        "gguf_header",
+        "all-types-v2",
+        &gguf_all_types(2).header_bytes(),
+    )?;
     let mut small = llama_like(2, 64, 4, 2, 128, 32, TensorType::Q8_0);
-    put(root, "gguf_header", "llama-q8", &small.writer().header_bytes())?;
+    put(
+        root,
+        "gguf_header",
+        "llama-q8",
+        &small.writer().header_bytes(),
+    )?;
     small.ty = TensorType::Q4_K;
     small.n_embd = 256;
     small.n_ff = 512;
@@ -74,7 +89,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     small.tied = true;
     small.rope_freqs = true;
     small.file_type = Some(15);
-    put(root, "gguf_header", "llama-q4k-tied", &small.writer().header_bytes())?;
+    put(
+        root,
+        "gguf_header",
+        "llama-q4k-tied",
+        &small.writer().header_bytes(),
+    )?;
     let mut moe = llama_like(1, 64, 4, 4, 64, 16, TensorType::F16);
     moe.arch = "qwen3moe".into();
     moe.vocab_arrays = false;
@@ -112,7 +132,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         WTensor::zeros("c", Dtype::BOOL, &[0]),
         WTensor::zeros("d", Dtype::U8, &[]),
     ];
-    put(root, "safetensors_header", "odd-dtypes", &file_bytes(&odd, None))?;
+    put(
+        root,
+        "safetensors_header",
+        "odd-dtypes",
+        &file_bytes(&odd, None),
+    )?;
 
     // hf_config: config.json of several architectures.
     let configs = [

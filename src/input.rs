@@ -20,7 +20,9 @@ pub fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>> {
     if buf.len() as u64 > max {
         return Err(Error::bad_input(
             path,
-            format!("file is larger than the {max}-byte limit for this kind of file; is it the right file?"),
+            format!(
+                "file is larger than the {max}-byte limit for this kind of file; is it the right file?"
+            ),
         ));
     }
     Ok(buf)

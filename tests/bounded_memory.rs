@@ -32,7 +32,10 @@ fn run(args: &[&str]) -> Run {
     let start = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_headroom"))
         .args(args)
-        .env("HEADROOM_CONFIG_DIR", std::env::temp_dir().join("headroom-no-such-config"))
+        .env(
+            "HEADROOM_CONFIG_DIR",
+            std::env::temp_dir().join("headroom-no-such-config"),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -40,8 +43,18 @@ fn run(args: &[&str]) -> Run {
         .expect("spawn headroom");
     let mut stdout = String::new();
     let mut stderr = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     let pid = child.id() as libc::pid_t;
     let mut status: libc::c_int = 0;
     // SAFETY: rusage is plain old data; wait4 fills it for our own child, which std has not reaped.
@@ -49,7 +62,10 @@ fn run(args: &[&str]) -> Run {
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
     assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
     let wall = start.elapsed();
-    assert!(libc::WIFEXITED(status), "headroom did not exit normally: status {status}");
+    assert!(
+        libc::WIFEXITED(status),
+        "headroom did not exit normally: status {status}"
+    );
     // Linux reports ru_maxrss in KiB, macOS and the BSDs in bytes.
     let unit = if cfg!(target_os = "linux") { 1024 } else { 1 };
     Run {

@@ -67,7 +67,10 @@ fn assert_error(out: &Output, needles: &[&str]) -> String {
 #[test]
 fn bad_gguf_files() {
     let e = Env::new();
-    let v7 = e.write("v7.gguf", [b"GGUF".as_slice(), &7u32.to_le_bytes(), &[0; 16]].concat());
+    let v7 = e.write(
+        "v7.gguf",
+        [b"GGUF".as_slice(), &7u32.to_le_bytes(), &[0; 16]].concat(),
+    );
     assert_error(&e.run(&["inspect", &v7]), &[&v7, "byte 4", "version 7"]);
     assert_error(
         &e.run(&["plan", &v7, "--hardware", "m3-max-40c:64"]),
@@ -83,7 +86,10 @@ fn bad_gguf_files() {
     assert_error(&e.run(&["inspect", &cut]), &[&cut, "truncated"]);
     // Header fine, data missing.
     let nodata = e.write("nodata.gguf", &full);
-    assert_error(&e.run(&["inspect", &nodata]), &[&nodata, "passes the end of the file"]);
+    assert_error(
+        &e.run(&["inspect", &nodata]),
+        &[&nodata, "passes the end of the file"],
+    );
     let missing = e.path("missing.gguf");
     assert_error(&e.run(&["inspect", &missing]), &[&missing, "no such file"]);
 }
@@ -111,7 +117,10 @@ fn bad_safetensors_files() {
         ),
     );
     let line = assert_error(&e.run(&["inspect", &hostile]), &[&hostile, "dtype"]);
-    assert!(!line.contains('\u{1b}'), "raw escape sequence reached the terminal: {line:?}");
+    assert!(
+        !line.contains('\u{1b}'),
+        "raw escape sequence reached the terminal: {line:?}"
+    );
     let huge = e.write(
         "huge.safetensors",
         [&(1u64 << 60).to_le_bytes()[..], b"{}"].concat(),
@@ -132,12 +141,24 @@ fn spec_text() -> String {
 fn bad_spec_yaml() {
     let e = Env::new();
     // Unknown field: named, with the nearest valid one.
-    let typo = e.write("typo.yaml", spec_text().replace("n_head_kv:", "n_heads_kv:"));
-    assert_error(&e.run(&["inspect", &typo]), &[&typo, "n_heads_kv", "n_head_kv"]);
+    let typo = e.write(
+        "typo.yaml",
+        spec_text().replace("n_head_kv:", "n_heads_kv:"),
+    );
+    assert_error(
+        &e.run(&["inspect", &typo]),
+        &[&typo, "n_heads_kv", "n_head_kv"],
+    );
     // Impossible values: file and field.
-    let zero = e.write("zero.yaml", spec_text().replace("n_layer: 16", "n_layer: 0"));
+    let zero = e.write(
+        "zero.yaml",
+        spec_text().replace("n_layer: 16", "n_layer: 0"),
+    );
     assert_error(&e.run(&["inspect", &zero]), &[&zero, "n_layer"]);
-    let kv = e.write("kv.yaml", spec_text().replace("n_head_kv: 8", "n_head_kv: 7"));
+    let kv = e.write(
+        "kv.yaml",
+        spec_text().replace("n_head_kv: 8", "n_head_kv: 7"),
+    );
     assert_error(
         &e.run(&["plan", &kv, "--hardware", "m3-max-40c:64"]),
         &[&kv, "n_head_kv"],
@@ -146,7 +167,10 @@ fn bad_spec_yaml() {
         "arch.yaml",
         spec_text().replace("architecture: llama", "architecture: lama"),
     );
-    assert_error(&e.run(&["inspect", &arch]), &[&arch, "architecture", "llama"]);
+    assert_error(
+        &e.run(&["inspect", &arch]),
+        &[&arch, "architecture", "llama"],
+    );
     let garbage = e.write("garbage.yaml", "n_layer: [1, 2\n");
     assert_error(&e.run(&["inspect", &garbage]), &[&garbage]);
     let not_utf8 = e.write("bin.yaml", [0xffu8, 0xfe, 0x00, 0x41]);
@@ -169,7 +193,12 @@ fn bad_profile_yaml() {
     // The profile itself is fine: the bad ones below differ from it in one field.
     let good = e.write("good.yaml", profile_text());
     let ok = plan(&good);
-    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
 
     let typo = e.write(
         "typo.yaml",
@@ -241,7 +270,12 @@ fn impossible_workloads() {
 fn check_exit_codes() {
     let e = Env::new();
     let no = e.run(&["plan", "llama-3.1-405b", "--hardware", "m1-8c", "--check"]);
-    assert_eq!(no.status.code(), Some(1), "{}", String::from_utf8_lossy(&no.stderr));
+    assert_eq!(
+        no.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&no.stderr)
+    );
     assert!(!no.stdout.is_empty(), "the plan is still printed");
     let yes = e.run(&[
         "plan",
@@ -252,7 +286,12 @@ fn check_exit_codes() {
         "m3-max-40c:64",
         "--check",
     ]);
-    assert_eq!(yes.status.code(), Some(0), "{}", String::from_utf8_lossy(&yes.stderr));
+    assert_eq!(
+        yes.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&yes.stderr)
+    );
     // Without --check, not fitting is still success.
     let plain = e.run(&["plan", "llama-3.1-405b", "--hardware", "m1-8c"]);
     assert_eq!(plain.status.code(), Some(0));
@@ -263,11 +302,17 @@ fn check_exit_codes() {
 #[test]
 fn verbose_errors_still_start_with_one_error_line() {
     let e = Env::new();
-    let v7 = e.write("v7.gguf", [b"GGUF".as_slice(), &7u32.to_le_bytes(), &[0; 16]].concat());
+    let v7 = e.write(
+        "v7.gguf",
+        [b"GGUF".as_slice(), &7u32.to_le_bytes(), &[0; 16]].concat(),
+    );
     let out = e.run(&["inspect", &v7, "-v"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.starts_with("error: ") && stderr.contains(&v7), "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains(&v7),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -284,9 +329,16 @@ fn a_panic_is_one_line_and_exit_3() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{stderr}");
         assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
-        assert!(stderr.starts_with("error: internal error: test panic"), "{stderr}");
+        assert!(
+            stderr.starts_with("error: internal error: test panic"),
+            "{stderr}"
+        );
         assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"));
-        assert_eq!(stderr.contains("main.rs"), verbose, "-v adds the location: {stderr}");
+        assert_eq!(
+            stderr.contains("main.rs"),
+            verbose,
+            "-v adds the location: {stderr}"
+        );
         assert!(out.stdout.is_empty());
     }
 }
@@ -295,7 +347,14 @@ fn a_panic_is_one_line_and_exit_3() {
 fn bad_arguments_are_one_line_and_verbose_shows_more() {
     let e = Env::new();
     let line = assert_error(
-        &e.run(&["plan", "llama-3.2-1b", "--hardware", "m1-8c", "--ctx", "abc"]),
+        &e.run(&[
+            "plan",
+            "llama-3.2-1b",
+            "--hardware",
+            "m1-8c",
+            "--ctx",
+            "abc",
+        ]),
         &["--ctx", "abc"],
     );
     assert!(line.contains("--help"), "{line}");
@@ -304,10 +363,20 @@ fn bad_arguments_are_one_line_and_verbose_shows_more() {
         &["--bogus"],
     );
     assert_error(&e.run(&["plan", "llama-3.2-1b"]), &["--hardware"]);
-    let v = e.run(&["plan", "llama-3.2-1b", "--hardware", "m1-8c", "--bogus", "-v"]);
+    let v = e.run(&[
+        "plan",
+        "llama-3.2-1b",
+        "--hardware",
+        "m1-8c",
+        "--bogus",
+        "-v",
+    ]);
     assert_eq!(v.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&v.stderr);
-    assert!(stderr.starts_with("error: ") && stderr.lines().count() > 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.lines().count() > 1,
+        "{stderr}"
+    );
     // --help is not an error.
     let help = e.run(&["plan", "--help"]);
     assert_eq!(help.status.code(), Some(0));

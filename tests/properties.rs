@@ -8,13 +8,13 @@
 //! - Truncating either format at any offset, or replacing any single byte, gives `Ok` or a one-line
 //!   `BadInput` naming the file — never a panic (no `catch_unwind`: a panic fails the test).
 
+use ::safetensors::Dtype;
 use headroom::Error;
 use headroom::model::TensorType;
 use headroom::model::gguf::{self, GgufWriter, Value, ValueType, llama_like, read_header};
 use headroom::model::safetensors::{self, writer::WTensor};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
-use ::safetensors::Dtype;
 use std::collections::HashMap;
 
 // ---------------------------------------------------------------- strategies
@@ -200,7 +200,10 @@ fn assert_clean(r: &headroom::Result<impl std::fmt::Debug>, file: &str) {
         Err(Error::BadInput { file: f, msg }) => {
             assert_eq!(f, file);
             assert!(!msg.is_empty());
-            assert!(!msg.contains('\n') && !msg.contains('\r'), "two lines: {msg}");
+            assert!(
+                !msg.contains('\n') && !msg.contains('\r'),
+                "two lines: {msg}"
+            );
         }
         Err(e) => panic!("expected BadInput for {file}, got {e:?}"),
     }

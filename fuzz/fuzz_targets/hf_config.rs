@@ -5,7 +5,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) {
-        if let Err(e) = headroom::model::safetensors::config::hparams_from_config(&v, "config.json") {
+        if let Err(e) = headroom::model::safetensors::config::hparams_from_config(&v, "config.json")
+        {
             let s = e.to_string();
             assert!(s.starts_with("config.json: ") && !s.contains('\n'), "{s}");
         }
