@@ -37,3 +37,23 @@ pub fn read_text_capped(path: &Path, max: u64) -> Result<String> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cap_is_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ten.yaml");
+        std::fs::write(&p, b"0123456789").unwrap();
+        assert_eq!(read_capped(&p, 10).unwrap().len(), 10);
+        let e = read_capped(&p, 9).unwrap_err().to_string();
+        assert!(e.contains("ten.yaml") && e.contains("9-byte limit"), "{e}");
+        std::fs::write(&p, [0xff, 0x41]).unwrap();
+        let e = read_text_capped(&p, 10).unwrap_err().to_string();
+        assert!(e.contains("byte 0: not UTF-8"), "{e}");
+        let e = read_capped(&dir.path().join("none.yaml"), 10).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+    }
+}
