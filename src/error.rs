@@ -19,20 +19,38 @@ pub enum Error {
     Failure(String),
 }
 
+/// Escape control characters (newlines included) so a message quoting hostile input (a tensor name
+/// holding "\n", say) stays one line.
+pub fn one_line(s: String) -> String {
+    if !s.chars().any(char::is_control) {
+        return s;
+    }
+    s.chars()
+        .flat_map(|c| {
+            let esc: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            esc
+        })
+        .collect()
+}
+
 impl Error {
     pub fn bad_input(file: impl AsRef<Path>, msg: impl Into<String>) -> Self {
         Error::BadInput {
-            file: file.as_ref().display().to_string(),
-            msg: msg.into(),
+            file: one_line(file.as_ref().display().to_string()),
+            msg: one_line(msg.into()),
         }
     }
 
     pub fn usage(msg: impl Into<String>) -> Self {
-        Error::Usage(msg.into())
+        Error::Usage(one_line(msg.into()))
     }
 
     pub fn failure(msg: impl Into<String>) -> Self {
-        Error::Failure(msg.into())
+        Error::Failure(one_line(msg.into()))
     }
 
     /// Process exit code for this error.
@@ -45,3 +63,19 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_quoting_control_characters_stay_one_line() {
+        let e = Error::bad_input("a\nb.gguf", "tensor 'x\ny\r\u{1b}[31m': bad");
+        assert_eq!(
+            e.to_string(),
+            "a\\nb.gguf: tensor 'x\\ny\\r\\u{1b}[31m': bad"
+        );
+        assert_eq!(Error::usage("ok ✓").to_string(), "ok ✓");
+        assert!(!Error::failure("a\nb").to_string().contains('\n'));
+    }
+}

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod error;
 pub mod estimate;
 pub mod hardware;
+pub mod input;
 pub mod measure;
 pub mod model;
 pub mod tui;

@@ -14,6 +14,8 @@ fn main() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown".into());
+        // assert_eq! and friends panic with several lines; the user still gets one.
+        let msg = headroom::error::one_line(msg);
         if verbose {
             eprintln!(
                 "error: internal error: {msg} at {}",
@@ -24,13 +26,31 @@ fn main() {
         }
         std::process::exit(3);
     }));
+    // Test hook (debug builds only): exercise the panic path above from tests/cli_errors.rs.
+    #[cfg(debug_assertions)]
+    if std::env::var_os("HEADROOM_TEST_PANIC").is_some() {
+        panic!("test panic\nwith a second line");
+    }
     let args = cli::normalize_args(std::env::args());
     let parsed = match cli::Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            std::process::exit(code);
+            let verbose = std::env::args().any(|a| a == "-v" || a == "--verbose");
+            if !e.use_stderr() || verbose {
+                // --help, --version; or -v: clap's full message (tips, usage).
+                let _ = e.print();
+                std::process::exit(if e.use_stderr() { 2 } else { 0 });
+            }
+            // A usage error is one line like every other error; -v shows clap's tips and usage.
+            // The first paragraph of clap's message, joined (it lists missing arguments below).
+            let text = e.render().to_string();
+            let first: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.is_empty())
+                .collect();
+            eprintln!("{} (try --help)", first.join(" "));
+            std::process::exit(2);
         }
     };
     match cli::run(parsed) {

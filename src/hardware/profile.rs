@@ -671,8 +671,7 @@ pub fn load_user_dir(dir: &Path, bundled: &[Profile]) -> Result<Vec<Profile>> {
 /// Load one profile file given by path (user directory or `--hardware ./my.yaml`).
 pub fn load_file(path: &Path, bundled: &[Profile]) -> Result<Profile> {
     let label = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::bad_input(path, format!("cannot read: {e}")))?;
+    let text = crate::input::read_text_capped(path, crate::input::MAX_TEXT_FILE_BYTES)?;
     let raw = parse_raw(&text, &label)?;
     let p = match raw.base.clone() {
         Some(b) => apply_overlay(raw, &b, bundled, &label)?,

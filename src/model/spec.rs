@@ -167,8 +167,7 @@ pub fn load(id_or_path: &str) -> Result<ModelDesc> {
     let path = Path::new(id_or_path);
     let is_path = path.extension().is_some_and(|e| e == "yaml" || e == "yml") || path.is_file();
     let spec = if is_path {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::bad_input(path, format!("cannot read spec file: {e}")))?;
+        let text = crate::input::read_text_capped(path, crate::input::MAX_TEXT_FILE_BYTES)?;
         parse_spec(&text, id_or_path)?
     } else if let Some((_, text)) = crate::bundled::MODEL_SPECS
         .iter()

@@ -366,16 +366,7 @@ pub fn read(path: &Path) -> Result<ModelDesc> {
     // config.json
     let config_path = dir.join("config.json");
     let config: Option<Value> = if config_path.is_file() {
-        let size = std::fs::metadata(&config_path)
-            .map_err(|e| io_err(&config_path, "stat", e))?
-            .len();
-        if size > MAX_HEADER_LEN {
-            return Err(Error::bad_input(
-                &config_path,
-                format!("{size} bytes is too large for a config.json"),
-            ));
-        }
-        let text = std::fs::read(&config_path).map_err(|e| io_err(&config_path, "read", e))?;
+        let text = crate::input::read_capped(&config_path, crate::input::MAX_TEXT_FILE_BYTES)?;
         let v: Value = serde_json::from_slice(&text)
             .map_err(|e| Error::bad_input(&config_path, format!("not valid JSON: {e}")))?;
         Some(v)
