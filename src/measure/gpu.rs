@@ -694,8 +694,15 @@ impl Loaded<'_> {
                     continue;
                 }
                 let n = hi - lo;
-                let tpr = tpr_for(w.k, n, self.gpu.shape);
-                let rpw = (self.gpu.shape.0 / tpr) as u64;
+                // unit kernels compute NR rows per invocation group
+                let nr = match w.enc {
+                    Encoding::Ggml(ty) if super::unitgen::has_unit(ty) => {
+                        super::unitgen::NR as u64
+                    }
+                    _ => 1,
+                };
+                let tpr = tpr_for(w.k, n.div_ceil(nr), self.gpu.shape);
+                let rpw = (self.gpu.shape.0 / tpr) as u64 * nr;
                 let groups = n.div_ceil(rpw);
                 let gx = groups.min(65535);
                 let gy = groups.div_ceil(gx);
