@@ -139,7 +139,7 @@ fn shape_from_env() -> (u32, u32) {
 
 /// Default (workgroup size, most invocations per row): the fastest of the shapes swept on an H100
 /// (docs/benchmarks.md).
-pub const DEFAULT_SHAPE: (u32, u32) = (128, 4);
+pub const DEFAULT_SHAPE: (u32, u32) = (256, 4);
 
 /// Workgroups a product should at least spread over to fill a large GPU.
 const MIN_GROUPS: u64 = 256;
@@ -697,7 +697,7 @@ impl Loaded<'_> {
                 // unit kernels compute NR rows per invocation group
                 let nr = match w.enc {
                     Encoding::Ggml(ty) if super::unitgen::has_unit(ty) => {
-                        super::unitgen::NR as u64
+                        super::unitgen::rows_per_invocation(ty) as u64
                     }
                     _ => 1,
                 };

@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 /// One type's unit: weights and stored bytes per unit, the alignment a unit's first byte needs, and the
 /// WGSL constants plus `fn unit_dot(a: vec4<u32>, xo: u32) -> vec4<f32>` (`a`: byte addresses of
-/// the units of [`NR`] rows, `xo`: index of their shared input's first element, a multiple of 4) and
+/// the units of `NR` ([`rows_per_invocation`]) rows, `xo`: index of their shared input's first element, a multiple of 4) and
 /// `unit_dot1` (one row, `.x`).
 pub struct Unit {
     pub weights: u32,
@@ -296,10 +296,18 @@ fn float(ty: TensorType, nr: usize) -> String {
     s
 }
 
-/// Rows one invocation of a unit kernel computes at once (sharing its loads of the input).
-pub const NR: u32 = 4;
+/// Rows one invocation of `ty`'s unit kernel computes at once (sharing its loads of the input): 4 where
+/// that measured faster on an H100 (docs/benchmarks.md: the input, read as f32, is most of the bytes
+/// a low-bit weight loads), 1 for Q6_K (4 rows of 105 words spill registers) and F16/BF16 (already at
+/// 0.90 of copy bandwidth with one row).
+pub fn rows_per_invocation(ty: TensorType) -> u32 {
+    match ty {
+        TensorType::Q4_0 | TensorType::Q8_0 | TensorType::Q4_K | TensorType::F32 => 4,
+        _ => 1,
+    }
+}
 
-/// Whether `ty` has a unit kernel (then one invocation computes [`NR`] rows).
+/// Whether `ty` has a unit kernel (then one invocation computes [`rows_per_invocation`] rows).
 pub fn has_unit(ty: TensorType) -> bool {
     matches!(
         ty,
@@ -327,9 +335,10 @@ pub fn unit(ty: TensorType) -> Option<Unit> {
         })
     };
     let (weights, bytes, align, one) = make(1)?;
-    let (_, _, _, many) = make(NR as usize)?;
+    let nr = rows_per_invocation(ty);
+    let (_, _, _, many) = make(nr as usize)?;
     let wgsl = format!(
-        "const UNIT_W: u32 = {weights}u;\nconst UNIT_BYTES: u32 = {bytes}u;\nconst UNIT_ALIGN: u32 = {align}u;\nconst NR: u32 = {NR}u;\n\n// One row (.x of the result) at a[0].\nfn unit_dot1(a: vec4<u32>, xo: u32) -> vec4<f32> {{\n{one}}}\n\n// NR rows at a[0..NR], one input.\nfn unit_dot(a: vec4<u32>, xo: u32) -> vec4<f32> {{\n{many}}}\n"
+        "const UNIT_W: u32 = {weights}u;\nconst UNIT_BYTES: u32 = {bytes}u;\nconst UNIT_ALIGN: u32 = {align}u;\nconst NR: u32 = {nr}u;\n\n// One row (.x of the result) at a[0].\nfn unit_dot1(a: vec4<u32>, xo: u32) -> vec4<f32> {{\n{one}}}\n\n// NR rows at a[0..NR], one input.\nfn unit_dot(a: vec4<u32>, xo: u32) -> vec4<f32> {{\n{many}}}\n"
     );
     Some(Unit {
         weights,
