@@ -112,7 +112,10 @@ fn q8_0(nr: usize) -> String {
             };
             let _ = writeln!(s, "        var t{r} = vec4<f32>(0.0);");
             for (i, q) in qs.iter().enumerate() {
-                let _ = writeln!(s, "        t{r} += bf({q} ^ 0x80808080u, 8388736.0) * X{i};");
+                let _ = writeln!(
+                    s,
+                    "        t{r} += bf({q} ^ 0x80808080u, 8388736.0) * X{i};"
+                );
             }
             let _ = writeln!(s, "        acc[{r}] += {d} * dot(t{r}, vec4<f32>(1.0));");
         }
@@ -221,13 +224,35 @@ fn q6_k(nr: usize) -> String {
                 x_loads(&mut s, &[e0, e0 + 32, e0 + 64, e0 + 96]);
                 let is = m / 4;
                 for r in 0..nr {
-                    let (l1, l2, h) = (q(r, 16 * n + m), q(r, 16 * n + 8 + m), q(r, 32 + 8 * n + m));
-                    let _ = writeln!(s, "        let l1_{r} = {l1};\n        let l2_{r} = {l2};\n        let h_{r} = {h};");
+                    let (l1, l2, h) =
+                        (q(r, 16 * n + m), q(r, 16 * n + 8 + m), q(r, 32 + 8 * n + m));
+                    let _ = writeln!(
+                        s,
+                        "        let l1_{r} = {l1};\n        let l2_{r} = {l2};\n        let h_{r} = {h};"
+                    );
                     let vals = [
-                        (format!("(l1_{r} & 0x0f0f0f0fu) | ((h_{r} << 4u) & 0x30303030u)"), 0, 0),
-                        (format!("(l2_{r} & 0x0f0f0f0fu) | ((h_{r} << 2u) & 0x30303030u)"), 1, 2),
-                        (format!("((l1_{r} >> 4u) & 0x0f0f0f0fu) | (h_{r} & 0x30303030u)"), 2, 4),
-                        (format!("((l2_{r} >> 4u) & 0x0f0f0f0fu) | ((h_{r} >> 2u) & 0x30303030u)"), 3, 6),
+                        (
+                            format!("(l1_{r} & 0x0f0f0f0fu) | ((h_{r} << 4u) & 0x30303030u)"),
+                            0,
+                            0,
+                        ),
+                        (
+                            format!("(l2_{r} & 0x0f0f0f0fu) | ((h_{r} << 2u) & 0x30303030u)"),
+                            1,
+                            2,
+                        ),
+                        (
+                            format!("((l1_{r} >> 4u) & 0x0f0f0f0fu) | (h_{r} & 0x30303030u)"),
+                            2,
+                            4,
+                        ),
+                        (
+                            format!(
+                                "((l2_{r} >> 4u) & 0x0f0f0f0fu) | ((h_{r} >> 2u) & 0x30303030u)"
+                            ),
+                            3,
+                            6,
+                        ),
                     ];
                     for (v, xj, sadd) in vals {
                         let idx = 8 * n + is + sadd;
@@ -244,7 +269,12 @@ fn q6_k(nr: usize) -> String {
         }
         for r in 0..nr {
             let sc: Vec<String> = (0..4)
-                .map(|j| format!("dot(bf({} ^ 0x80808080u, 8388736.0), t{r}_{j})", q(r, 48 + j)))
+                .map(|j| {
+                    format!(
+                        "dot(bf({} ^ 0x80808080u, 8388736.0), t{r}_{j})",
+                        q(r, 48 + j)
+                    )
+                })
                 .collect();
             let _ = writeln!(
                 s,
