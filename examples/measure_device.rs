@@ -80,7 +80,16 @@ fn kernels(g: &mut Gpu, copy: f64) {
         "| kernel | workgroup/lanes per row | rows | GB read/pass | time/pass (µs) | effective GB/s | fraction of copy |"
     );
     println!("|---|---|---|---|---|---|---|");
-    let shapes = [(64, 64), (256, 16), (256, 4), (128, 4), (64, 2), (64, 1)];
+    let shapes = [
+        (64, 64),
+        (256, 32),
+        (256, 16),
+        (128, 16),
+        (128, 8),
+        (256, 4),
+        (128, 4),
+        (64, 4),
+    ];
     let mut score = vec![0f64; shapes.len()];
     for ty in [
         TensorType::Q4_0,

@@ -15,7 +15,10 @@ use std::time::Instant;
 use wgpu::util::DeviceExt;
 
 const COMMON: &str = include_str!("kernels/common.wgsl");
+const BIND_SCALAR: &str = include_str!("kernels/bind_scalar.wgsl");
+const BIND_VEC4: &str = include_str!("kernels/bind_vec4.wgsl");
 const MAIN: &str = include_str!("kernels/main.wgsl");
+const UNIT_MAIN: &str = include_str!("kernels/unit.wgsl");
 const MLX: &str = include_str!("kernels/mlx.wgsl");
 /// Params slot stride in the uniform buffer (≥ every adapter's min_uniform_buffer_offset_alignment).
 const SLOT: u64 = 256;
@@ -59,12 +62,25 @@ fn scale_fns(st: ScaleType) -> String {
 }
 
 /// The WGSL source of the kernel for `enc`: workgroups of `wg` invocations, `tpr` of them per row
-/// (powers of two, `tpr ≤ wg`).
+/// (powers of two, `tpr ≤ wg`). Types with a unit (`unitgen`) get the unit kernel (kernels/unit.wgsl,
+/// whole-vector loads), the others the generic one (kernels/main.wgsl).
 pub fn kernel_source(enc: Encoding, tpr: u32, wg: u32) -> Result<String> {
+    let shape = |main: &str| {
+        main.replace("__TPR__", &tpr.to_string())
+            .replace("__WG__", &wg.to_string())
+    };
     let body = match enc {
-        Encoding::Ggml(ty) => type_snippet(ty)
-            .ok_or_else(|| super::dequant::unsupported(ty, "?"))?
-            .to_string(),
+        Encoding::Ggml(ty) => {
+            let sub = type_snippet(ty).ok_or_else(|| super::dequant::unsupported(ty, "?"))?;
+            if let Some(u) = super::unitgen::unit(ty) {
+                return Ok(format!(
+                    "{BIND_VEC4}\n{COMMON}\n{sub}\n{}\n{}",
+                    u.wgsl,
+                    shape(UNIT_MAIN)
+                ));
+            }
+            sub.to_string()
+        }
         Encoding::Mlx {
             bits,
             group,
@@ -74,11 +90,7 @@ pub fn kernel_source(enc: Encoding, tpr: u32, wg: u32) -> Result<String> {
             .replace("__GROUP__", &group.to_string())
             .replace("__SCALE_FNS__", &scale_fns(scale_type)),
     };
-    Ok(format!(
-        "{COMMON}\n{body}\n{}",
-        MAIN.replace("__TPR__", &tpr.to_string())
-            .replace("__WG__", &wg.to_string())
-    ))
+    Ok(format!("{BIND_SCALAR}\n{COMMON}\n{body}\n{}", shape(MAIN)))
 }
 
 /// Every kernel variant the decode can build, as (label, WGSL): each ggml type, MLX 4/8-bit with each
@@ -127,7 +139,7 @@ fn shape_from_env() -> (u32, u32) {
 
 /// Default (workgroup size, most invocations per row): the fastest of the shapes swept on an H100
 /// (docs/benchmarks.md).
-pub const DEFAULT_SHAPE: (u32, u32) = (128, 4);
+pub const DEFAULT_SHAPE: (u32, u32) = (256, 4);
 
 /// Workgroups a product should at least spread over to fill a large GPU.
 const MIN_GROUPS: u64 = 256;
@@ -285,7 +297,7 @@ impl Gpu {
         if !self.pipelines.contains_key(&key) {
             let src = kernel_source(enc, tpr, self.shape.0)?;
             // SAFETY: the kernels index only inside their bindings: row addresses come from the
-            // planned rows of each chunk (buffers padded to 4 bytes), x indices stay below the planned
+            // planned rows of each chunk (buffers padded to 16 bytes), x indices stay below the planned
             // x length; tests/measure_gpu.rs checks every kernel against the CPU reference. Runtime
             // bounds checks would otherwise cost a clamp per load in the timed loop.
             let module = unsafe {
@@ -340,7 +352,7 @@ impl Gpu {
     }
 
     fn upload(&self, label: &str, data: &[u8]) -> wgpu::Buffer {
-        let size = (data.len() as u64).div_ceil(4).max(1) * 4;
+        let size = (data.len() as u64).div_ceil(16).max(1) * 16;
         let buf = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size,
@@ -592,7 +604,8 @@ impl Gpu {
             )));
         }
         let mut rng = Rng::new(11);
-        let xs: Vec<f32> = (0..xn.max(1)).map(|_| rng.unit()).collect();
+        // a whole number of vec4s: the unit kernels bind x as array<vec4<f32>>
+        let xs: Vec<f32> = (0..xn.max(1).div_ceil(4) * 4).map(|_| rng.unit()).collect();
         let x = self
             .device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -681,8 +694,15 @@ impl Loaded<'_> {
                     continue;
                 }
                 let n = hi - lo;
-                let tpr = tpr_for(w.k, n, self.gpu.shape);
-                let rpw = (self.gpu.shape.0 / tpr) as u64;
+                // unit kernels compute NR rows per invocation group
+                let nr = match w.enc {
+                    Encoding::Ggml(ty) if super::unitgen::has_unit(ty) => {
+                        super::unitgen::rows_per_invocation(ty) as u64
+                    }
+                    _ => 1,
+                };
+                let tpr = tpr_for(w.k, n.div_ceil(nr), self.gpu.shape);
+                let rpw = (self.gpu.shape.0 / tpr) as u64 * nr;
                 let groups = n.div_ceil(rpw);
                 let gx = groups.min(65535);
                 let gy = groups.div_ceil(gx);

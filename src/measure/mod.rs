@@ -20,6 +20,7 @@ pub mod decode;
 pub mod dequant;
 pub mod gpu;
 pub mod source;
+pub mod unitgen;
 
 use crate::error::{Error, Result};
 use crate::model::{ModelDesc, TensorType};

@@ -1,6 +1,7 @@
 // Shared by every dequant-matvec kernel: bindings, parameters and byte access into the raw block
 // bytes (bound as array<u32>, so 18-, 22-, 34-, 110- and 210-byte blocks that are not 4-aligned are
-// read by byte address).
+// read by byte address). The bindings of w (weights) and x (input) and their word accessors `wd`, `xf`
+// come from bind_scalar.wgsl or bind_vec4.wgsl.
 struct Params {
     rows: u32,      // rows in this dispatch
     k: u32,         // elements per row
@@ -12,18 +13,16 @@ struct Params {
     srow: u32,      // MLX: scales (and biases) per row
 }
 
-@group(0) @binding(0) var<storage, read> w: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
 fn b8(a: u32) -> u32 {
-    return (w[a >> 2u] >> ((a & 3u) * 8u)) & 0xffu;
+    return (wd(a >> 2u) >> ((a & 3u) * 8u)) & 0xffu;
 }
 
 // 16 bits at an even byte address.
 fn b16(a: u32) -> u32 {
-    return (w[a >> 2u] >> ((a & 2u) * 8u)) & 0xffffu;
+    return (wd(a >> 2u) >> ((a & 2u) * 8u)) & 0xffffu;
 }
 
 // 32 bits at any byte address.
@@ -31,9 +30,9 @@ fn u32at(a: u32) -> u32 {
     let s = (a & 3u) * 8u;
     let i = a >> 2u;
     if (s == 0u) {
-        return w[i];
+        return wd(i);
     }
-    return (w[i] >> s) | (w[i + 1u] << (32u - s));
+    return (wd(i) >> s) | (wd(i + 1u) << (32u - s));
 }
 
 fn f16at(a: u32) -> f32 {

@@ -15,10 +15,10 @@ fn sub_dot(row: u32, s: u32, xo: u32) -> f32 {
     var sq = 0.0;
     var sx = 0.0;
     for (var i = 0u; i < BITS; i++) {
-        let wd = w[wb + i];
+        let wv = wd(wb + i);
         for (var j = 0u; j < PER_WORD; j++) {
-            let xv = x[xo + i * PER_WORD + j];
-            sq += f32((wd >> (BITS * j)) & MASK) * xv;
+            let xv = xf(xo + i * PER_WORD + j);
+            sq += f32((wv >> (BITS * j)) & MASK) * xv;
             sx += xv;
         }
     }

@@ -23,7 +23,7 @@ fn sub_dot(row: u32, s: u32, xo: u32) -> f32 {
         let q = u32at(a + 1u + 4u * i);
         for (var j = 0u; j < 4u; j++) {
             let bq = (q >> (8u * j)) & 0xffu;
-            sum += kv_mxfp4(bq & 15u) * x[xo + 4u * i + j] + kv_mxfp4(bq >> 4u) * x[xo + 16u + 4u * i + j];
+            sum += kv_mxfp4(bq & 15u) * xf(xo + 4u * i + j) + kv_mxfp4(bq >> 4u) * xf(xo + 16u + 4u * i + j);
         }
     }
     return d * sum;

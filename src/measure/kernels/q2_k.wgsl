@@ -16,7 +16,7 @@ fn sub_dot(row: u32, s: u32, xo: u32) -> f32 {
         for (var i = 0u; i < 4u; i++) {
             let q = u32at(a + 16u + 32u * n + 16u * h + 4u * i);
             for (var b = 0u; b < 4u; b++) {
-                let xv = x[xo + 16u * h + 4u * i + b];
+                let xv = xf(xo + 16u * h + 4u * i + b);
                 sq += f32((q >> (8u * b + shift)) & 3u) * xv;
                 sx += xv;
             }

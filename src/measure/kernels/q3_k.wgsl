@@ -28,7 +28,7 @@ fn sub_dot(row: u32, s: u32, xo: u32) -> f32 {
             for (var b = 0u; b < 4u; b++) {
                 let qv = i32((q >> (8u * b + shift)) & 3u);
                 let hb = (hm >> (8u * b + mbit)) & 1u;
-                sq += f32(qv - select(4, 0, hb == 1u)) * x[xo + 16u * h + 4u * i + b];
+                sq += f32(qv - select(4, 0, hb == 1u)) * xf(xo + 16u * h + 4u * i + b);
             }
         }
         out += d * q3k_scale(a, 8u * n + 2u * j + h) * sq;

@@ -7,7 +7,7 @@ fn sub_dot(row: u32, s: u32, xo: u32) -> f32 {
         let q = u32at(a + 2u + 4u * i);
         for (var j = 0u; j < 4u; j++) {
             let bq = (q >> (8u * j)) & 0xffu;
-            sum += (f32(bq & 15u) - 8.0) * x[xo + 4u * i + j] + (f32(bq >> 4u) - 8.0) * x[xo + 16u + 4u * i + j];
+            sum += (f32(bq & 15u) - 8.0) * xf(xo + 4u * i + j) + (f32(bq >> 4u) - 8.0) * xf(xo + 16u + 4u * i + j);
         }
     }
     return d * sum;

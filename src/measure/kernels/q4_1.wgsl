@@ -9,8 +9,8 @@ fn sub_dot(row: u32, s: u32, xo: u32) -> f32 {
         let q = u32at(a + 4u + 4u * i);
         for (var j = 0u; j < 4u; j++) {
             let bq = (q >> (8u * j)) & 0xffu;
-            let x0 = x[xo + 4u * i + j];
-            let x1 = x[xo + 16u + 4u * i + j];
+            let x0 = xf(xo + 4u * i + j);
+            let x1 = xf(xo + 16u + 4u * i + j);
             sum += f32(bq & 15u) * x0 + f32(bq >> 4u) * x1;
             sx += x0 + x1;
         }

@@ -22,7 +22,7 @@ fn sub_dot(row: u32, s: u32, xo: u32) -> f32 {
     for (var i = 0u; i < 8u; i++) {
         let q = u32at(a + 16u + 32u * (t / 2u) + 4u * i);
         for (var b = 0u; b < 4u; b++) {
-            let xv = x[xo + 4u * i + b];
+            let xv = xf(xo + 4u * i + b);
             sq += f32((q >> (8u * b + shift)) & 15u) * xv;
             sx += xv;
         }

@@ -11,7 +11,7 @@ fn sub_dot(row: u32, s: u32, xo: u32) -> f32 {
             let bq = (q >> (8u * j)) & 0xffu;
             let h0 = ((qh >> jj) << 4u) & 16u;
             let h1 = (qh >> (jj + 12u)) & 16u;
-            sum += (f32((bq & 15u) | h0) - 16.0) * x[xo + jj] + (f32((bq >> 4u) | h1) - 16.0) * x[xo + 16u + jj];
+            sum += (f32((bq & 15u) | h0) - 16.0) * xf(xo + jj) + (f32((bq >> 4u) | h1) - 16.0) * xf(xo + 16u + jj);
         }
     }
     return d * sum;

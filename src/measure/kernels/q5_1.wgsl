@@ -13,8 +13,8 @@ fn sub_dot(row: u32, s: u32, xo: u32) -> f32 {
             let bq = (q >> (8u * j)) & 0xffu;
             let h0 = ((qh >> jj) << 4u) & 16u;
             let h1 = (qh >> (jj + 12u)) & 16u;
-            let x0 = x[xo + jj];
-            let x1 = x[xo + 16u + jj];
+            let x0 = xf(xo + jj);
+            let x1 = xf(xo + 16u + jj);
             sum += f32((bq & 15u) | h0) * x0 + f32((bq >> 4u) | h1) * x1;
             sx += x0 + x1;
         }

@@ -22,7 +22,7 @@ fn sub_dot(row: u32, s: u32, xo: u32) -> f32 {
         let q = u32at(a + 48u + 32u * (t / 2u) + 4u * i);
         let qh = u32at(a + 16u + 4u * i);
         for (var b = 0u; b < 4u; b++) {
-            let xv = x[xo + 4u * i + b];
+            let xv = xf(xo + 4u * i + b);
             let v = ((q >> (8u * b + shift)) & 15u) + (((qh >> (8u * b + t)) & 1u) << 4u);
             sq += f32(v) * xv;
             sx += xv;

@@ -20,7 +20,7 @@ fn sub_dot(row: u32, s: u32, xo: u32) -> f32 {
             let qh = u32at(qh_a + l);
             for (var b = 0u; b < 4u; b++) {
                 let v = ((ql >> (8u * b + lshift)) & 15u) | (((qh >> (8u * b + hshift)) & 3u) << 4u);
-                sq += f32(i32(v) - 32) * x[xo + l + b];
+                sq += f32(i32(v) - 32) * xf(xo + l + b);
             }
         }
         out += d * sc * sq;

@@ -1,0 +1,379 @@
+//! Generates the WGSL `unit_dot` of the unit kernels (kernels/unit.wgsl): for the storage types the
+//! decode of common models spends its time in (Q4_0, Q4_K, Q6_K, Q8_0, F16, BF16, F32), a function that
+//! reads one unit of whole blocks with straight-line, constant-index loads (16-byte vectors, or words
+//! for Q6_K whose 210-byte blocks are only 2-aligned), unpacks quants with bit operations into floats
+//! (`bf`: no int-to-float conversions) and dots them four at a time with the input read as `vec4<f32>`.
+//! Block layouts are ggml's (see `measure::dequant`, the CPU reference the GPU tests compare against).
+
+use crate::model::TensorType;
+use std::fmt::Write;
+
+/// One type's unit: weights and stored bytes per unit, the alignment a unit's first byte needs, and the
+/// WGSL constants plus `fn unit_dot(a: vec4<u32>, xo: u32) -> vec4<f32>` (`a`: byte addresses of
+/// the units of `NR` ([`rows_per_invocation`]) rows, `xo`: index of their shared input's first element, a multiple of 4) and
+/// `unit_dot1` (one row, `.x`).
+pub struct Unit {
+    pub weights: u32,
+    pub bytes: u32,
+    pub align: u32,
+    pub wgsl: String,
+}
+
+const LANES: [&str; 4] = ["x", "y", "z", "w"];
+
+/// Word `i` of row `r`'s unit as loaded by [`vec_loads`].
+fn vw(r: usize, i: usize) -> String {
+    format!("v{r}_{}.{}", i / 4, LANES[i % 4])
+}
+
+/// Loads of `n` 16-byte vectors `v{r}_0..` for each of `nr` rows, row `r`'s unit at the 16-aligned byte
+/// address `a[r]`.
+fn vec_loads(out: &mut String, n: usize, nr: usize) {
+    for r in 0..nr {
+        let _ = writeln!(out, "    let b4_{r} = a[{r}] >> 4u;");
+        for i in 0..n {
+            let _ = writeln!(out, "    let v{r}_{i} = w[b4_{r} + {i}u];");
+        }
+    }
+    out.push_str("    let xb = xo >> 2u;\n    var acc = vec4<f32>(0.0);\n");
+}
+
+/// Load the input vectors at elements `es` once, as `X0..`, for every row's use.
+fn x_loads(out: &mut String, es: &[usize]) {
+    for (j, e) in es.iter().enumerate() {
+        let _ = writeln!(out, "        let X{j} = x[xb + {}u];", e / 4);
+    }
+}
+
+/// Q4_0: 8 blocks of 18 bytes = 144 bytes = 9 vectors; blocks in pairs of 9 words (the even block at a
+/// word boundary, the odd one 2 bytes past one).
+fn q4_0(nr: usize) -> String {
+    let mut s = String::new();
+    vec_loads(&mut s, 9, nr);
+    for b in 0..8 {
+        let (c, half) = (b / 2, b % 2);
+        s.push_str("    {\n");
+        let es: Vec<usize> = (0..8).map(|j| 32 * b + 4 * j).collect();
+        x_loads(&mut s, &es);
+        for r in 0..nr {
+            let wd = |j: usize| vw(r, 9 * c + j);
+            let (d, qs): (String, Vec<String>) = if half == 0 {
+                (
+                    format!("unpack2x16float({}).x", wd(0)),
+                    (0..4)
+                        .map(|i| format!("(({} >> 16u) | ({} << 16u))", wd(i), wd(i + 1)))
+                        .collect(),
+                )
+            } else {
+                (
+                    format!("unpack2x16float({}).y", wd(4)),
+                    (5..9).map(wd).collect(),
+                )
+            };
+            let _ = writeln!(s, "        var t{r} = vec4<f32>(0.0);");
+            for (i, q) in qs.iter().enumerate() {
+                let _ = writeln!(
+                    s,
+                    "        {{ let q = {q}; t{r} += bf(q & 0x0f0f0f0fu, 8388616.0) * X{i} + bf((q >> 4u) & 0x0f0f0f0fu, 8388616.0) * X{}; }}",
+                    i + 4
+                );
+            }
+            let _ = writeln!(s, "        acc[{r}] += {d} * dot(t{r}, vec4<f32>(1.0));");
+        }
+        s.push_str("    }\n");
+    }
+    s.push_str("    return acc;\n");
+    s
+}
+
+/// Q8_0: 8 blocks of 34 bytes = 272 bytes = 17 vectors; pairs of 17 words.
+fn q8_0(nr: usize) -> String {
+    let mut s = String::new();
+    vec_loads(&mut s, 17, nr);
+    for b in 0..8 {
+        let (c, half) = (b / 2, b % 2);
+        s.push_str("    {\n");
+        let es: Vec<usize> = (0..8).map(|j| 32 * b + 4 * j).collect();
+        x_loads(&mut s, &es);
+        for r in 0..nr {
+            let wd = |j: usize| vw(r, 17 * c + j);
+            let (d, qs): (String, Vec<String>) = if half == 0 {
+                (
+                    format!("unpack2x16float({}).x", wd(0)),
+                    (0..8)
+                        .map(|i| format!("(({} >> 16u) | ({} << 16u))", wd(i), wd(i + 1)))
+                        .collect(),
+                )
+            } else {
+                (
+                    format!("unpack2x16float({}).y", wd(8)),
+                    (9..17).map(wd).collect(),
+                )
+            };
+            let _ = writeln!(s, "        var t{r} = vec4<f32>(0.0);");
+            for (i, q) in qs.iter().enumerate() {
+                let _ = writeln!(
+                    s,
+                    "        t{r} += bf({q} ^ 0x80808080u, 8388736.0) * X{i};"
+                );
+            }
+            let _ = writeln!(s, "        acc[{r}] += {d} * dot(t{r}, vec4<f32>(1.0));");
+        }
+        s.push_str("    }\n");
+    }
+    s.push_str("    return acc;\n");
+    s
+}
+
+/// Q4_K: one 144-byte super-block = 9 vectors: d, dmin; 12 bytes of 6-bit scales and mins
+/// (get_scale_min_k4, four at a time); 128 bytes of nibbles, sub-block t in qs[32*(t/2)..] low (even t)
+/// or high nibbles.
+fn q4_k(nr: usize) -> String {
+    let mut s = String::new();
+    vec_loads(&mut s, 9, nr);
+    for r in 0..nr {
+        let _ = writeln!(
+            s,
+            "    let sc_lo{r} = bf({w1} & 0x3f3f3f3fu, 8388608.0);
+    let sc_hi{r} = bf(({w3} & 0x0f0f0f0fu) | (({w1} >> 2u) & 0x30303030u), 8388608.0);
+    var sq_lo{r} = vec4<f32>(0.0);
+    var sq_hi{r} = vec4<f32>(0.0);",
+            w1 = vw(r, 1),
+            w3 = vw(r, 3)
+        );
+    }
+    s.push_str("    var sx_lo = vec4<f32>(0.0);\n    var sx_hi = vec4<f32>(0.0);\n");
+    for t in 0..8 {
+        let shift = if t % 2 == 0 { "" } else { " >> 4u" };
+        let half = if t < 4 { "lo" } else { "hi" };
+        s.push_str("    {\n");
+        let es: Vec<usize> = (0..8).map(|i| 32 * t + 4 * i).collect();
+        x_loads(&mut s, &es);
+        let _ = writeln!(
+            s,
+            "        sx_{half}[{}] = dot(X0 + X1 + X2 + X3 + X4 + X5 + X6 + X7, vec4<f32>(1.0));",
+            t % 4
+        );
+        for r in 0..nr {
+            let _ = writeln!(s, "        var t{r} = vec4<f32>(0.0);");
+            for i in 0..8 {
+                let q = vw(r, 4 + 8 * (t / 2) + i);
+                let _ = writeln!(
+                    s,
+                    "        t{r} += bf(({q}{shift}) & 0x0f0f0f0fu, 8388608.0) * X{i};"
+                );
+            }
+            let _ = writeln!(
+                s,
+                "        sq_{half}{r}[{}] = dot(t{r}, vec4<f32>(1.0));",
+                t % 4
+            );
+        }
+        s.push_str("    }\n");
+    }
+    for r in 0..nr {
+        let _ = writeln!(
+            s,
+            "    {{
+        let dd = unpack2x16float({w0});
+        let mn_lo = bf({w2} & 0x3f3f3f3fu, 8388608.0);
+        let mn_hi = bf((({w3} >> 4u) & 0x0f0f0f0fu) | (({w2} >> 2u) & 0x30303030u), 8388608.0);
+        acc[{r}] = dd.x * (dot(sc_lo{r}, sq_lo{r}) + dot(sc_hi{r}, sq_hi{r})) - dd.y * (dot(mn_lo, sx_lo) + dot(mn_hi, sx_hi));
+    }}",
+            w0 = vw(r, 0),
+            w2 = vw(r, 2),
+            w3 = vw(r, 3)
+        );
+    }
+    s.push_str("    return acc;\n");
+    s
+}
+
+/// Q6_K: two 210-byte super-blocks = 420 bytes = 105 words (4-aligned only): the first at a word
+/// boundary, the second 2 bytes past one (its words are funnel-shifted). Per block: ql[128] (words
+/// 0..32), qh[64] (32..48), int8 scales[16] (48..52), d (low half of word 52).
+fn q6_k(nr: usize) -> String {
+    let mut s = String::new();
+    for r in 0..nr {
+        let _ = writeln!(s, "    let a4_{r} = a[{r}] >> 2u;");
+        for i in 0..105 {
+            let _ = writeln!(s, "    let u{r}_{i} = wd(a4_{r} + {i}u);");
+        }
+    }
+    s.push_str("    let xb = xo >> 2u;\n    var acc = vec4<f32>(0.0);\n");
+    for blk in 0..2usize {
+        let q = |r: usize, i: usize| -> String {
+            if blk == 0 {
+                format!("u{r}_{i}")
+            } else if i < 52 {
+                format!("((u{r}_{} >> 16u) | (u{r}_{} << 16u))", 52 + i, 53 + i)
+            } else {
+                format!("(u{r}_104 >> 16u)")
+            }
+        };
+        s.push_str("    {\n");
+        for r in 0..nr {
+            for j in 0..4 {
+                let _ = writeln!(s, "        var t{r}_{j} = vec4<f32>(0.0);");
+            }
+        }
+        for n in 0..2 {
+            for m in 0..8 {
+                let e0 = 256 * blk + 128 * n + 4 * m;
+                s.push_str("        {\n");
+                x_loads(&mut s, &[e0, e0 + 32, e0 + 64, e0 + 96]);
+                let is = m / 4;
+                for r in 0..nr {
+                    let (l1, l2, h) =
+                        (q(r, 16 * n + m), q(r, 16 * n + 8 + m), q(r, 32 + 8 * n + m));
+                    let _ = writeln!(
+                        s,
+                        "        let l1_{r} = {l1};\n        let l2_{r} = {l2};\n        let h_{r} = {h};"
+                    );
+                    let vals = [
+                        (
+                            format!("(l1_{r} & 0x0f0f0f0fu) | ((h_{r} << 4u) & 0x30303030u)"),
+                            0,
+                            0,
+                        ),
+                        (
+                            format!("(l2_{r} & 0x0f0f0f0fu) | ((h_{r} << 2u) & 0x30303030u)"),
+                            1,
+                            2,
+                        ),
+                        (
+                            format!("((l1_{r} >> 4u) & 0x0f0f0f0fu) | (h_{r} & 0x30303030u)"),
+                            2,
+                            4,
+                        ),
+                        (
+                            format!(
+                                "((l2_{r} >> 4u) & 0x0f0f0f0fu) | ((h_{r} >> 2u) & 0x30303030u)"
+                            ),
+                            3,
+                            6,
+                        ),
+                    ];
+                    for (v, xj, sadd) in vals {
+                        let idx = 8 * n + is + sadd;
+                        let _ = writeln!(
+                            s,
+                            "        t{r}_{}.{} += dot(bf({v}, 8388640.0), X{xj});",
+                            idx / 4,
+                            LANES[idx % 4]
+                        );
+                    }
+                }
+                s.push_str("        }\n");
+            }
+        }
+        for r in 0..nr {
+            let sc: Vec<String> = (0..4)
+                .map(|j| {
+                    format!(
+                        "dot(bf({} ^ 0x80808080u, 8388736.0), t{r}_{j})",
+                        q(r, 48 + j)
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "        acc[{r}] += unpack2x16float({}).x * ({});",
+                q(r, 52),
+                sc.join(" + ")
+            );
+        }
+        s.push_str("    }\n");
+    }
+    s.push_str("    return acc;\n");
+    s
+}
+
+/// F16 / BF16 / F32: 32 weights (64 or 128 bytes).
+fn float(ty: TensorType, nr: usize) -> String {
+    let mut s = String::new();
+    let nv = if ty == TensorType::F32 { 8 } else { 4 };
+    vec_loads(&mut s, nv, nr);
+    for r in 0..nr {
+        let _ = writeln!(s, "    var t{r} = vec4<f32>(0.0);");
+    }
+    for j in 0..8 {
+        s.push_str("    {\n");
+        x_loads(&mut s, &[4 * j]);
+        for r in 0..nr {
+            let wv = match ty {
+                TensorType::F32 => format!("bitcast<vec4<f32>>(v{r}_{j})"),
+                TensorType::F16 => format!(
+                    "vec4<f32>(unpack2x16float({}), unpack2x16float({}))",
+                    vw(r, 2 * j),
+                    vw(r, 2 * j + 1)
+                ),
+                _ => {
+                    let (a, b) = (vw(r, 2 * j), vw(r, 2 * j + 1));
+                    format!(
+                        "bitcast<vec4<f32>>(vec4<u32>({a} << 16u, {a} & 0xffff0000u, {b} << 16u, {b} & 0xffff0000u))"
+                    )
+                }
+            };
+            let _ = writeln!(s, "        t{r} += {wv} * X0;");
+        }
+        s.push_str("    }\n");
+    }
+    for r in 0..nr {
+        let _ = writeln!(s, "    acc[{r}] = dot(t{r}, vec4<f32>(1.0));");
+    }
+    s.push_str("    return acc;\n");
+    s
+}
+
+/// Rows one invocation of `ty`'s unit kernel computes at once (sharing its loads of the input): 4 where
+/// that measured faster on an H100 (docs/benchmarks.md: the input, read as f32, is most of the bytes
+/// a low-bit weight loads), 1 for Q6_K (4 rows of 105 words spill registers) and F16/BF16 (already at
+/// 0.90 of copy bandwidth with one row).
+pub fn rows_per_invocation(ty: TensorType) -> u32 {
+    match ty {
+        TensorType::Q4_0 | TensorType::Q8_0 | TensorType::Q4_K | TensorType::F32 => 4,
+        _ => 1,
+    }
+}
+
+/// Whether `ty` has a unit kernel (then one invocation computes [`rows_per_invocation`] rows).
+pub fn has_unit(ty: TensorType) -> bool {
+    matches!(
+        ty,
+        TensorType::Q4_0
+            | TensorType::Q8_0
+            | TensorType::Q4_K
+            | TensorType::Q6_K
+            | TensorType::F16
+            | TensorType::BF16
+            | TensorType::F32
+    )
+}
+
+/// The unit of `ty`, for the types that have one.
+pub fn unit(ty: TensorType) -> Option<Unit> {
+    let make = |nr: usize| -> Option<(u32, u32, u32, String)> {
+        Some(match ty {
+            TensorType::Q4_0 => (256, 144, 16, q4_0(nr)),
+            TensorType::Q8_0 => (256, 272, 16, q8_0(nr)),
+            TensorType::Q4_K => (256, 144, 16, q4_k(nr)),
+            TensorType::Q6_K => (512, 420, 4, q6_k(nr)),
+            TensorType::F16 | TensorType::BF16 => (32, 64, 16, float(ty, nr)),
+            TensorType::F32 => (32, 128, 16, float(ty, nr)),
+            _ => return None,
+        })
+    };
+    let (weights, bytes, align, one) = make(1)?;
+    let nr = rows_per_invocation(ty);
+    let (_, _, _, many) = make(nr as usize)?;
+    let wgsl = format!(
+        "const UNIT_W: u32 = {weights}u;\nconst UNIT_BYTES: u32 = {bytes}u;\nconst UNIT_ALIGN: u32 = {align}u;\nconst NR: u32 = {nr}u;\n\n// One row (.x of the result) at a[0].\nfn unit_dot1(a: vec4<u32>, xo: u32) -> vec4<f32> {{\n{one}}}\n\n// NR rows at a[0..NR], one input.\nfn unit_dot(a: vec4<u32>, xo: u32) -> vec4<f32> {{\n{many}}}\n"
+    );
+    Some(Unit {
+        weights,
+        bytes,
+        align,
+        wgsl,
+    })
+}
