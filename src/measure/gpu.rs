@@ -139,7 +139,7 @@ fn shape_from_env() -> (u32, u32) {
 
 /// Default (workgroup size, most invocations per row): the fastest of the shapes swept on an H100
 /// (docs/benchmarks.md).
-pub const DEFAULT_SHAPE: (u32, u32) = (256, 4);
+pub const DEFAULT_SHAPE: (u32, u32) = (128, 4);
 
 /// Workgroups a product should at least spread over to fill a large GPU.
 const MIN_GROUPS: u64 = 256;
