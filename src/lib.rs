@@ -12,6 +12,7 @@ pub mod hardware;
 pub mod input;
 pub mod measure;
 pub mod model;
+pub mod suggest;
 pub mod tui;
 
 pub use error::{Error, Result};

@@ -11,7 +11,7 @@
 
 pub mod arg;
 pub mod budget;
-pub mod suggest;
+pub use crate::suggest;
 
 use super::{Machine, MemoryKind, Vendor};
 use crate::error::{Error, Result};

@@ -224,20 +224,7 @@ fn join_u32(v: &[u32]) -> String {
         .join("/")
 }
 
-/// Levenshtein distance over bytes (names are ASCII).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
+use crate::suggest::edit_distance;
 
 /// Knobs of a llama.cpp quantization that change the mix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

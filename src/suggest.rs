@@ -1,5 +1,5 @@
 //! "Did you mean": the nearest candidate to a misspelt name by edit distance, for error messages about
-//! unknown profile ids, fields and options.
+//! unknown spec fields, quant names, profile ids, fields and options. The one edit-distance in the crate.
 
 /// Levenshtein distance between two strings, counted in chars.
 pub fn edit_distance(a: &str, b: &str) -> usize {
