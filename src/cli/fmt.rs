@@ -51,6 +51,17 @@ pub fn ctx(n: u64) -> String {
     }
 }
 
+/// "512", "4k", "128k", "40k": a context length on an axis.
+pub fn ctx_short(n: u64) -> String {
+    if n >= 1024 && n.is_multiple_of(1024) {
+        format!("{}k", n / 1024)
+    } else if n >= 1024 {
+        format!("{:.1}k", n as f64 / 1024.0)
+    } else {
+        n.to_string()
+    }
+}
+
 /// A per-layer list shown compactly: one value if uniform, else "min-max (per layer)".
 pub fn per_layer<T: Copy + PartialOrd + std::fmt::Display>(v: &[T]) -> String {
     let Some(first) = v.first().copied() else {

@@ -139,17 +139,6 @@ pub const SEGMENTS: [(&str, char, Color); 4] = [
     ("overhead", '░', Color::Cyan),
 ];
 
-/// "512", "4k", "128k", "40k": a context length on an axis.
-pub fn short_ctx(n: u64) -> String {
-    if n >= 1024 && n.is_multiple_of(1024) {
-        format!("{}k", n / 1024)
-    } else if n >= 1024 {
-        format!("{:.1}k", n as f64 / 1024.0)
-    } else {
-        n.to_string()
-    }
-}
-
 fn truncate(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
         s.to_string()
@@ -621,7 +610,7 @@ fn draw_speed(app: &App, f: &mut Frame, r: Rect, p: &Plan, theme: Theme) {
     let s = &p.speed;
     let max_ctx = if p.max_context_by_kv.is_empty() {
         p.max_context
-            .map(short_ctx)
+            .map(fmt::ctx_short)
             .unwrap_or_else(|| "none".into())
     } else {
         p.max_context_by_kv
@@ -631,7 +620,7 @@ fn draw_speed(app: &App, f: &mut Frame, r: Rect, p: &Plan, theme: Theme) {
                     "{} {}",
                     c.cache_type.name().to_ascii_lowercase(),
                     c.max_context
-                        .map(short_ctx)
+                        .map(fmt::ctx_short)
                         .unwrap_or_else(|| "none".into())
                 )
             })
@@ -699,8 +688,34 @@ fn ctx_labels(lo: f64, hi: f64) -> Vec<String> {
     let mid = (lo + hi) / 2.0;
     [lo, mid, hi]
         .iter()
-        .map(|&x| short_ctx(2f64.powf(x).round() as u64))
+        .map(|&x| fmt::ctx_short(2f64.powf(x).round() as u64))
         .collect()
+}
+
+/// A chart against context (log2 x axis from `x.0` to `x.1`) with y from 0 to `ymax`.
+fn context_chart<'a>(
+    datasets: Vec<Dataset<'a>>,
+    title: Line<'a>,
+    x: (f64, f64),
+    ymax: f64,
+    y_labels: Vec<String>,
+    theme: Theme,
+) -> Chart<'a> {
+    Chart::new(datasets)
+        .block(Block::bordered().title(title))
+        .x_axis(
+            Axis::default()
+                .bounds([x.0, x.1])
+                .labels(ctx_labels(x.0, x.1))
+                .style(theme.dim()),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, ymax])
+                .labels(y_labels)
+                .style(theme.dim()),
+        )
+        .legend_position(None)
 }
 
 fn y_labels(hi: f64, f: impl Fn(f64) -> String) -> Vec<String> {
@@ -741,23 +756,16 @@ fn draw_charts(app: &App, f: &mut Frame, a: &Areas, p: &Plan, theme: Theme) {
         Span::styled("⠒", theme.fg(Color::Green)),
         Span::raw(format!(" ±{:.0}% ", p.speed.decode_error_pct)),
         Span::styled("█", theme.fg(Color::Cyan)),
-        Span::raw(format!(" now {} ", short_ctx(app.workload.context))),
+        Span::raw(format!(" now {} ", fmt::ctx_short(app.workload.context))),
     ]);
-    let chart = Chart::new(datasets)
-        .block(Block::bordered().title(title))
-        .x_axis(
-            Axis::default()
-                .bounds([lo, hi])
-                .labels(ctx_labels(lo, hi))
-                .style(theme.dim()),
-        )
-        .y_axis(
-            Axis::default()
-                .bounds([0.0, ymax])
-                .labels(y_labels(ymax, fmt::tps))
-                .style(theme.dim()),
-        )
-        .legend_position(None);
+    let chart = context_chart(
+        datasets,
+        title,
+        (lo, hi),
+        ymax,
+        y_labels(ymax, fmt::tps),
+        theme,
+    );
     f.render_widget(chart, a.decode_chart);
 
     // memory vs context, with the GPU budget line and the largest context that fits
@@ -774,7 +782,7 @@ fn draw_charts(app: &App, f: &mut Frame, a: &Areas, p: &Plan, theme: Theme) {
         _ => Vec::new(),
     };
     let max_name = match p.max_context {
-        Some(c) => format!("max {}", short_ctx(c)),
+        Some(c) => format!("max {}", fmt::ctx_short(c)),
         None => "max none".to_string(),
     };
     let now = [(now_x, gib(p.memory.total_bytes))];
@@ -809,21 +817,14 @@ fn draw_charts(app: &App, f: &mut Frame, a: &Areas, p: &Plan, theme: Theme) {
         Span::styled("•", theme.fg(Color::Magenta)),
         Span::raw(format!(" {max_name} ")),
     ]);
-    let chart = Chart::new(datasets)
-        .block(Block::bordered().title(title))
-        .x_axis(
-            Axis::default()
-                .bounds([lo, hi])
-                .labels(ctx_labels(lo, hi))
-                .style(theme.dim()),
-        )
-        .y_axis(
-            Axis::default()
-                .bounds([0.0, ymax])
-                .labels(y_labels(ymax, |v| format!("{v:.0}")))
-                .style(theme.dim()),
-        )
-        .legend_position(None);
+    let chart = context_chart(
+        datasets,
+        title,
+        (lo, hi),
+        ymax,
+        y_labels(ymax, |v| format!("{v:.0}")),
+        theme,
+    );
     f.render_widget(chart, a.memory_chart);
 }
 
@@ -893,7 +894,7 @@ fn draw_compare(app: &App, f: &mut Frame, r: Rect, theme: Theme) {
                     Cell::from(
                         Line::from(
                             p.max_context
-                                .map(short_ctx)
+                                .map(fmt::ctx_short)
                                 .unwrap_or_else(|| "none".into()),
                         )
                         .right_aligned(),
@@ -917,7 +918,7 @@ fn draw_compare(app: &App, f: &mut Frame, r: Rect, theme: Theme) {
     let title = format!(
         " Compare: {} · context {} · {} ",
         model_title(app),
-        short_ctx(app.workload.context),
+        fmt::ctx_short(app.workload.context),
         if marked {
             "marked machines"
         } else {
