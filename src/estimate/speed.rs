@@ -29,6 +29,11 @@
 //! ≈ 0), and a per-core term (worst 20.8%). None generalised clearly better than the two-parameter model,
 //! so it stays physical and small. The misfit is concentrated in the Ultra chips (two dies joined by
 //! UltraFusion), whose effective bandwidth for a 7B model is lower than predicted.
+//! A multi-die term was tried too (fitted on one family's Ultra, predicting the other's): a bandwidth
+//! factor κ for two-die parts (κ = 0.906 in-sample) gives leave-one-family-out median 6.9%, worst 22.5%;
+//! an extra τ per layer on two-die parts gives 6.6% / 22.9% (vs 6.8% / 24.6% without). M1 Ultra and
+//! M2 Ultra differ too much for one die factor to transfer, so neither is used (method: the relative
+//! least squares of [`fit_decode`] with one more column, non-zero on the Ultra rows only).
 //!
 //! # Prefill model
 //! `t_token = max(FLOPs / (ε · FLOPS), weight_bytes / (η · BW) / n_ubatch)`; `ε` is 0.744 for F16/BF16
