@@ -10,10 +10,22 @@ use headroom::model::quantize::{parse_target, requantize};
 use headroom::model::{ModelDesc, TensorType, spec};
 
 /// The synthetic file's inventory: the Llama-3.1-8B spec at `quant`, without `rope_freqs.weight`
-/// (make_gguf.py does not write it).
+/// (make_gguf.py does not write it). `Q4_0_pure`: every 2-D weight Q4_0, as make_gguf.py `--type Q4_0`
+/// writes it (no llama-quantize type mixing).
 fn model(quant: &str) -> ModelDesc {
     let base = spec::load("llama-3.1-8b").unwrap();
-    let mut m = requantize(&base, &parse_target(quant).unwrap()).unwrap();
+    let mut m = if quant == "Q4_0_pure" {
+        let mut m = base.clone();
+        for t in m.tensors.iter_mut().filter(|t| t.shape.len() >= 2) {
+            t.ty = TensorType::Q4_0;
+            t.n_bytes = TensorType::Q4_0
+                .tensor_bytes(t.shape[0], t.n_elements)
+                .unwrap();
+        }
+        m
+    } else {
+        requantize(&base, &parse_target(quant).unwrap()).unwrap()
+    };
     m.tensors.retain(|t| t.name != "rope_freqs.weight");
     m
 }
@@ -127,5 +139,24 @@ fn h100_speed_against_llama_bench() {
         worst(&pp_errs) <= headroom::estimate::speed::PREFILL_ERROR_PCT_NVIDIA,
         "prefill on the H100 off by up to {:.1}%",
         worst(&pp_errs)
+    );
+}
+
+/// The FA-off per-layer extra is what the same file on the same card measured with `-fa 1` and `-fa 0`.
+#[test]
+fn cuda_no_flash_attention_extra_matches_the_measured_pair() {
+    let tg = |fa: &str| -> f64 {
+        rows()
+            .iter()
+            .find(|r| r[0] == "tg" && r[1] == "Q4_0_pure" && r[4] == fa)
+            .map(|r| r[8].parse().unwrap())
+            .unwrap()
+    };
+    let per_layer = (1.0 / tg("0") - 1.0 / tg("1")) / 32.0;
+    println!("FA off costs {:.2} µs per layer", per_layer * 1e6);
+    assert!(
+        (per_layer - headroom::estimate::speed::CUDA_NO_FA_LAYER_EXTRA_S).abs() < 0.1e-6,
+        "CUDA_NO_FA_LAYER_EXTRA_S should be {:.1} µs",
+        per_layer * 1e6
     );
 }

@@ -237,6 +237,7 @@ pub fn plan(model: &ModelDesc, machine: &Machine, wl: &Workload) -> Result<Plan>
         context: wl.context,
         ubatch: wl.ubatch,
         batch: wl.batch,
+        flash_attention: wl.flash_attention,
         placement,
     });
 

@@ -64,6 +64,12 @@ pub const METAL_LAYER_OVERHEAD_S: f64 = 200.95e-6;
 /// (`tests/data/cuda_h100_llama8b.csv`: 54, 70, 33, 73, 92 µs). The January-2024 RTX 3090/4090 rows
 /// (`tests/data/nvidia_llama2_7b_tg128.csv`) fit 102.5 µs: older builds, before CUDA graphs.
 pub const CUDA_LAYER_OVERHEAD_S: f64 = 70.0e-6;
+/// Extra τ on CUDA when flash attention is off: the separate KQ, softmax and KQV kernels. Measured by
+/// this project on an H100 (llama.cpp 0c1e570, 8B Q4_0, tg128 with `-fa 1` vs `-fa 0`, same file, same
+/// card: 331.3 → 278.6 t/s without a split and 329.2 → 276.9 t/s with `-sm layer` over two cards; both
+/// pairs give 17.9 µs per layer; `tests/data/cuda_h100_llama8b.csv`). The Metal τ was fitted on rows
+/// measured before llama.cpp had flash attention, so it already is the FA-off figure.
+pub const CUDA_NO_FA_LAYER_EXTRA_S: f64 = 17.9e-6;
 /// ε for F16/BF16/F32 weights: fraction of FP16 FLOPS reached by prefill (fitted).
 pub const PREFILL_EFF_FLOAT: f64 = 0.7437;
 /// ε for block-quantized weights (fitted).
@@ -78,8 +84,8 @@ pub const PREFILL_EFF_QUANT_CUDA: f64 = 0.161;
 /// Expected |error| of decode on Apple GPUs: leave-one-family-out median, percent.
 pub const DECODE_ERROR_PCT_APPLE: f64 = 6.8;
 /// Expected |error| of decode on NVIDIA GPUs: median over the H100 llama-bench rows, percent
-/// (`tests/estimate_cuda_h100.rs` prints each; worst 16.5%).
-pub const DECODE_ERROR_PCT_NVIDIA: f64 = 13.8;
+/// (`tests/estimate_cuda_h100.rs` prints each; worst 16.7%).
+pub const DECODE_ERROR_PCT_NVIDIA: f64 = 14.1;
 /// Expected |error| of prefill on NVIDIA GPUs: worst over the three H100 rows (in-sample), percent.
 pub const PREFILL_ERROR_PCT_NVIDIA: f64 = 8.0;
 /// Expected |error| of prefill: leave-one-family-out median, percent.
@@ -87,10 +93,11 @@ pub const PREFILL_ERROR_PCT: f64 = 2.9;
 /// Extra decode uncertainty when layers run from CPU memory (no calibration rows), percent.
 pub const PARTIAL_OFFLOAD_EXTRA_ERROR_PCT: f64 = 25.0;
 
-/// Per-layer per-token overhead of the backend that runs on `machine`.
-pub fn layer_overhead_s(machine: &Machine) -> f64 {
+/// Per-layer per-token overhead of the backend that runs on `machine`, with or without flash attention.
+pub fn layer_overhead_s(machine: &Machine, flash_attention: bool) -> f64 {
     match machine.vendor {
-        Vendor::Nvidia => CUDA_LAYER_OVERHEAD_S,
+        Vendor::Nvidia if flash_attention => CUDA_LAYER_OVERHEAD_S,
+        Vendor::Nvidia => CUDA_LAYER_OVERHEAD_S + CUDA_NO_FA_LAYER_EXTRA_S,
         // Metal's is the larger, the conservative choice for backends without calibration
         _ => METAL_LAYER_OVERHEAD_S,
     }
@@ -227,6 +234,8 @@ pub struct SpeedInputs<'a> {
     pub context: u64,
     pub ubatch: u32,
     pub batch: u32,
+    /// Flash attention on (changes the per-layer overhead on CUDA).
+    pub flash_attention: bool,
     /// `None`: everything on the GPU.
     pub placement: Option<Placement>,
 }
@@ -237,7 +246,7 @@ pub fn estimate(inp: &SpeedInputs) -> SpeedEstimate {
     let eta = bandwidth_efficiency(m);
     let bw = m.bandwidth_bytes_per_s.max(1.0);
     let cpu_bw = m.cpu_bandwidth_bytes_per_s.max(1.0);
-    let tau = layer_overhead_s(m) * inp.hp.n_layer as f64;
+    let tau = layer_overhead_s(m, inp.flash_attention) * inp.hp.n_layer as f64;
     let eps = prefill_efficiency_on(m, inp.weights.quantized_fraction());
     let flops = m.fp16_flops.max(1.0);
 
