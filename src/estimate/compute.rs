@@ -89,20 +89,28 @@ pub struct ComputeShape {
     swa: AttnDims,
     /// Per-token floats of the largest FFN phase.
     ffn_floats: u64,
+    /// Per-token floats of a recurrent (Mamba-style) layer's phase, 0 when no layer is recurrent.
+    ssm_floats: u64,
+    /// Floats of the final recurrent state the scan appends to its output, per sequence.
+    ssm_state_floats: u64,
+    /// Per-token floats held below the logits besides the final hidden state (see module docs).
+    logits_floor_floats: u64,
 }
 
-/// The three candidate peaks of the llama.cpp compute buffer, bytes.
+/// The candidate peaks of the llama.cpp compute buffer, bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ComputeTerms {
     pub logits: u64,
     pub attention: u64,
     pub ffn: u64,
+    /// Recurrent (SSM) layers; 0 for attention-only models.
+    pub ssm: u64,
 }
 
 impl ComputeTerms {
     /// The buffer: the largest phase.
     pub fn total(&self) -> u64 {
-        self.logits.max(self.attention).max(self.ffn)
+        self.logits.max(self.attention).max(self.ffn).max(self.ssm)
     }
 
     /// Which phase sets the buffer.
@@ -112,6 +120,8 @@ impl ComputeTerms {
             "attention"
         } else if t == self.ffn && self.ffn > self.logits {
             "ffn"
+        } else if t == self.ssm && self.ssm > self.logits {
+            "ssm"
         } else {
             "logits"
         }
@@ -148,40 +158,89 @@ impl ComputeShape {
         let e = hp.n_embd;
         let dense_ff = hp.n_ff.iter().copied().max().unwrap_or(0);
         let dense = 2 * e + 2 * dense_ff + 1;
+        s.logits_floor_floats = 2 * e + 1;
         let moe = if hp.is_moe() {
-            2 * e
+            // live at the routed experts' SwiGLU: residual, normed input and two allocator holes left by
+            // the attention (4·n_embd), gate, up and their product (3·k·n_ff_exp), the router logits and
+            // probabilities; the down projection (k·n_embd) reuses the freed gate+up block when it fits,
+            // else it is allocated on top. A shared expert keeps the normed input alive.
+            let k = hp.n_expert_used as u64;
+            let (kf, ke) = (k * hp.n_ff_expert, k * e);
+            let shared = hp.n_ff_shexp > 0;
+            if shared && ke <= 2 * kf {
+                // the residual chain after the experts then lands above gate+up, under the logits
+                s.logits_floor_floats = 4 * e + 2 * kf + 1;
+            }
+            4 * e
+                + 3 * kf
+                + if ke > 2 * kf { ke } else { 0 }
                 + 2 * hp.n_expert as u64
-                + hp.n_expert_used as u64 * (2 * hp.n_ff_expert + e)
-                + 2 * hp.n_ff_shexp
+                + if shared { e } else { 0 }
                 + 1
         } else {
             0
         };
+        // recurrent layers (llama.cpp build_mamba_layer / build_mamba2_layer): residual, normed input and
+        // the layer output (3·n_embd), the input projection (Mamba-1: x and z, 2·d_inner; Mamba-2: z, xBC
+        // and dt), the convolved xBC, the scan output y and its contiguous copy (2·d_inner), plus the final
+        // state the scan appends per sequence (d_state·d_inner).
+        if let Some(ssm) = &hp.ssm {
+            let recurrent = (0..hp.n_layer as usize).any(|l| {
+                hp.recurrent_layers.get(l).copied().unwrap_or(false)
+                    || (hp.recurrent_layers.is_empty() && hp.n_head_kv.get(l).copied().unwrap_or(0) == 0)
+            });
+            if recurrent {
+                let gn2 = 2 * ssm.n_group * ssm.d_state;
+                let in_proj = if ssm.n_group == 0 {
+                    2 * ssm.d_inner
+                } else {
+                    2 * ssm.d_inner + gn2 + ssm.dt_rank
+                };
+                s.ssm_floats = 3 * e + in_proj + (ssm.d_inner + gn2) + 2 * ssm.d_inner;
+                s.ssm_state_floats = ssm.d_state * ssm.d_inner;
+            }
+        }
         s.ffn_floats = dense.max(moe);
         s
     }
 
     /// llama.cpp's compute buffer phases at `cells` with micro-batch `ubatch`.
     pub fn llama_cpp(&self, cells: Cells, ubatch: u64, flash_attention: bool) -> ComputeTerms {
-        let n_tokens = ubatch.min(cells.full.max(1));
+        // graph_reserve: n_tokens = min(n_ctx, n_ubatch), split evenly over the KV streams, so the
+        // scores of all streams together are n_head · n_kv(stream) · n_tokens
+        let n_tokens = ubatch.min(cells.full.saturating_mul(cells.streams).max(1));
         let per_tok = |floats: u64| floats.saturating_mul(4).saturating_mul(n_tokens);
         let masks = if self.full.present { cells.full } else { 0 }
             + if self.swa.present { cells.swa } else { 0 };
+        // the masks are graph inputs read by every attention layer: they stay allocated through every
+        // layer's phases until the last attention (f16 with flash attention, else f32)
+        let mask_floats = if flash_attention {
+            masks.div_ceil(2)
+        } else {
+            masks
+        };
         let attn_of = |d: &AttnDims, n_kv: u64| -> u64 {
             if !d.present {
                 return 0;
             }
             let acts = 3 * self.n_embd + 2 * d.q_dim + 2 * d.kv_dim + 5;
             if flash_attention {
-                per_tok(masks / 2 + acts)
+                per_tok(mask_floats + acts)
             } else {
-                per_tok(d.n_head.saturating_mul(n_kv) + masks + acts)
+                per_tok(d.n_head.saturating_mul(n_kv) + mask_floats + acts)
             }
         };
+        let ssm = if self.ssm_floats > 0 {
+            per_tok(self.ssm_floats + mask_floats)
+                + 4 * self.ssm_state_floats.saturating_mul(cells.streams)
+        } else {
+            0
+        };
         ComputeTerms {
-            logits: per_tok(self.n_vocab + 2 * self.n_embd + 1),
+            logits: per_tok(self.n_vocab + self.logits_floor_floats),
             attention: attn_of(&self.full, cells.full).max(attn_of(&self.swa, cells.swa)),
-            ffn: per_tok(self.ffn_floats),
+            ffn: per_tok(self.ffn_floats + mask_floats),
+            ssm,
         }
     }
 
@@ -276,19 +335,13 @@ mod tests {
         let hp = llama1b();
         let shape = ComputeShape::new(&hp);
         let t = shape.llama_cpp(
-            Cells {
-                full: 32768,
-                swa: 0,
-            },
+            Cells::single(32768, 0),
             512,
             false,
         );
         assert_eq!(t.dominant(), "attention");
         let t = shape.llama_cpp(
-            Cells {
-                full: 32768,
-                swa: 0,
-            },
+            Cells::single(32768, 0),
             512,
             true,
         );

@@ -206,7 +206,24 @@ pub fn hparams_from_gguf(h: &GgufHeader, label: &str) -> Result<(HyperParams, Ve
         "leading_dense_block_count",
         label,
     )?;
-    let n_ff_expert = k.u64_or("expert_feed_forward_length", 0)?;
+    // llama-style MoE (Mixtral) has no expert_feed_forward_length: llama.cpp sizes its experts
+    // {n_embd, n_ff, n_expert} from feed_forward_length; the expert tensor's width says the same.
+    let exp_tensor_width = h
+        .tensors
+        .iter()
+        .find(|t| t.name.starts_with("blk.") && t.name.ends_with(".ffn_up_exps.weight"))
+        .and_then(|t| t.shape.get(1).copied());
+    let n_ff_expert = match k.u64("expert_feed_forward_length")? {
+        Some(v) => v,
+        None if n_expert > 1 => match exp_tensor_width {
+            Some(w) => w,
+            None => k
+                .per_layer("feed_forward_length", n_layer)?
+                .and_then(|v| v.into_iter().max())
+                .unwrap_or(0),
+        },
+        None => 0,
+    };
     let shexp_tensor_width = h
         .tensors
         .iter()
