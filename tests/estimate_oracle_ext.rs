@@ -288,8 +288,10 @@ fn compute_within_5pct_and_total_within_2pct_on_every_row() {
     }
     println!("compute exact on {exact}/{} rows", rows.len());
     assert!(bad.is_empty(), "{} rows off:\n{}", bad.len(), bad.join("\n"));
+    // the plan's memory_error_pct is the worst total error over both oracles; this set's worst is the
+    // larger one (the 80-row oracle's is 0.91%, checked to stay below the constant by estimate_oracle.rs)
     assert!(
-        worst_total <= ORACLE_TOTAL_ERROR_PCT + 1e-9,
-        "worst total error {worst_total:.2}% exceeds ORACLE_TOTAL_ERROR_PCT {ORACLE_TOTAL_ERROR_PCT}"
+        (ORACLE_TOTAL_ERROR_PCT - (worst_total * 100.0).round() / 100.0).abs() < 1e-9,
+        "update ORACLE_TOTAL_ERROR_PCT to {worst_total:.2}"
     );
 }

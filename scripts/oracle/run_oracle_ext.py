@@ -65,15 +65,18 @@ MODELS = [
     dict(name="mamba2-q8_0", args=dict(arch="mamba2", n_layer=8, n_embd=512, n_head=1, n_ff=0, ssm_d_conv=4,
                                        ssm_d_inner=1024, ssm_d_state=128, ssm_dt_rank=16, ssm_n_group=1,
                                        n_vocab=32000, ctx=1048576, type="Q8_0", tie_embeddings=True)),
-    # Granite-4.0-H layout: Mamba-2 layers with a few attention layers (head_count_kv 0 = recurrent)
-    dict(name="granitehybrid-q8_0", args=dict(arch="granitehybrid", n_layer=8, n_embd=512, n_head=8,
+    # Granite-4.0-H-Tiny layout: 40 layers, Mamba-2 layers with attention on 4 of them (head_count_kv 0 =
+    # recurrent), its 100352-token vocabulary; width scaled down
+    dict(name="granitehybrid-q8_0", args=dict(arch="granitehybrid", n_layer=40, n_embd=512, n_head=8,
                                               n_head_kv=2, n_ff=1024, ssm_d_conv=4, ssm_d_inner=1024,
-                                              ssm_d_state=64, ssm_dt_rank=16, ssm_n_group=1, attn_layers="3,7",
-                                              n_vocab=49160, ctx=131072, type="Q8_0", tie_embeddings=True)),
-    # gpt-oss layout: attention sinks, sliding window 128 on every other layer, MoE with biases, head_dim 64
-    dict(name="gptoss-q8_0", args=dict(arch="gpt-oss", n_layer=4, n_embd=512, n_head=8, n_head_kv=2, head_dim=64,
+                                              ssm_d_state=64, ssm_dt_rank=16, ssm_n_group=1,
+                                              attn_layers="5,15,25,35", n_vocab=100352, ctx=131072,
+                                              type="Q8_0", tie_embeddings=True)),
+    # gpt-oss-20b layout: 24 layers, attention sinks, sliding window 128 on every other layer, MoE with
+    # biases, head_dim 64, its 201088-token vocabulary; width and expert count scaled down
+    dict(name="gptoss-q8_0", args=dict(arch="gpt-oss", n_layer=24, n_embd=512, n_head=8, n_head_kv=2, head_dim=64,
                                        n_ff=512, n_ff_exp=512, n_expert=16, n_expert_used=4, swa=128,
-                                       n_vocab=50000, ctx=131072, type="Q8_0", rope_theta=150000.0)),
+                                       n_vocab=201088, ctx=131072, type="Q8_0", rope_theta=150000.0)),
 ]
 
 RECURRENT = {"mamba", "mamba2"}

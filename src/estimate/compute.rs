@@ -95,6 +95,8 @@ pub struct ComputeShape {
     ssm_state_floats: u64,
     /// Per-token floats held below the logits besides the final hidden state (see module docs).
     logits_floor_floats: u64,
+    /// MLA latent width (`kv_lora_rank`), 0 without MLA.
+    mla_rank: u64,
 }
 
 /// The candidate peaks of the llama.cpp compute buffer, bytes.
@@ -156,6 +158,7 @@ impl ComputeShape {
             }
         }
         let e = hp.n_embd;
+        s.mla_rank = hp.mla.as_ref().map(|m| m.kv_lora_rank).unwrap_or(0);
         let dense_ff = hp.n_ff.iter().copied().max().unwrap_or(0);
         let dense = 2 * e + 2 * dense_ff + 1;
         s.logits_floor_floats = 2 * e + 1;
@@ -227,7 +230,10 @@ impl ComputeShape {
             if flash_attention {
                 per_tok(mask_floats + acts)
             } else {
-                per_tok(d.n_head.saturating_mul(n_kv) + mask_floats + acts)
+                // MLA without flash attention: V is a view of the latent K cache, made contiguous and
+                // transposed for the KQ·V product (build_attn_mha `v_cont`), f16 like the cache
+                let v_cont = 2 * self.mla_rank.saturating_mul(n_kv);
+                per_tok(d.n_head.saturating_mul(n_kv) + mask_floats + acts) + v_cont
             }
         };
         let ssm = if self.ssm_floats > 0 {
