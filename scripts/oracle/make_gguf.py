@@ -5,7 +5,8 @@ Architectures: llama (dense or MoE/Mixtral-style), qwen2 (qkv bias), qwen3 (q/k 
 qwen3moe, gemma3 (sliding-window attention + post norms), and (headroom's extension, scripts/oracle/)
 deepseek2 (MLA: kv_lora_rank, q_lora_rank, split k_b/v_b, shared experts, leading dense layers),
 mamba (Mamba-1), mamba2, granitehybrid (Mamba-2 layers + attention layers, head_count_kv 0 marks the
-recurrent ones) and gpt-oss (attention sinks, alternating sliding window, MoE with biases).
+recurrent ones), lfm2 (short-convolution layers + attention layers) and gpt-oss (attention sinks,
+alternating sliding window, MoE with biases).
 Tensor names and shapes follow llama.cpp 0c1e570 src/models/<arch>.cpp load_arch_tensors.
 
 Weights are random. Two fill modes:
@@ -84,6 +85,8 @@ def tensor_specs(a):
         return ssm_specs(a)
     if a.arch == "gpt-oss":
         return gptoss_specs(a)
+    if a.arch == "lfm2":
+        return lfm2_specs(a)
     E, L, V = a.n_embd, a.n_layer, a.n_vocab
     hd = a.head_dim
     q_dim, kv_dim = a.n_head * hd, a.n_head_kv * hd
@@ -213,6 +216,35 @@ def ssm_specs(a):
     return _head_tail(a, out)
 
 
+def lfm2_specs(a):
+    """llama.cpp src/models/lfm2.cpp: short-convolution layers (head_count_kv 0) and attention layers with
+    q/k norm; dense SwiGLU FFN in every layer; the final norm is named token_embd_norm."""
+    E, H, HK, hd = a.n_embd, a.n_head, a.n_head_kv, a.head_dim
+    out = []
+    for i in range(a.n_layer):
+        p = f"blk.{i}."
+        out.append((p + "ffn_norm.weight", (E,), "norm"))
+        out.append((p + "ffn_gate.weight", (E, a.n_ff), "w"))
+        out.append((p + "ffn_down.weight", (a.n_ff, E), "w"))
+        out.append((p + "ffn_up.weight", (E, a.n_ff), "w"))
+        out.append((p + "attn_norm.weight", (E,), "norm"))
+        if i in a.attn_layers:
+            out.append((p + "attn_q_norm.weight", (hd,), "norm"))
+            out.append((p + "attn_k_norm.weight", (hd,), "norm"))
+            out.append((p + "attn_q.weight", (E, H * hd), "w"))
+            out.append((p + "attn_k.weight", (E, HK * hd), "w"))
+            out.append((p + "attn_v.weight", (E, HK * hd), "w"))
+            out.append((p + "attn_output.weight", (E, E), "w"))
+        else:
+            out.append((p + "shortconv.conv.weight", (a.shortconv_l_cache, E), "f32w"))
+            out.append((p + "shortconv.in_proj.weight", (E, 3 * E), "w"))
+            out.append((p + "shortconv.out_proj.weight", (E, E), "w"))
+    specs = [("token_embd.weight", (E, a.n_vocab), "w")] + out + [("token_embd_norm.weight", (E,), "norm")]
+    if not a.tie_embeddings:
+        specs.append(("output.weight", (E, a.n_vocab), "w"))
+    return specs
+
+
 def gptoss_specs(a):
     """llama.cpp src/models/openai-moe.cpp: head size = rope dimension, sinks, biases, MoE with biases."""
     E, H, HK, hd = a.n_embd, a.n_head, a.n_head_kv, a.head_dim
@@ -329,7 +361,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-o", "--out", help="output .gguf path")
     ap.add_argument("--arch", default="llama", choices=["llama", "qwen2", "qwen3", "qwen3moe", "gemma3",
-                                                      "deepseek2", "mamba", "mamba2", "granitehybrid", "gpt-oss"])
+                                                      "deepseek2", "mamba", "mamba2", "granitehybrid", "gpt-oss",
+                                                      "lfm2"])
     ap.add_argument("--name", default=None)
     ap.add_argument("--n-layer", type=int, required=True)
     ap.add_argument("--n-embd", type=int, required=True)
@@ -363,7 +396,8 @@ def main():
     ap.add_argument("--ssm-d-state", type=int, default=16)
     ap.add_argument("--ssm-dt-rank", type=int, default=0, help="mamba: dt rank; mamba2: number of SSM heads")
     ap.add_argument("--ssm-n-group", type=int, default=1)
-    ap.add_argument("--attn-layers", default="", help="granitehybrid: comma list of attention layer indices")
+    ap.add_argument("--attn-layers", default="", help="granitehybrid, lfm2: comma list of attention layer indices")
+    ap.add_argument("--shortconv-l-cache", type=int, default=3, help="lfm2: short convolution length")
     ap.add_argument("--tie-embeddings", action="store_true", help="no output.weight (uses token_embd)")
     ap.add_argument("--type", default="F16", help="type of 2-D weights: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K..Q6_K IQ4_NL")
     ap.add_argument("--output-type", default=None, help="type of output.weight (default --type)")
@@ -417,6 +451,8 @@ def main():
         summary.update(kv_lora_rank=a.kv_lora_rank, q_lora_rank=a.q_lora_rank, rope_dim=a.rope_dim,
                        mla_nope_dim=a.mla_nope_dim, mla_v_dim=a.mla_v_dim, n_dense_lead=a.n_dense_lead,
                        n_expert_shared=a.n_expert_shared)
+    if a.arch == "lfm2":
+        summary.update(shortconv_l_cache=a.shortconv_l_cache, attn_layers=a.attn_layers)
     if a.arch in ("mamba", "mamba2", "granitehybrid"):
         summary.update(ssm_d_conv=a.ssm_d_conv, ssm_d_inner=a.ssm_d_inner, ssm_d_state=a.ssm_d_state,
                        ssm_dt_rank=a.ssm_dt_rank, ssm_n_group=a.ssm_n_group, attn_layers=a.attn_layers)
@@ -451,6 +487,14 @@ def main():
             w.add_head_count_kv([a.n_head_kv if i in a.attn_layers else 0 for i in range(a.n_layer)])
             w.add_rope_freq_base(a.rope_theta)
             w.add_rope_dimension_count(a.rope_dim)
+    elif a.arch == "lfm2":
+        w.add_shortconv_l_cache(a.shortconv_l_cache)
+        w.add_head_count(a.n_head)
+        w.add_head_count_kv([a.n_head_kv if i in a.attn_layers else 0 for i in range(a.n_layer)])
+        w.add_key_length(a.head_dim)
+        w.add_value_length(a.head_dim)
+        w.add_rope_freq_base(a.rope_theta)
+        w.add_rope_dimension_count(a.rope_dim)
     elif a.arch == "deepseek2":
         # MLA as current convert_hf_to_gguf writes it: one KV "head" of kv_lora_rank + rope dims,
         # the decompressed per-head sizes in *_mla keys

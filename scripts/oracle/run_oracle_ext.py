@@ -72,6 +72,11 @@ MODELS = [
                                               ssm_d_state=64, ssm_dt_rank=16, ssm_n_group=1,
                                               attn_layers="5,15,25,35", n_vocab=100352, ctx=131072,
                                               type="Q8_0", tie_embeddings=True)),
+    # LFM2-1.2B layout: 16 layers, short convolutions (L_cache 3) with attention on 6 of them (q/k norm,
+    # GQA 4:1), 65536-token vocabulary; width scaled down
+    dict(name="lfm2-q8_0", args=dict(arch="lfm2", n_layer=16, n_embd=512, n_head=8, n_head_kv=2, n_ff=2048,
+                                     attn_layers="2,5,8,10,12,14", shortconv_l_cache=3, n_vocab=65536,
+                                     ctx=128000, type="Q8_0", rope_theta=1000000.0, tie_embeddings=True)),
     # gpt-oss-20b layout: 24 layers, attention sinks, sliding window 128 on every other layer, MoE with
     # biases, head_dim 64, its 201088-token vocabulary; width and expert count scaled down
     dict(name="gptoss-q8_0", args=dict(arch="gpt-oss", n_layer=24, n_embd=512, n_head=8, n_head_kv=2, head_dim=64,

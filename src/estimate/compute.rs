@@ -160,7 +160,13 @@ impl ComputeShape {
         let e = hp.n_embd;
         s.mla_rank = hp.mla.as_ref().map(|m| m.kv_lora_rank).unwrap_or(0);
         let dense_ff = hp.n_ff.iter().copied().max().unwrap_or(0);
-        let dense = 2 * e + 2 * dense_ff + 1;
+        // live at the dense SwiGLU: residual plus two allocator holes (3·n_embd), gate, up and their
+        // product (3·n_ff), the token ids
+        let dense = if dense_ff > 0 {
+            3 * e + 3 * dense_ff + 1
+        } else {
+            0
+        };
         s.logits_floor_floats = 2 * e + 1;
         let moe = if hp.is_moe() {
             // live at the routed experts' SwiGLU: residual, normed input and two allocator holes left by

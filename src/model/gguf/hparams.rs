@@ -24,6 +24,8 @@ pub const KNOWN_ARCHS: &[&str] = &[
     "gpt-oss",
     "mamba",
     "mamba2",
+    "granitehybrid",
+    "lfm2",
 ];
 
 /// Architectures whose every layer is recurrent (no KV cache).
@@ -367,7 +369,15 @@ pub fn hparams_from_gguf(h: &GgufHeader, label: &str) -> Result<(HyperParams, Ve
     };
 
     // SSM / recurrent layers.
-    let ssm = if k.get("ssm.conv_kernel").is_some()
+    let ssm = if let Some(l_cache) = k.u64("shortconv.l_cache")? {
+        // LFM2 short convolutions: llama.cpp n_embd_r = n_embd·(l_cache − 1), no scan state; the same
+        // sizes as an SSM of d_conv = l_cache over d_inner = n_embd with d_state 0
+        Some(Ssm {
+            d_conv: l_cache,
+            d_inner: n_embd,
+            ..Ssm::default()
+        })
+    } else if k.get("ssm.conv_kernel").is_some()
         || k.get("ssm.inner_size").is_some()
         || k.get("ssm.state_size").is_some()
     {
