@@ -189,6 +189,11 @@ impl ComputeShape {
         } else {
             0
         };
+        if !s.full.present && !s.swa.present {
+            // attention-free (Mamba): the recurrent-state copy indices take the first slot above the token
+            // ids, so the final hidden state lands one n_embd block higher (graph dumps of Mamba-1 and -2)
+            s.logits_floor_floats = 3 * e + 2;
+        }
         // recurrent layers (llama.cpp build_mamba_layer / build_mamba2_layer): residual, normed input and
         // the layer output (3·n_embd), the input projection (Mamba-1: x and z, 2·d_inner; Mamba-2: z, xBC
         // and dt), the convolved xBC, the scan output y and its contiguous copy (2·d_inner), plus the final
