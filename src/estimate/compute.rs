@@ -243,8 +243,10 @@ impl ComputeShape {
             } else {
                 // MLA without flash attention: V is a view of the latent K cache, made contiguous and
                 // transposed for the KQ·V product (build_attn_mha `v_cont`), f16 like the cache
+                // (and the n_embd block freed above the token ids stays a hole under the scores)
                 let v_cont = 2 * self.mla_rank.saturating_mul(n_kv);
-                per_tok(d.n_head.saturating_mul(n_kv) + mask_floats + acts) + v_cont
+                let hole = if self.mla_rank > 0 { self.n_embd } else { 0 };
+                per_tok(d.n_head.saturating_mul(n_kv) + mask_floats + acts + hole) + v_cont
             }
         };
         let ssm = if self.ssm_floats > 0 {
