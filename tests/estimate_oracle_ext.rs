@@ -109,9 +109,16 @@ fn models() -> BTreeMap<String, ModelDesc> {
             let (key, ty, v) = (kv[0].as_str().unwrap(), kv[1].as_str().unwrap(), &kv[2]);
             let value = match ty.strip_prefix("arr_") {
                 Some(elem) => {
-                    let items: Vec<Value> =
-                        v.as_array().unwrap().iter().map(|x| scalar(elem, x)).collect();
-                    let et = items.first().map(|x| x.value_type()).unwrap_or(ValueType::U32);
+                    let items: Vec<Value> = v
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| scalar(elem, x))
+                        .collect();
+                    let et = items
+                        .first()
+                        .map(|x| x.value_type())
+                        .unwrap_or(ValueType::U32);
                     Value::array(et, items)
                 }
                 None => scalar(ty, v),
@@ -213,7 +220,12 @@ fn kv_exact_on_every_row() {
             bad.push(format!("{}: predicted {got} reported {rep}", r.label()));
         }
     }
-    assert!(bad.is_empty(), "{} rows off:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} rows off:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
 }
 
 #[test]
@@ -287,7 +299,12 @@ fn compute_within_5pct_and_total_within_2pct_on_every_row() {
         );
     }
     println!("compute exact on {exact}/{} rows", rows.len());
-    assert!(bad.is_empty(), "{} rows off:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} rows off:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
     // the plan's memory_error_pct is the worst total error over both oracles; this set's worst is the
     // larger one (the 80-row oracle's is 0.91%, checked to stay below the constant by estimate_oracle.rs)
     assert!(

@@ -3,27 +3,44 @@
 //!
 //! # llama.cpp compute buffer
 //! llama.cpp reserves the compute buffer once, for the worst-case graph: one full micro-batch of
-//! `n_tokens = min(n_ubatch, n_ctx)` tokens, all of them outputs, attending to all `pad256(n_ctx)` cells.
-//! ggml's graph allocator reuses memory between layers (tensors are freed after their last consumer), so
-//! the buffer is the *peak* of live tensors over the graph, not a sum. Three phases can hold the peak
-//! (every term is f32 unless said, so bytes = `4 · n_tokens · (per-token floats)`):
+//! `n_tokens = min(n_ubatch, n_ctx)` tokens, all of them outputs, attending to all cells of a KV stream
+//! (`pad256(n_ctx)`, or `n_ctx_seq` per stream with `-np` > 1: the scores of all streams together are
+//! `n_head · n_ctx_seq · n_tokens`). ggml's graph allocator reuses memory between layers (tensors are
+//! freed after their last consumer), so the buffer is the *peak* of live tensors over the graph, not a
+//! sum. The live sets below were read off the allocator itself: `scripts/oracle/graph_probe.cpp` prints
+//! where llama.cpp placed every tensor of a full-ubatch graph (`graph_peak.py` lists what is live at the
+//! high-water mark). Every term is f32 unless said, so bytes = `4 · n_tokens · (per-token floats)`:
 //!
-//! - **logits**: the output matmul `[n_vocab, n_tokens]` while the final hidden state and its norm are
-//!   live: `n_vocab + 2·n_embd + 1` (the `+1` is the int32 token ids).
+//! - **masks**: the KQ masks (one per cache: full and, for ISWA models, sliding; f16 with flash
+//!   attention, else f32; `n_kv` per token) are graph inputs read by every attention layer, so they stay
+//!   allocated through *every* layer phase below until the last attention. At 128k context they dominate
+//!   the flash-attention buffer (128 MiB per 512-token ubatch).
+//! - **logits**: the output matmul `[n_vocab, n_tokens]` on top of the final hidden state and the
+//!   n_embd-sized hole left above the token ids: `n_vocab + 2·n_embd + 1`. Two placements move it up:
+//!   attention-free models (Mamba) `3·n_embd + 2` (the recurrent-state copy indices split the low hole);
+//!   MoE with a shared expert whose down projection fits the freed gate+up block (`k·n_embd ≤ 2·k·n_ff_exp`)
+//!   `4·n_embd + 2·k·n_ff_exp + 1` (the normed input stays alive for the shared expert, and the residual
+//!   chain lands above the routed gate+up).
 //! - **attention**: with flash attention off, the KQ scores `n_head · n_kv` (softmax runs in place), the
-//!   f32 masks `n_kv` (one per cache: the full one and, for ISWA models, the sliding one), and the live
-//!   activations around them: residual, normed input and output (`3·n_embd`), Q and its RoPE'd copy
-//!   (`2·n_head·hd`), the new K and V rows (`2·n_head_kv·hd`) and the int32 inputs (`5`). With flash
-//!   attention on, no KQ is materialised and the mask is f16 (`n_kv / 2`).
-//! - **FFN**: residual + normed input (`2·n_embd`), gate and up (`2·n_ff`); for MoE the router logits and
-//!   probabilities (`2·n_expert`), per-used-expert gate/up (`2·n_ff_exp`) and down outputs (`n_embd`),
-//!   and the shared expert.
+//!   masks, and the live activations around them: residual, normed input and output (`3·n_embd`), Q and
+//!   its RoPE'd copy (`2·n_head·hd`), the new K and V rows (`2·n_head_kv·hd`) and the int32 inputs (`5`).
+//!   MLA (absorbed, K-only cache) also copies the latent V transposed (`2·kv_lora_rank·n_kv` bytes, f16)
+//!   and keeps the low n_embd hole. With flash attention on, no KQ is materialised.
+//! - **FFN**: dense SwiGLU: residual and two holes (`3·n_embd`), gate, up and their product (`3·n_ff`);
+//!   MoE: residual and three holes (`4·n_embd`), per-used-expert gate, up and product (`3·k·n_ff_exp`),
+//!   the down outputs `k·n_embd` when they do not fit the freed gate+up block, the router logits and
+//!   probabilities (`2·n_expert`), the normed input kept for a shared expert (`n_embd`).
+//! - **SSM** (Mamba, Mamba-2, Granite-H, LFM2 short convolutions): residual, normed input and output
+//!   (`3·n_embd`), the input projection (Mamba-1 `2·d_inner`; Mamba-2 `2·d_inner + 2·n_group·d_state +
+//!   n_heads`), the convolved `d_inner + 2·n_group·d_state`, the scan output and its contiguous copy
+//!   (`2·d_inner`), plus the final state the scan appends (`4·d_state·d_inner` bytes per sequence).
 //!
-//! Validated on all 80 oracle rows (llama.cpp 0c1e570, CPU backend, `tests/data/oracle_results.csv`):
-//! 58 rows exact to the byte, the others within 3.84% (median |error| 0%; total within 0.91%). Where the allocator leaves a
-//! hole the formula does not see (e.g. one more `4·n_embd·n_tokens` block with q8_0 KV, or the f16 mask
-//! sitting under the logits in the qwen3 rows at n_ctx ≤ 4096), llama.cpp allocates *more* than
-//! predicted, never less; the test prints each row.
+//! Validated on the 80 rows of `tests/data/oracle_results.csv` (dense llama, qwen3, gemma3 SWA, llama
+//! MoE; 58 exact, worst 3.84%, total worst 0.91%; where the allocator leaves a hole the formula does not
+//! see, e.g. one more `4·n_embd·n_tokens` block with q8_0 KV, llama.cpp allocates *more* than predicted)
+//! and the 172 rows of `tests/data/oracle_results_ext.csv` (qwen3moe 128 experts, Mixtral-style, DeepSeek
+//! V3 / V2-Lite MLA, Mamba-1/2, Granite-4.0-H, LFM2, gpt-oss; n_ctx 512–131072, n_ubatch 128–2048, FA
+//! on/off, KV f16/q8_0/q4_0, `-np` 1–4): compute worst 3.62%, total worst 1.01%; both tests print each row.
 //!
 //! On GPUs the same graph is reserved on the device (the buffer does not depend on how many layers
 //! are offloaded: llama.cpp #27953). The CPU_REPACK doubling of Q4_0/Q4_K weights in the oracle's model
@@ -31,8 +48,8 @@
 //! is the file's tensor bytes, so plans use the inventory's bytes.
 //!
 //! # Output buffer
-//! Host logits of one token per sequence: `4 · n_vocab · n_seq` (exact on all 80 oracle rows, within the
-//! log's 0.01 MiB rounding).
+//! Host logits of one token per sequence: `4 · n_vocab · n_seq` (exact on all 252 oracle rows, within
+//! the log's 0.01 MiB rounding).
 //!
 //! # Runtime overhead
 //! - CUDA: the context, cuBLAS workspace and driver reserve: 400 MiB. gguf-parser-go's default VRAM
@@ -201,7 +218,8 @@ impl ComputeShape {
         if let Some(ssm) = &hp.ssm {
             let recurrent = (0..hp.n_layer as usize).any(|l| {
                 hp.recurrent_layers.get(l).copied().unwrap_or(false)
-                    || (hp.recurrent_layers.is_empty() && hp.n_head_kv.get(l).copied().unwrap_or(0) == 0)
+                    || (hp.recurrent_layers.is_empty()
+                        && hp.n_head_kv.get(l).copied().unwrap_or(0) == 0)
             });
             if recurrent {
                 let gn2 = 2 * ssm.n_group * ssm.d_state;
@@ -353,17 +371,9 @@ mod tests {
     fn fa_off_kq_dominates_long_context() {
         let hp = llama1b();
         let shape = ComputeShape::new(&hp);
-        let t = shape.llama_cpp(
-            Cells::single(32768, 0),
-            512,
-            false,
-        );
+        let t = shape.llama_cpp(Cells::single(32768, 0), 512, false);
         assert_eq!(t.dominant(), "attention");
-        let t = shape.llama_cpp(
-            Cells::single(32768, 0),
-            512,
-            true,
-        );
+        let t = shape.llama_cpp(Cells::single(32768, 0), 512, true);
         assert_eq!(t.dominant(), "logits");
     }
 }
