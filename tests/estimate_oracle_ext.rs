@@ -1,8 +1,9 @@
 //! The estimate against llama.cpp's own allocations, extended oracle (`tests/data/oracle_results_ext.csv`,
-//! llama.cpp 0c1e570, CPU backend): MoE (qwen3moe 128 experts, Mixtral-style llama MoE), MLA
-//! (DeepSeek-V3 and V2-Lite layouts), recurrent (Mamba-1, Mamba-2), hybrid (Granite-4.0-H: Mamba-2 +
-//! attention), gpt-oss (sinks + alternating sliding window), over n_ctx 512..131072, n_ubatch 128..2048,
-//! flash attention on/off, KV f16/q8_0/q4_0 and 1..4 parallel sequences.
+//! 194 rows, llama.cpp 0c1e570, CPU backend): MoE (qwen3moe 128 experts, Mixtral-style llama MoE), MLA
+//! (DeepSeek-V3 and V2-Lite layouts), recurrent (Mamba-1, Mamba-2), hybrids (Granite-4.0-H: Mamba-2 +
+//! attention; LFM2: short convolutions + attention; Qwen3-Next: gated delta net + gated attention, MoE),
+//! gpt-oss (sinks + alternating sliding window), over n_ctx 512..131072, n_ubatch 128..2048, flash
+//! attention on/off, KV f16/q8_0/q4_0 and 1..4 parallel sequences.
 //!
 //! No model file is needed: each model's GGUF header (metadata without the tokenizer arrays, and every
 //! tensor's name, shape and type) is in `tests/data/oracle_ext_models.json`; the test rebuilds the header
@@ -149,7 +150,7 @@ fn rows() -> Vec<Row> {
     ))
     .unwrap();
     let rows = read_csv(&text);
-    assert!(rows.len() >= 150, "{} rows", rows.len());
+    assert_eq!(rows.len(), 194, "rows in oracle_results_ext.csv");
     rows
 }
 

@@ -5,7 +5,8 @@ Architectures: llama (dense or MoE/Mixtral-style), qwen2 (qkv bias), qwen3 (q/k 
 qwen3moe, gemma3 (sliding-window attention + post norms), and (headroom's extension, scripts/oracle/)
 deepseek2 (MLA: kv_lora_rank, q_lora_rank, split k_b/v_b, shared experts, leading dense layers),
 mamba (Mamba-1), mamba2, granitehybrid (Mamba-2 layers + attention layers, head_count_kv 0 marks the
-recurrent ones), lfm2 (short-convolution layers + attention layers) and gpt-oss (attention sinks,
+recurrent ones), lfm2 (short-convolution layers + attention layers), qwen3next (gated delta net + gated attention,
+MoE with a gated shared expert) and gpt-oss (attention sinks,
 alternating sliding window, MoE with biases).
 Tensor names and shapes follow llama.cpp 0c1e570 src/models/<arch>.cpp load_arch_tensors.
 
@@ -87,6 +88,8 @@ def tensor_specs(a):
         return gptoss_specs(a)
     if a.arch == "lfm2":
         return lfm2_specs(a)
+    if a.arch == "qwen3next":
+        return qwen3next_specs(a)
     E, L, V = a.n_embd, a.n_layer, a.n_vocab
     hd = a.head_dim
     q_dim, kv_dim = a.n_head * hd, a.n_head_kv * hd
@@ -245,6 +248,48 @@ def lfm2_specs(a):
     return specs
 
 
+def qwen3next_specs(a):
+    """llama.cpp src/models/qwen3next.cpp: gated-delta-net (linear attention) layers and every
+    full_attention_interval-th layer gated full attention (Q and its gate: 2·n_head·head_dim) with q/k
+    norm; every layer MoE with a gated shared expert. Linear-attention sizes: head dim = ssm.state_size,
+    k heads = ssm.group_count, v heads = ssm.time_step_rank, ssm.inner_size = value dim."""
+    E, H, HK, hd = a.n_embd, a.n_head, a.n_head_kv, a.head_dim
+    X, F, FS = a.n_expert, a.n_ff_exp, a.n_ff_shexp
+    dk, nk, nv = a.ssm_d_state, a.ssm_n_group, a.ssm_dt_rank
+    key_dim, value_dim = dk * nk, dk * nv
+    conv_dim = 2 * key_dim + value_dim
+    out = []
+    for i in range(a.n_layer):
+        p = f"blk.{i}."
+        out.append((p + "attn_norm.weight", (E,), "norm"))
+        out.append((p + "post_attention_norm.weight", (E,), "norm"))
+        if (i + 1) % a.full_attn_interval == 0:
+            out.append((p + "attn_q.weight", (E, 2 * H * hd), "w"))
+            out.append((p + "attn_k.weight", (E, HK * hd), "w"))
+            out.append((p + "attn_v.weight", (E, HK * hd), "w"))
+            out.append((p + "attn_output.weight", (H * hd, E), "w"))
+            out.append((p + "attn_q_norm.weight", (hd,), "norm"))
+            out.append((p + "attn_k_norm.weight", (hd,), "norm"))
+        else:
+            out.append((p + "attn_qkv.weight", (E, conv_dim), "w"))
+            out.append((p + "attn_gate.weight", (E, value_dim), "w"))
+            out.append((p + "ssm_conv1d.weight", (a.ssm_d_conv, conv_dim), "f32w"))
+            out.append((p + "ssm_dt.bias", (nv,), "bias"))
+            out.append((p + "ssm_a", (nv,), "f32w"))
+            out.append((p + "ssm_ba.weight", (E, 2 * nv), "w"))
+            out.append((p + "ssm_norm.weight", (dk,), "norm"))
+            out.append((p + "ssm_out.weight", (value_dim, E), "w"))
+        out.append((p + "ffn_gate_inp.weight", (E, X), "f32w"))
+        out.append((p + "ffn_down_exps.weight", (F, E, X), "w"))
+        out.append((p + "ffn_gate_exps.weight", (E, F, X), "w"))
+        out.append((p + "ffn_up_exps.weight", (E, F, X), "w"))
+        out.append((p + "ffn_gate_inp_shexp.weight", (E,), "f32w"))
+        out.append((p + "ffn_gate_shexp.weight", (E, FS), "w"))
+        out.append((p + "ffn_up_shexp.weight", (E, FS), "w"))
+        out.append((p + "ffn_down_shexp.weight", (FS, E), "w"))
+    return _head_tail(a, out)
+
+
 def gptoss_specs(a):
     """llama.cpp src/models/openai-moe.cpp: head size = rope dimension, sinks, biases, MoE with biases."""
     E, H, HK, hd = a.n_embd, a.n_head, a.n_head_kv, a.head_dim
@@ -362,7 +407,7 @@ def main():
     ap.add_argument("-o", "--out", help="output .gguf path")
     ap.add_argument("--arch", default="llama", choices=["llama", "qwen2", "qwen3", "qwen3moe", "gemma3",
                                                       "deepseek2", "mamba", "mamba2", "granitehybrid", "gpt-oss",
-                                                      "lfm2"])
+                                                      "lfm2", "qwen3next"])
     ap.add_argument("--name", default=None)
     ap.add_argument("--n-layer", type=int, required=True)
     ap.add_argument("--n-embd", type=int, required=True)
@@ -397,6 +442,8 @@ def main():
     ap.add_argument("--ssm-dt-rank", type=int, default=0, help="mamba: dt rank; mamba2: number of SSM heads")
     ap.add_argument("--ssm-n-group", type=int, default=1)
     ap.add_argument("--attn-layers", default="", help="granitehybrid, lfm2: comma list of attention layer indices")
+    ap.add_argument("--full-attn-interval", type=int, default=4, help="qwen3next: every Nth layer is full attention")
+    ap.add_argument("--n-ff-shexp", type=int, default=0, help="qwen3next: shared expert FFN size")
     ap.add_argument("--shortconv-l-cache", type=int, default=3, help="lfm2: short convolution length")
     ap.add_argument("--tie-embeddings", action="store_true", help="no output.weight (uses token_embd)")
     ap.add_argument("--type", default="F16", help="type of 2-D weights: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K..Q6_K IQ4_NL")
@@ -416,7 +463,7 @@ def main():
         a.rope_dim = a.head_dim  # llama.cpp sizes gpt-oss heads by n_rot
     if a.arch == "qwen3moe" and a.n_expert == 0:
         raise SystemExit("qwen3moe needs --n-expert")
-    if a.n_expert > 0 and a.arch not in ("llama", "qwen3moe", "deepseek2", "gpt-oss"):
+    if a.n_expert > 0 and a.arch not in ("llama", "qwen3moe", "deepseek2", "gpt-oss", "qwen3next"):
         raise SystemExit("MoE supported for --arch llama, qwen3moe, deepseek2 and gpt-oss")
     if a.arch in ("deepseek2", "gpt-oss") and a.n_expert == 0:
         raise SystemExit(f"{a.arch} needs --n-expert")
@@ -451,6 +498,9 @@ def main():
         summary.update(kv_lora_rank=a.kv_lora_rank, q_lora_rank=a.q_lora_rank, rope_dim=a.rope_dim,
                        mla_nope_dim=a.mla_nope_dim, mla_v_dim=a.mla_v_dim, n_dense_lead=a.n_dense_lead,
                        n_expert_shared=a.n_expert_shared)
+    if a.arch == "qwen3next":
+        summary.update(ssm_d_conv=a.ssm_d_conv, ssm_d_state=a.ssm_d_state, ssm_dt_rank=a.ssm_dt_rank,
+                       ssm_n_group=a.ssm_n_group, full_attn_interval=a.full_attn_interval, n_ff_shexp=a.n_ff_shexp)
     if a.arch == "lfm2":
         summary.update(shortconv_l_cache=a.shortconv_l_cache, attn_layers=a.attn_layers)
     if a.arch in ("mamba", "mamba2", "granitehybrid"):
@@ -487,6 +537,21 @@ def main():
             w.add_head_count_kv([a.n_head_kv if i in a.attn_layers else 0 for i in range(a.n_layer)])
             w.add_rope_freq_base(a.rope_theta)
             w.add_rope_dimension_count(a.rope_dim)
+    elif a.arch == "qwen3next":
+        w.add_head_count(a.n_head)
+        w.add_head_count_kv(a.n_head_kv)
+        w.add_key_length(a.head_dim)
+        w.add_value_length(a.head_dim)
+        w.add_rope_freq_base(a.rope_theta)
+        w.add_rope_dimension_count(a.rope_dim)
+        w.add_ssm_conv_kernel(a.ssm_d_conv)
+        w.add_ssm_inner_size(a.ssm_d_state * a.ssm_dt_rank)
+        w.add_ssm_state_size(a.ssm_d_state)
+        w.add_ssm_time_step_rank(a.ssm_dt_rank)
+        w.add_ssm_group_count(a.ssm_n_group)
+        w.add_full_attention_interval(a.full_attn_interval)
+        w.add_expert_feed_forward_length(a.n_ff_exp)
+        w.add_expert_shared_feed_forward_length(a.n_ff_shexp)
     elif a.arch == "lfm2":
         w.add_shortconv_l_cache(a.shortconv_l_cache)
         w.add_head_count(a.n_head)

@@ -77,6 +77,14 @@ MODELS = [
     dict(name="lfm2-q8_0", args=dict(arch="lfm2", n_layer=16, n_embd=512, n_head=8, n_head_kv=2, n_ff=2048,
                                      attn_layers="2,5,8,10,12,14", shortconv_l_cache=3, n_vocab=65536,
                                      ctx=128000, type="Q8_0", rope_theta=1000000.0, tie_embeddings=True)),
+    # Qwen3-Next-80B-A3B layout: 48 layers, gated delta net (linear attention, 16 k / 32 v heads of 128) on 3
+    # of every 4 layers, gated full attention (head_dim 256) on the 4th, 512 experts top-10 + gated shared
+    # expert, 151936-token vocabulary; scaled to 8 layers, 4 k / 8 v heads of 64, head_dim 128, 64 experts
+    dict(name="qwen3next-q8_0", args=dict(arch="qwen3next", n_layer=8, n_embd=512, n_head=4, n_head_kv=2,
+                                          head_dim=128, rope_dim=64, n_ff=1024, n_ff_exp=128, n_ff_shexp=128,
+                                          n_expert=64, n_expert_used=8, ssm_d_conv=4, ssm_d_state=64,
+                                          ssm_n_group=4, ssm_dt_rank=8, full_attn_interval=4,
+                                          n_vocab=151936, ctx=262144, type="Q8_0", rope_theta=10000000.0)),
     # gpt-oss-20b layout: 24 layers, attention sinks, sliding window 128 on every other layer, MoE with
     # biases, head_dim 64, its 201088-token vocabulary; width and expert count scaled down
     dict(name="gptoss-q8_0", args=dict(arch="gpt-oss", n_layer=24, n_embd=512, n_head=8, n_head_kv=2, head_dim=64,

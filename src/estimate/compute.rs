@@ -34,12 +34,14 @@
 //!   (`3·n_embd`), the input projection (Mamba-1 `2·d_inner`; Mamba-2 `2·d_inner + 2·n_group·d_state +
 //!   n_heads`), the convolved `d_inner + 2·n_group·d_state`, the scan output and its contiguous copy
 //!   (`2·d_inner`), plus the final state the scan appends (`4·d_state·d_inner` bytes per sequence).
+//!   Qwen3-Next's gated-delta-net layers are sized by the same keys; in its oracle rows this phase is
+//!   never the peak (the logits are), so that use is unvalidated.
 //!
 //! Validated on the 80 rows of `tests/data/oracle_results.csv` (dense llama, qwen3, gemma3 SWA, llama
 //! MoE; 58 exact, worst 3.84%, total worst 0.91%; where the allocator leaves a hole the formula does not
 //! see, e.g. one more `4·n_embd·n_tokens` block with q8_0 KV, llama.cpp allocates *more* than predicted)
-//! and the 172 rows of `tests/data/oracle_results_ext.csv` (qwen3moe 128 experts, Mixtral-style, DeepSeek
-//! V3 / V2-Lite MLA, Mamba-1/2, Granite-4.0-H, LFM2, gpt-oss; n_ctx 512–131072, n_ubatch 128–2048, FA
+//! and the 194 rows of `tests/data/oracle_results_ext.csv` (qwen3moe 128 experts, Mixtral-style, DeepSeek
+//! V3 / V2-Lite MLA, Mamba-1/2, Granite-4.0-H, LFM2, Qwen3-Next, gpt-oss; n_ctx 512–131072, n_ubatch 128–2048, FA
 //! on/off, KV f16/q8_0/q4_0, `-np` 1–4): compute worst 3.62%, total worst 1.01%; both tests print each row.
 //!
 //! On GPUs the same graph is reserved on the device (the buffer does not depend on how many layers
@@ -48,7 +50,7 @@
 //! is the file's tensor bytes, so plans use the inventory's bytes.
 //!
 //! # Output buffer
-//! Host logits of one token per sequence: `4 · n_vocab · n_seq` (exact on all 252 oracle rows, within
+//! Host logits of one token per sequence: `4 · n_vocab · n_seq` (exact on all 274 oracle rows, within
 //! the log's 0.01 MiB rounding).
 //!
 //! # Runtime overhead

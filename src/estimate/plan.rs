@@ -22,8 +22,8 @@ const GIB: f64 = (1u64 << 30) as f64;
 pub const WIRED_LIMIT_MARGIN_BYTES: u64 = 1024 * MIB;
 
 /// Expected |error| of the predicted total (weights + KV + compute + output), percent: the worst
-/// error over the 252 oracle rows of llama.cpp 0c1e570 (`tests/estimate_oracle.rs`, 80 rows of dense
-/// llama / qwen3 / gemma3 / llama-MoE, worst 0.91%; `tests/estimate_oracle_ext.rs`, 172 rows of MoE,
+/// error over the 274 oracle rows of llama.cpp 0c1e570 (`tests/estimate_oracle.rs`, 80 rows of dense
+/// llama / qwen3 / gemma3 / llama-MoE, worst 0.91%; `tests/estimate_oracle_ext.rs`, 194 rows of MoE,
 /// MLA, Mamba, hybrid and gpt-oss models, worst 1.01% on a Mixtral-style row with n_ubatch 2048 and
 /// flash attention off, where the graph allocator leaves one n_embd block the formula does not see).
 /// The oracle ran llama.cpp's CPU backend; Metal and CUDA compute buffers follow the same graph but

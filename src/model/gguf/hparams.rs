@@ -26,6 +26,7 @@ pub const KNOWN_ARCHS: &[&str] = &[
     "mamba2",
     "granitehybrid",
     "lfm2",
+    "qwen3next",
 ];
 
 /// Architectures whose every layer is recurrent (no KV cache).
