@@ -370,6 +370,31 @@ mod tests {
     }
 
     #[test]
+    fn masks_stay_under_the_moe_ffn_at_long_context() {
+        // oracle mixtral-8x-q8_0 (llama MoE 8 experts top-2, n_ff_exp 1792), 131072 ctx, FA on, ub 512:
+        // llama.cpp reserved 160,446,464 B = the f16 mask (128 MiB) + the routed SwiGLU live set
+        let hp = HyperParams {
+            n_layer: 4,
+            n_embd: 512,
+            n_head: vec![4; 4],
+            n_head_kv: vec![1; 4],
+            head_dim_k: 128,
+            head_dim_v: 128,
+            n_ff: vec![0; 4],
+            vocab_size: 32000,
+            n_expert: 8,
+            n_expert_used: 2,
+            n_ff_expert: 1792,
+            ..HyperParams::default()
+        };
+        let shape = ComputeShape::new(&hp);
+        let t = shape.llama_cpp(Cells::single(131072, 0), 512, true);
+        assert_eq!(t.dominant(), "ffn");
+        let err = (t.total() as f64 - 160_446_464.0) / 160_446_464.0;
+        assert!(err.abs() < 0.001, "{}", t.total());
+    }
+
+    #[test]
     fn fa_off_kq_dominates_long_context() {
         let hp = llama1b();
         let shape = ComputeShape::new(&hp);

@@ -376,6 +376,68 @@ mod tests {
     }
 
     #[test]
+    fn parallel_sequences_split_the_cache_into_streams() {
+        // one full and one sliding-window layer (window 128), 2 KV heads of 64, f16: 512 B per cell
+        let hp = HyperParams {
+            n_layer: 2,
+            n_embd: 512,
+            n_head: vec![8; 2],
+            n_head_kv: vec![2; 2],
+            head_dim_k: 64,
+            head_dim_v: 64,
+            sliding_window: Some(128),
+            swa_layers: vec![false, true],
+            ..HyperParams::default()
+        };
+        let wl = Workload {
+            context: 4096,
+            parallel: 4,
+            ..Workload::default()
+        };
+        // llama.cpp (kv_unified off): 4 streams of n_ctx_seq = 1024 cells; the sliding layer holds
+        // pad256(min(1024, 128 + 512)) = 768 cells per stream (gpt-oss oracle rows, -np 4)
+        assert_eq!(kv_bytes(&hp, &wl).unwrap(), 4 * (1024 + 768) * 512);
+        // n_ctx 1000 with 3 sequences: n_ctx_seq = pad256(1024 / 3) = 512, 3 streams
+        let wl = Workload {
+            context: 1000,
+            parallel: 3,
+            ..Workload::default()
+        };
+        let s = KvShape::new(&hp, TensorType::F16, TensorType::F16, Runtime::LlamaCpp).unwrap();
+        let c = s.cells(wl.context, 512, 3);
+        assert_eq!((c.full, c.swa, c.streams), (512, 512, 3));
+    }
+
+    #[test]
+    fn short_convolution_state_per_sequence() {
+        // LFM2-style: 2 of 3 layers are short convolutions (l_cache 3, no scan state):
+        // llama.cpp n_embd_r = n_embd·(l_cache − 1) f32 per sequence; the attention layer caches K/V
+        let hp = HyperParams {
+            n_layer: 3,
+            n_embd: 512,
+            n_head: vec![8; 3],
+            n_head_kv: vec![0, 2, 0],
+            head_dim_k: 64,
+            head_dim_v: 64,
+            ssm: Some(crate::model::Ssm {
+                d_conv: 3,
+                d_inner: 512,
+                ..Default::default()
+            }),
+            recurrent_layers: vec![true, false, true],
+            ..HyperParams::default()
+        };
+        let wl = Workload {
+            context: 512,
+            parallel: 2,
+            ..Workload::default()
+        };
+        let attn = 2 * 256 * 512; // 2 streams of 256 cells, 512 B per cell
+        let state = 2 * 2 * 4 * 512 * 2; // 2 layers, 2 sequences, 4·n_embd·(3 − 1)
+        assert_eq!(kv_bytes(&hp, &wl).unwrap(), attn + state);
+    }
+
+    #[test]
     fn layer_split_sums_to_total() {
         let wl = Workload {
             context: 5000,
