@@ -143,14 +143,23 @@ fn models() -> BTreeMap<String, ModelDesc> {
     out
 }
 
+fn read_rows(file: &str) -> Vec<Row> {
+    let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
+    read_csv(&std::fs::read_to_string(path).unwrap())
+}
+
+/// The rows held to the bars.
 fn rows() -> Vec<Row> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/oracle_results_ext.csv"
-    ))
-    .unwrap();
-    let rows = read_csv(&text);
+    let rows = read_rows("oracle_results_ext.csv");
     assert_eq!(rows.len(), 194, "rows in oracle_results_ext.csv");
+    rows
+}
+
+/// Rows of models whose compute buffer the formulas do not capture (the file's comments say why): held to
+/// the exact KV, weights and output bars only.
+fn miss_rows() -> Vec<Row> {
+    let rows = read_rows("oracle_results_ext_misses.csv");
+    assert_eq!(rows.len(), 22, "rows in oracle_results_ext_misses.csv");
     rows
 }
 
@@ -184,7 +193,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 #[test]
 fn every_architecture_has_rows() {
-    let rows = rows();
+    let mut rows = rows();
+    rows.extend(miss_rows());
     let models = models();
     for name in models.keys() {
         assert!(
@@ -199,7 +209,8 @@ fn every_architecture_has_rows() {
 
 #[test]
 fn weights_exact_on_every_model() {
-    let rows = rows();
+    let mut rows = rows();
+    rows.extend(miss_rows());
     for (name, m) in models() {
         let w = weight_stats(&m).resident_bytes;
         for r in rows.iter().filter(|r| r.s("model_name") == name) {
@@ -213,7 +224,7 @@ fn weights_exact_on_every_model() {
 fn kv_exact_on_every_row() {
     let models = models();
     let mut bad = vec![];
-    for r in rows() {
+    for r in rows().into_iter().chain(miss_rows()) {
         let m = &models[r.s("model_name")];
         let got = kv_bytes(&m.hparams, &workload(&r)).unwrap();
         let rep = r.u("kv_bytes_reported");
@@ -232,7 +243,7 @@ fn kv_exact_on_every_row() {
 #[test]
 fn output_buffer_on_every_row() {
     let models = models();
-    for r in rows() {
+    for r in rows().into_iter().chain(miss_rows()) {
         let m = &models[r.s("model_name")];
         let got = output_buffer_bytes(&m.hparams, &workload(&r)) as f64;
         let reported = r.u("output_buffer_bytes_reported") as f64; // from a %.2f MiB log line
@@ -311,5 +322,44 @@ fn compute_within_5pct_and_total_within_2pct_on_every_row() {
     assert!(
         (ORACLE_TOTAL_ERROR_PCT - (worst_total * 100.0).round() / 100.0).abs() < 1e-9,
         "update ORACLE_TOTAL_ERROR_PCT to {worst_total:.2}"
+    );
+}
+
+/// The known misses stay misses: if the formulas improve so that every row of the misses file is within
+/// the bars, this fails and the rows belong in `oracle_results_ext.csv` (regenerate without `known_miss`).
+#[test]
+fn known_misses_are_printed_and_still_missing() {
+    let models = models();
+    let mut outside = 0;
+    for r in miss_rows() {
+        let m = &models[r.s("model_name")];
+        let wl = workload(&r);
+        let comp = compute_buffer_bytes(&m.hparams, &wl).unwrap();
+        let rep = r.u("compute_buffer_bytes_reported");
+        let err = (comp as f64 - rep as f64) / rep as f64 * 100.0;
+        let total = weight_stats(m).resident_bytes
+            + kv_bytes(&m.hparams, &wl).unwrap()
+            + comp
+            + output_buffer_bytes(&m.hparams, &wl);
+        let rep_total = r.u("model_buffer_bytes_reported") - r.u("model_repack_bytes")
+            + r.u("kv_bytes_reported")
+            + rep
+            + r.u("output_buffer_bytes_reported");
+        let terr = (total as f64 - rep_total as f64) / rep_total as f64 * 100.0;
+        println!(
+            "{:58}: compute {:>11} reported {:>11} ({:+6.2}%)  total {:+6.3}%",
+            r.label(),
+            comp,
+            rep,
+            err,
+            terr
+        );
+        outside += (err.abs() > 5.0 || terr.abs() > 2.0) as u32;
+        // never wildly off: the miss is one misplaced block of activations, not a missing term
+        assert!(err.abs() < 10.0, "{}: compute {err:+.2}%", r.label());
+    }
+    assert!(
+        outside > 0,
+        "every known-miss row is now within the bars: move them to oracle_results_ext.csv"
     );
 }

@@ -5,7 +5,8 @@ Architectures: llama (dense or MoE/Mixtral-style), qwen2 (qkv bias), qwen3 (q/k 
 qwen3moe, gemma3 (sliding-window attention + post norms), and (headroom's extension, scripts/oracle/)
 deepseek2 (MLA: kv_lora_rank, q_lora_rank, split k_b/v_b, shared experts, leading dense layers),
 mamba (Mamba-1), mamba2, granitehybrid (Mamba-2 layers + attention layers, head_count_kv 0 marks the
-recurrent ones), lfm2 (short-convolution layers + attention layers), qwen3next (gated delta net + gated attention,
+recurrent ones), lfm2 (short-convolution layers + attention layers), jamba (Mamba-1 + attention, MoE every other layer),
+qwen3next (gated delta net + gated attention,
 MoE with a gated shared expert) and gpt-oss (attention sinks,
 alternating sliding window, MoE with biases).
 Tensor names and shapes follow llama.cpp 0c1e570 src/models/<arch>.cpp load_arch_tensors.
@@ -90,6 +91,8 @@ def tensor_specs(a):
         return lfm2_specs(a)
     if a.arch == "qwen3next":
         return qwen3next_specs(a)
+    if a.arch == "jamba":
+        return jamba_specs(a)
     E, L, V = a.n_embd, a.n_layer, a.n_vocab
     hd = a.head_dim
     q_dim, kv_dim = a.n_head * hd, a.n_head_kv * hd
@@ -290,6 +293,48 @@ def qwen3next_specs(a):
     return _head_tail(a, out)
 
 
+def jamba_specs(a):
+    """llama.cpp src/models/jamba.cpp: Mamba-1 layers (with dt/B/C norms) and attention layers
+    (head_count_kv 0 marks Mamba); MoE on the layers listed in --moe-layers (expert width = n_ff), dense
+    SwiGLU elsewhere."""
+    E, H, HK, hd = a.n_embd, a.n_head, a.n_head_kv, a.head_dim
+    DC, DI, DS, DT = a.ssm_d_conv, a.ssm_d_inner, a.ssm_d_state, a.ssm_dt_rank
+    out = []
+    for i in range(a.n_layer):
+        p = f"blk.{i}."
+        out.append((p + "attn_norm.weight", (E,), "norm"))
+        if i in a.attn_layers:
+            out.append((p + "attn_q.weight", (E, H * hd), "w"))
+            out.append((p + "attn_k.weight", (E, HK * hd), "w"))
+            out.append((p + "attn_v.weight", (E, HK * hd), "w"))
+            out.append((p + "attn_output.weight", (H * hd, E), "w"))
+        else:
+            out.append((p + "ssm_in.weight", (E, 2 * DI), "w"))
+            out.append((p + "ssm_conv1d.weight", (DC, DI), "f32w"))
+            out.append((p + "ssm_conv1d.bias", (DI,), "bias"))
+            out.append((p + "ssm_x.weight", (DI, DT + 2 * DS), "w"))
+            out.append((p + "ssm_dt_norm.weight", (DT,), "norm"))
+            out.append((p + "ssm_dt.weight", (DT, DI), "w"))
+            out.append((p + "ssm_dt.bias", (DI,), "bias"))
+            out.append((p + "ssm_b_norm.weight", (DS,), "norm"))
+            out.append((p + "ssm_c_norm.weight", (DS,), "norm"))
+            out.append((p + "ssm_a", (DS, DI), "f32w"))
+            out.append((p + "ssm_d", (DI,), "norm"))
+            out.append((p + "ssm_out.weight", (DI, E), "w"))
+        out.append((p + "ffn_norm.weight", (E,), "norm"))
+        if i in a.moe_layers:
+            X = a.n_expert
+            out.append((p + "ffn_gate_inp.weight", (E, X), "f32w"))
+            out.append((p + "ffn_gate_exps.weight", (E, a.n_ff, X), "w"))
+            out.append((p + "ffn_down_exps.weight", (a.n_ff, E, X), "w"))
+            out.append((p + "ffn_up_exps.weight", (E, a.n_ff, X), "w"))
+        else:
+            out.append((p + "ffn_gate.weight", (E, a.n_ff), "w"))
+            out.append((p + "ffn_down.weight", (a.n_ff, E), "w"))
+            out.append((p + "ffn_up.weight", (E, a.n_ff), "w"))
+    return _head_tail(a, out)
+
+
 def gptoss_specs(a):
     """llama.cpp src/models/openai-moe.cpp: head size = rope dimension, sinks, biases, MoE with biases."""
     E, H, HK, hd = a.n_embd, a.n_head, a.n_head_kv, a.head_dim
@@ -407,7 +452,7 @@ def main():
     ap.add_argument("-o", "--out", help="output .gguf path")
     ap.add_argument("--arch", default="llama", choices=["llama", "qwen2", "qwen3", "qwen3moe", "gemma3",
                                                       "deepseek2", "mamba", "mamba2", "granitehybrid", "gpt-oss",
-                                                      "lfm2", "qwen3next"])
+                                                      "lfm2", "qwen3next", "jamba"])
     ap.add_argument("--name", default=None)
     ap.add_argument("--n-layer", type=int, required=True)
     ap.add_argument("--n-embd", type=int, required=True)
@@ -442,6 +487,7 @@ def main():
     ap.add_argument("--ssm-dt-rank", type=int, default=0, help="mamba: dt rank; mamba2: number of SSM heads")
     ap.add_argument("--ssm-n-group", type=int, default=1)
     ap.add_argument("--attn-layers", default="", help="granitehybrid, lfm2: comma list of attention layer indices")
+    ap.add_argument("--moe-layers", default="", help="jamba: comma list of MoE layer indices")
     ap.add_argument("--full-attn-interval", type=int, default=4, help="qwen3next: every Nth layer is full attention")
     ap.add_argument("--n-ff-shexp", type=int, default=0, help="qwen3next: shared expert FFN size")
     ap.add_argument("--shortconv-l-cache", type=int, default=3, help="lfm2: short convolution length")
@@ -463,12 +509,13 @@ def main():
         a.rope_dim = a.head_dim  # llama.cpp sizes gpt-oss heads by n_rot
     if a.arch == "qwen3moe" and a.n_expert == 0:
         raise SystemExit("qwen3moe needs --n-expert")
-    if a.n_expert > 0 and a.arch not in ("llama", "qwen3moe", "deepseek2", "gpt-oss", "qwen3next"):
+    if a.n_expert > 0 and a.arch not in ("llama", "qwen3moe", "deepseek2", "gpt-oss", "qwen3next", "jamba"):
         raise SystemExit("MoE supported for --arch llama, qwen3moe, deepseek2 and gpt-oss")
     if a.arch in ("deepseek2", "gpt-oss") and a.n_expert == 0:
         raise SystemExit(f"{a.arch} needs --n-expert")
     a.ssm_d_inner = a.ssm_d_inner or 2 * a.n_embd
     a.attn_layers = [int(x) for x in a.attn_layers.split(",") if x.strip()]
+    a.moe_layers = [int(x) for x in a.moe_layers.split(",") if x.strip()]
     if a.arch == "deepseek2":
         if not (a.kv_lora_rank and a.mla_nope_dim and a.mla_v_dim and a.rope_dim):
             raise SystemExit("deepseek2 needs --kv-lora-rank --mla-nope-dim --mla-v-dim --rope-dim")
@@ -498,6 +545,9 @@ def main():
         summary.update(kv_lora_rank=a.kv_lora_rank, q_lora_rank=a.q_lora_rank, rope_dim=a.rope_dim,
                        mla_nope_dim=a.mla_nope_dim, mla_v_dim=a.mla_v_dim, n_dense_lead=a.n_dense_lead,
                        n_expert_shared=a.n_expert_shared)
+    if a.arch == "jamba":
+        summary.update(ssm_d_conv=a.ssm_d_conv, ssm_d_inner=a.ssm_d_inner, ssm_d_state=a.ssm_d_state,
+                       ssm_dt_rank=a.ssm_dt_rank, attn_layers=a.attn_layers, moe_layers=a.moe_layers)
     if a.arch == "qwen3next":
         summary.update(ssm_d_conv=a.ssm_d_conv, ssm_d_state=a.ssm_d_state, ssm_dt_rank=a.ssm_dt_rank,
                        ssm_n_group=a.ssm_n_group, full_attn_interval=a.full_attn_interval, n_ff_shexp=a.n_ff_shexp)
@@ -537,6 +587,13 @@ def main():
             w.add_head_count_kv([a.n_head_kv if i in a.attn_layers else 0 for i in range(a.n_layer)])
             w.add_rope_freq_base(a.rope_theta)
             w.add_rope_dimension_count(a.rope_dim)
+    elif a.arch == "jamba":
+        w.add_ssm_conv_kernel(a.ssm_d_conv)
+        w.add_ssm_inner_size(a.ssm_d_inner)
+        w.add_ssm_state_size(a.ssm_d_state)
+        w.add_ssm_time_step_rank(a.ssm_dt_rank)
+        w.add_head_count(a.n_head)
+        w.add_head_count_kv([a.n_head_kv if i in a.attn_layers else 0 for i in range(a.n_layer)])
     elif a.arch == "qwen3next":
         w.add_head_count(a.n_head)
         w.add_head_count_kv(a.n_head_kv)
