@@ -4,7 +4,8 @@
 //! - cells = `pad256(n_ctx)`: the context is rounded up to a multiple of 256. With `-np N > 1`
 //!   parallel sequences the cache is split into N streams (`kv_unified` is off by default in both the
 //!   library and `common_params`): each stream holds `n_ctx_seq = pad256(pad256(n_ctx) / N)` cells
-//!   (`llama-context.cpp`), so the total is `N · n_ctx_seq`.
+//!   (`llama-context.cpp`), so the total is `N · n_ctx_seq`. (llama-server with its default automatic
+//!   slot count, or `-kvu`, uses one unified stream of `pad256(n_ctx)` cells instead; not modelled here.)
 //! - each attention layer `l` holds `cells × (row_bytes(type_k, n_head_kv(l)·hd_k) + row_bytes(type_v,
 //!   n_head_kv(l)·hd_v))` bytes.
 //! - sliding-window layers (swa_full off, the llama-cli/server default) hold
