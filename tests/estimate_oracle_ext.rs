@@ -159,7 +159,7 @@ fn rows() -> Vec<Row> {
 /// the exact KV, weights and output bars only.
 fn miss_rows() -> Vec<Row> {
     let rows = read_rows("oracle_results_ext_misses.csv");
-    assert_eq!(rows.len(), 22, "rows in oracle_results_ext_misses.csv");
+    assert_eq!(rows.len(), 44, "rows in oracle_results_ext_misses.csv");
     rows
 }
 

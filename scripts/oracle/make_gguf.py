@@ -159,8 +159,13 @@ def deepseek2_specs(a):
         else:
             out.append((p + "attn_q.weight", (E, H * kmla), "w"))
         out.append((p + "attn_kv_a_mqa.weight", (E, R + rope), "w"))
-        out.append((p + "attn_k_b.weight", (nope, R, H), "w"))
-        out.append((p + "attn_v_b.weight", (R, vh, H), "w"))
+        if a.mla_legacy:
+            # GGUFs converted before llama.cpp split wkv_b (2025-04): no *_mla keys, so llama.cpp runs
+            # DeepSeek without MLA (decompressed K and V per head in the cache)
+            out.append((p + "attn_kv_b.weight", (R, H * (nope + vh)), "w"))
+        else:
+            out.append((p + "attn_k_b.weight", (nope, R, H), "w"))
+            out.append((p + "attn_v_b.weight", (R, vh, H), "w"))
         out.append((p + "attn_output.weight", (H * vh, E), "w"))
         out.append((p + "ffn_norm.weight", (E,), "norm"))
         if i < a.n_dense_lead:
@@ -478,6 +483,8 @@ def main():
     ap.add_argument("--q-lora-rank", type=int, default=0, help="0 = no q compression (V2-Lite: needs 26/27 layers)")
     ap.add_argument("--mla-nope-dim", type=int, default=0, help="qk_nope_head_dim (rope part: --rope-dim)")
     ap.add_argument("--mla-v-dim", type=int, default=0, help="v_head_dim")
+    ap.add_argument("--mla-legacy", action="store_true",
+                    help="deepseek2 as converted before 2025-04: attn_kv_b, no *_mla keys (llama.cpp then runs without MLA)")
     ap.add_argument("--n-dense-lead", type=int, default=0, help="leading dense (non-MoE) layers")
     ap.add_argument("--n-expert-shared", type=int, default=0)
     # SSM (mamba, mamba2, granitehybrid)
@@ -544,7 +551,7 @@ def main():
     if a.arch == "deepseek2":
         summary.update(kv_lora_rank=a.kv_lora_rank, q_lora_rank=a.q_lora_rank, rope_dim=a.rope_dim,
                        mla_nope_dim=a.mla_nope_dim, mla_v_dim=a.mla_v_dim, n_dense_lead=a.n_dense_lead,
-                       n_expert_shared=a.n_expert_shared)
+                       n_expert_shared=a.n_expert_shared, mla_legacy=a.mla_legacy)
     if a.arch == "jamba":
         summary.update(ssm_d_conv=a.ssm_d_conv, ssm_d_inner=a.ssm_d_inner, ssm_d_state=a.ssm_d_state,
                        ssm_dt_rank=a.ssm_dt_rank, attn_layers=a.attn_layers, moe_layers=a.moe_layers)
@@ -621,11 +628,16 @@ def main():
         # MLA as current convert_hf_to_gguf writes it: one KV "head" of kv_lora_rank + rope dims,
         # the decompressed per-head sizes in *_mla keys
         w.add_head_count(a.n_head)
-        w.add_head_count_kv(1)
-        w.add_key_length(a.kv_lora_rank + a.rope_dim)
-        w.add_value_length(a.kv_lora_rank)
-        w.add_key_length_mla(a.mla_nope_dim + a.rope_dim)
-        w.add_value_length_mla(a.mla_v_dim)
+        if a.mla_legacy:
+            w.add_head_count_kv(a.n_head)
+            w.add_key_length(a.mla_nope_dim + a.rope_dim)
+            w.add_value_length(a.mla_v_dim)
+        else:
+            w.add_head_count_kv(1)
+            w.add_key_length(a.kv_lora_rank + a.rope_dim)
+            w.add_value_length(a.kv_lora_rank)
+            w.add_key_length_mla(a.mla_nope_dim + a.rope_dim)
+            w.add_value_length_mla(a.mla_v_dim)
         w.add_kv_lora_rank(a.kv_lora_rank)
         if a.q_lora_rank:
             w.add_q_lora_rank(a.q_lora_rank)

@@ -11,7 +11,8 @@
 //! - sliding-window layers (swa_full off, the llama-cli/server default) hold
 //!   `pad256(min(n_ctx_seq, n_swa + n_ubatch))` cells per stream (`llama-kv-cache-iswa.cpp`; the window
 //!   is multiplied by n_seq only for a unified cache). Checked on gpt-oss at `-np 2` and `-np 4`.
-//! - MLA (DeepSeek-V2/V3): the cache holds the compressed latent only: one "head" of
+//! - MLA (DeepSeek-V2/V3 files with `key_length_mla`; older conversions run without MLA and are sized like
+//!   any model, see `model::gguf::hparams`): the cache holds the compressed latent only: one "head" of
 //!   `kv_lora_rank + rope_dim` per token per layer, and no separate V (V is a view of K, llama.cpp
 //!   PR #19067 "kv-cache: support V-less cache", 2026-01). Check: DeepSeek-V3 at 32768 cells q8_0 =
 //!   1166.62 MiB, as logged by ik_llama.cpp PR #259 (`KV self size = 1166.62 MiB, c^KV (q8_0)`).

@@ -340,19 +340,18 @@ pub fn hparams_from_gguf(h: &GgufHeader, label: &str) -> Result<(HyperParams, Ve
         sliding_window = None;
     }
 
-    // MLA.
-    let mla = match k.u64("attention.kv_lora_rank")? {
-        None => None,
-        Some(kv_lora_rank) => {
+    // MLA. llama.cpp runs attention as MLA (latent K-only cache) only when the file has the decompressed
+    // head sizes in `key_length_mla` / `value_length_mla` (`llama_hparams::is_mla`), which converters
+    // write since wkv_b was split into attn_k_b / attn_v_b (2025-04). Older DeepSeek GGUFs (attn_kv_b,
+    // head_count_kv = n_head) run without MLA: full K and V per head are cached, sized by key_length /
+    // value_length like any other model (oracle rows `deepseek3-legacy-q8_0`).
+    let mla = match (
+        k.u64("attention.kv_lora_rank")?,
+        k.u64("attention.key_length_mla")?,
+        k.u64("attention.value_length_mla")?,
+    ) {
+        (Some(kv_lora_rank), Some(k_mla), Some(v_mla)) => {
             let rope_dim = k.u64_or("rope.dimension_count", 0)?;
-            let k_mla = match k.u64("attention.key_length_mla")? {
-                Some(v) => v,
-                None => head_dim_k,
-            };
-            let v_mla = match k.u64("attention.value_length_mla")? {
-                Some(v) => v,
-                None => head_dim_v,
-            };
             let nope_dim = k_mla.checked_sub(rope_dim).ok_or_else(|| {
                 k.bad(
                     &k.key("rope.dimension_count"),
@@ -367,6 +366,15 @@ pub fn hparams_from_gguf(h: &GgufHeader, label: &str) -> Result<(HyperParams, Ve
                 v_head_dim: v_mla,
             })
         }
+        (Some(_), _, _) => {
+            warnings.push(format!(
+                "{arch}.attention.kv_lora_rank is set but key_length_mla / value_length_mla are not: \
+                 a GGUF converted before llama.cpp split wkv_b; llama.cpp runs it without MLA, caching full \
+                 K and V per head (re-convert it for the compact latent cache)"
+            ));
+            None
+        }
+        _ => None,
     };
 
     // SSM / recurrent layers.
