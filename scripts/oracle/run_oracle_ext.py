@@ -51,6 +51,13 @@ MODELS = [
                                               mla_v_dim=64, n_dense_lead=1, n_expert=32, n_expert_used=4,
                                               n_expert_shared=1, n_ff_exp=256, n_vocab=32000, ctx=163840,
                                               type="Q8_0")),
+    # DeepSeek-V3's expert proportions (8 of 256 experts used, expert width 2048 < n_embd 7168, so the routed
+    # down outputs k·n_embd exceed gate+up 2·k·n_ff_exp): 8 of 64 used, width 128 at n_embd 512
+    dict(name="deepseek3-k8-q8_0", args=dict(arch="deepseek2", n_layer=4, n_embd=512, n_head=8, n_ff=1536,
+                                             kv_lora_rank=128, q_lora_rank=192, rope_dim=32, mla_nope_dim=64,
+                                             mla_v_dim=64, n_dense_lead=1, n_expert=64, n_expert_used=8,
+                                             n_expert_shared=1, n_ff_exp=128, n_vocab=32000, ctx=163840,
+                                             type="Q8_0")),
     # DeepSeek-V2-Lite layout: 27 layers (llama.cpp's "lite" switch: no q compression), 2 shared experts
     dict(name="deepseek2lite-mla-f16", args=dict(arch="deepseek2", n_layer=27, n_embd=256, n_head=4, n_ff=1024,
                                                  kv_lora_rank=64, q_lora_rank=0, rope_dim=32, mla_nope_dim=32,

@@ -22,7 +22,7 @@
 //! - recurrent layers hold `max(1, n_seq)` state rows (`llama-memory-recurrent.cpp`), and hybrids
 //!   (Granite-4.0-H, Jamba...) hold both: attention layers a KV cache, the others this state.
 //!
-//! All 80 rows of the oracle (`tests/data/oracle_results.csv`) and all 194 rows of the extended oracle
+//! All 80 rows of the oracle (`tests/data/oracle_results.csv`) and all 216 rows of the extended oracle
 //! (`tests/data/oracle_results_ext.csv`: MoE, MLA, Mamba-1/2, Granite hybrid, LFM2, Qwen3-Next, gpt-oss, `-np` 1–4) match to
 //! the byte.
 //!
