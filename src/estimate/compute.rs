@@ -82,6 +82,11 @@ pub const CUDA_OVERHEAD_UNCERTAINTY_BYTES: u64 = 150 * MIB;
 /// mlx-lm `generate_step` prefill chunk (`prefill_step_size`).
 pub const MLX_PREFILL_STEP: u64 = 2048;
 
+/// Saturating sum (sizes come from file headers; absurd ones must not overflow).
+fn sum(terms: &[u64]) -> u64 {
+    terms.iter().fold(0u64, |a, &t| a.saturating_add(t))
+}
+
 /// Attention dimensions of one kind of layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct AttnDims {
@@ -164,11 +169,14 @@ impl ComputeShape {
             }
             let h = hp.n_head.get(l).copied().unwrap_or(0) as u64;
             let (q, kv) = match &hp.mla {
-                Some(m) => (
-                    h * (m.kv_lora_rank + m.rope_dim),
-                    m.kv_lora_rank + m.rope_dim,
+                Some(m) => {
+                    let latent = m.kv_lora_rank.saturating_add(m.rope_dim);
+                    (h.saturating_mul(latent), latent)
+                }
+                None => (
+                    h.saturating_mul(hp.head_dim_k),
+                    hkv.saturating_mul(hp.head_dim_k),
                 ),
-                None => (h * hp.head_dim_k, hkv * hp.head_dim_k),
             };
             let swa = hp.sliding_window.is_some() && hp.swa_layers.get(l).copied().unwrap_or(false);
             if swa {
@@ -183,40 +191,42 @@ impl ComputeShape {
         // live at the dense SwiGLU: residual plus two allocator holes (3·n_embd), gate, up and their
         // product (3·n_ff), the token ids
         let dense = if dense_ff > 0 {
-            3 * e + 3 * dense_ff + 1
+            sum(&[e.saturating_mul(3), dense_ff.saturating_mul(3), 1])
         } else {
             0
         };
-        s.logits_floor_floats = 2 * e + 1;
+        s.logits_floor_floats = e.saturating_mul(2) + 1;
         let moe = if hp.is_moe() {
             // live at the routed experts' SwiGLU: residual, normed input and two allocator holes left by
             // the attention (4·n_embd), gate, up and their product (3·k·n_ff_exp), the router logits and
             // probabilities; the down projection (k·n_embd) reuses the freed gate+up block when it fits,
             // else it is allocated on top. A shared expert keeps the normed input alive.
             let k = hp.n_expert_used as u64;
-            let (kf, ke) = (k * hp.n_ff_expert, k * e);
+            let (kf, ke) = (k.saturating_mul(hp.n_ff_expert), k.saturating_mul(e));
             let shared = hp.n_ff_shexp > 0;
-            if shared && ke <= 2 * kf {
+            if shared && ke <= kf.saturating_mul(2) {
                 // the residual chain after the experts then lands above gate+up, under the logits
-                s.logits_floor_floats = 4 * e + 2 * kf + 1;
+                s.logits_floor_floats = sum(&[e.saturating_mul(4), kf.saturating_mul(2), 1]);
             } else if shared {
                 // else one block higher than without a shared expert (DeepSeek-V3 and Qwen3-Next
                 // proportions, n_ctx >= 4096; at 512 the mask's slot adds 1.5 blocks more)
-                s.logits_floor_floats = 3 * e + 1;
+                s.logits_floor_floats = sum(&[e.saturating_mul(3), 1]);
             }
-            4 * e
-                + 3 * kf
-                + if ke > 2 * kf { ke } else { 0 }
-                + 2 * hp.n_expert as u64
-                + if shared { e } else { 0 }
-                + 1
+            sum(&[
+                e.saturating_mul(4),
+                kf.saturating_mul(3),
+                if ke > kf.saturating_mul(2) { ke } else { 0 },
+                2 * hp.n_expert as u64,
+                if shared { e } else { 0 },
+                1,
+            ])
         } else {
             0
         };
         if !s.full.present && !s.swa.present {
             // attention-free (Mamba): the recurrent-state copy indices take the first slot above the token
             // ids, so the final hidden state lands one n_embd block higher (graph dumps of Mamba-1 and -2)
-            s.logits_floor_floats = 3 * e + 2;
+            s.logits_floor_floats = sum(&[e.saturating_mul(3), 2]);
         }
         // recurrent layers (llama.cpp build_mamba_layer / build_mamba2_layer): residual, normed input and
         // the layer output (3·n_embd), the input projection (Mamba-1: x and z, 2·d_inner; Mamba-2: z, xBC
@@ -229,14 +239,15 @@ impl ComputeShape {
                         && hp.n_head_kv.get(l).copied().unwrap_or(0) == 0)
             });
             if recurrent {
-                let gn2 = 2 * ssm.n_group * ssm.d_state;
+                let di = ssm.d_inner;
+                let gn2 = ssm.n_group.saturating_mul(ssm.d_state).saturating_mul(2);
                 let in_proj = if ssm.n_group == 0 {
-                    2 * ssm.d_inner
+                    di.saturating_mul(2)
                 } else {
-                    2 * ssm.d_inner + gn2 + ssm.dt_rank
+                    sum(&[di.saturating_mul(2), gn2, ssm.dt_rank])
                 };
-                s.ssm_floats = 3 * e + in_proj + (ssm.d_inner + gn2) + 2 * ssm.d_inner;
-                s.ssm_state_floats = ssm.d_state * ssm.d_inner;
+                s.ssm_floats = sum(&[e.saturating_mul(3), in_proj, di, gn2, di.saturating_mul(2)]);
+                s.ssm_state_floats = ssm.d_state.saturating_mul(di);
             }
         }
         s.ffn_floats = dense.max(moe);
@@ -262,28 +273,42 @@ impl ComputeShape {
             if !d.present {
                 return 0;
             }
-            let acts = 3 * self.n_embd + 2 * d.q_dim + 2 * d.kv_dim + 5;
+            let acts = sum(&[
+                self.n_embd.saturating_mul(3),
+                d.q_dim.saturating_mul(2),
+                d.kv_dim.saturating_mul(2),
+                5,
+            ]);
             if flash_attention {
                 per_tok(mask_floats + acts)
             } else {
                 // MLA without flash attention: V is a view of the latent K cache, made contiguous and
                 // transposed for the KQ·V product (build_attn_mha `v_cont`), f16 like the cache
                 // (and the n_embd block freed above the token ids stays a hole under the scores)
-                let v_cont = 2 * self.mla_rank.saturating_mul(n_kv);
+                let v_cont = self.mla_rank.saturating_mul(n_kv).saturating_mul(2);
                 let hole = if self.mla_rank > 0 { self.n_embd } else { 0 };
-                per_tok(d.n_head.saturating_mul(n_kv) + mask_floats + acts + hole) + v_cont
+                per_tok(sum(&[
+                    d.n_head.saturating_mul(n_kv),
+                    mask_floats,
+                    acts,
+                    hole,
+                ]))
+                .saturating_add(v_cont)
             }
         };
         let ssm = if self.ssm_floats > 0 {
-            per_tok(self.ssm_floats + mask_floats)
-                + 4 * self.ssm_state_floats.saturating_mul(cells.streams)
+            per_tok(self.ssm_floats.saturating_add(mask_floats)).saturating_add(
+                self.ssm_state_floats
+                    .saturating_mul(cells.streams)
+                    .saturating_mul(4),
+            )
         } else {
             0
         };
         ComputeTerms {
-            logits: per_tok(self.n_vocab + self.logits_floor_floats),
+            logits: per_tok(self.n_vocab.saturating_add(self.logits_floor_floats)),
             attention: attn_of(&self.full, cells.full).max(attn_of(&self.swa, cells.swa)),
-            ffn: per_tok(self.ffn_floats + mask_floats),
+            ffn: per_tok(self.ffn_floats.saturating_add(mask_floats)),
             ssm,
         }
     }
