@@ -195,7 +195,7 @@ impl ComputeShape {
         } else {
             0
         };
-        s.logits_floor_floats = e.saturating_mul(2) + 1;
+        s.logits_floor_floats = sum(&[e.saturating_mul(2), 1]);
         let moe = if hp.is_moe() {
             // live at the routed experts' SwiGLU: residual, normed input and two allocator holes left by
             // the attention (4·n_embd), gate, up and their product (3·k·n_ff_exp), the router logits and
