@@ -399,6 +399,8 @@ mod tests {
         // llama.cpp (kv_unified off): 4 streams of n_ctx_seq = 1024 cells; the sliding layer holds
         // pad256(min(1024, 128 + 512)) = 768 cells per stream (gpt-oss oracle rows, -np 4)
         assert_eq!(kv_bytes(&hp, &wl).unwrap(), 4 * (1024 + 768) * 512);
+        let per_layer = kv_layer_bytes(&hp, &wl).unwrap();
+        assert_eq!(per_layer, vec![4 * 1024 * 512, 4 * 768 * 512]);
         // n_ctx 1000 with 3 sequences: n_ctx_seq = pad256(1024 / 3) = 512, 3 streams
         let wl = Workload {
             context: 1000,
