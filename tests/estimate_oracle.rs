@@ -210,9 +210,10 @@ fn compute_within_5pct_and_total_within_2pct_on_every_row() {
     println!(
         "compute: {exact}/80 exact, median |err| {cm:.3}%, worst {cw:.2}%; total: median {tm:.3}%, worst {tw:.2}%"
     );
-    // the constant the plan reports as memory_error_pct is this worst case, to 0.01%
+    // the constant the plan reports as memory_error_pct is the worst case over this oracle and the
+    // extended one (tests/estimate_oracle_ext.rs checks it equals the larger of the two)
     assert!(
-        (ORACLE_TOTAL_ERROR_PCT - (tw * 100.0).round() / 100.0).abs() < 1e-9,
-        "update ORACLE_TOTAL_ERROR_PCT to {tw:.2}"
+        tw <= ORACLE_TOTAL_ERROR_PCT + 0.005,
+        "worst total error {tw:.2}% exceeds ORACLE_TOTAL_ERROR_PCT {ORACLE_TOTAL_ERROR_PCT}"
     );
 }

@@ -462,17 +462,21 @@ fn hparams_deepseek2_mla() {
     assert_eq!(&hp.n_ff[..4], &[18432, 18432, 18432, 0]);
     assert_eq!(hp.n_ff_shexp, 2048);
     assert_eq!(hp.vocab_size, 129280);
-    // Old-style conversion: no _mla keys, key_length 192 / value_length 128 per head.
+    // Old-style conversion (before wkv_b was split): no _mla keys, key_length 192 / value_length 128
+    // per head, head_count_kv = head_count. llama.cpp's is_mla() is false for it: it caches full K and V
+    // per head (oracle rows deepseek3-legacy-q8_0), so there is no MLA here, and a warning says why.
     let mut w2 = base("deepseek2", 2, 2048, 16, 16);
     w2.kv("deepseek2.attention.kv_lora_rank", Value::U32(512))
         .kv("deepseek2.rope.dimension_count", Value::U32(64))
         .kv("deepseek2.attention.key_length", Value::U32(192))
         .kv("deepseek2.attention.value_length", Value::U32(128));
-    let (hp, _) = hparams_from_gguf(&header_of(&w2), "d").unwrap();
-    let mla = hp.mla.unwrap();
-    assert_eq!(
-        (mla.q_lora_rank, mla.nope_dim, mla.v_head_dim),
-        (0, 128, 128)
+    let (hp, warnings) = hparams_from_gguf(&header_of(&w2), "d").unwrap();
+    assert!(hp.mla.is_none());
+    assert_eq!((hp.head_dim_k, hp.head_dim_v), (192, 128));
+    assert_eq!(hp.n_head_kv, vec![16; 2]);
+    assert!(
+        warnings.iter().any(|w| w.contains("without MLA")),
+        "{warnings:?}"
     );
 }
 

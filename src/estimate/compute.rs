@@ -3,27 +3,47 @@
 //!
 //! # llama.cpp compute buffer
 //! llama.cpp reserves the compute buffer once, for the worst-case graph: one full micro-batch of
-//! `n_tokens = min(n_ubatch, n_ctx)` tokens, all of them outputs, attending to all `pad256(n_ctx)` cells.
-//! ggml's graph allocator reuses memory between layers (tensors are freed after their last consumer), so
-//! the buffer is the *peak* of live tensors over the graph, not a sum. Three phases can hold the peak
-//! (every term is f32 unless said, so bytes = `4 · n_tokens · (per-token floats)`):
+//! `n_tokens = min(n_ubatch, n_ctx)` tokens, all of them outputs, attending to all cells of a KV stream
+//! (`pad256(n_ctx)`, or `n_ctx_seq` per stream with `-np` > 1: the scores of all streams together are
+//! `n_head · n_ctx_seq · n_tokens`). ggml's graph allocator reuses memory between layers (tensors are
+//! freed after their last consumer), so the buffer is the *peak* of live tensors over the graph, not a
+//! sum. The live sets below were read off the allocator itself: `scripts/oracle/graph_probe.cpp` prints
+//! where llama.cpp placed every tensor of a full-ubatch graph (`graph_peak.py` lists what is live at the
+//! high-water mark). Every term is f32 unless said, so bytes = `4 · n_tokens · (per-token floats)`:
 //!
-//! - **logits**: the output matmul `[n_vocab, n_tokens]` while the final hidden state and its norm are
-//!   live: `n_vocab + 2·n_embd + 1` (the `+1` is the int32 token ids).
+//! - **masks**: the KQ masks (one per cache: full and, for ISWA models, sliding; f16 with flash
+//!   attention, else f32; `n_kv` per token) are graph inputs read by every attention layer, so they stay
+//!   allocated through *every* layer phase below until the last attention. At 128k context they dominate
+//!   the flash-attention buffer (128 MiB per 512-token ubatch).
+//! - **logits**: the output matmul `[n_vocab, n_tokens]` on top of the final hidden state and the
+//!   n_embd-sized hole left above the token ids: `n_vocab + 2·n_embd + 1`. Two placements move it up:
+//!   attention-free models (Mamba) `3·n_embd + 2` (the recurrent-state copy indices split the low hole);
+//!   MoE with a shared expert whose down projection fits the freed gate+up block (`k·n_embd ≤ 2·k·n_ff_exp`)
+//!   `4·n_embd + 2·k·n_ff_exp + 1` (the normed input stays alive for the shared expert, and the residual
+//!   chain lands above the routed gate+up); with a shared expert and larger down outputs (DeepSeek-V3,
+//!   Qwen3-Next proportions) `3·n_embd + 1`.
 //! - **attention**: with flash attention off, the KQ scores `n_head · n_kv` (softmax runs in place), the
-//!   f32 masks `n_kv` (one per cache: the full one and, for ISWA models, the sliding one), and the live
-//!   activations around them: residual, normed input and output (`3·n_embd`), Q and its RoPE'd copy
-//!   (`2·n_head·hd`), the new K and V rows (`2·n_head_kv·hd`) and the int32 inputs (`5`). With flash
-//!   attention on, no KQ is materialised and the mask is f16 (`n_kv / 2`).
-//! - **FFN**: residual + normed input (`2·n_embd`), gate and up (`2·n_ff`); for MoE the router logits and
-//!   probabilities (`2·n_expert`), per-used-expert gate/up (`2·n_ff_exp`) and down outputs (`n_embd`),
-//!   and the shared expert.
+//!   masks, and the live activations around them: residual, normed input and output (`3·n_embd`), Q and
+//!   its RoPE'd copy (`2·n_head·hd`), the new K and V rows (`2·n_head_kv·hd`) and the int32 inputs (`5`).
+//!   MLA (absorbed, K-only cache) also copies the latent V transposed (`2·kv_lora_rank·n_kv` bytes, f16)
+//!   and keeps the low n_embd hole. With flash attention on, no KQ is materialised.
+//! - **FFN**: dense SwiGLU: residual and two holes (`3·n_embd`), gate, up and their product (`3·n_ff`);
+//!   MoE: residual and three holes (`4·n_embd`), per-used-expert gate, up and product (`3·k·n_ff_exp`),
+//!   the down outputs `k·n_embd` when they do not fit the freed gate+up block, the router logits and
+//!   probabilities (`2·n_expert`), the normed input kept for a shared expert (`n_embd`).
+//! - **SSM** (Mamba, Mamba-2, Granite-H, LFM2 short convolutions): residual, normed input and output
+//!   (`3·n_embd`), the input projection (Mamba-1 `2·d_inner`; Mamba-2 `2·d_inner + 2·n_group·d_state +
+//!   n_heads`), the convolved `d_inner + 2·n_group·d_state`, the scan output and its contiguous copy
+//!   (`2·d_inner`), plus the final state the scan appends (`4·d_state·d_inner` bytes per sequence).
+//!   Qwen3-Next's gated-delta-net layers are sized by the same keys; in its oracle rows this phase is
+//!   never the peak (the logits are), so that use is unvalidated.
 //!
-//! Validated on all 80 oracle rows (llama.cpp 0c1e570, CPU backend, `tests/data/oracle_results.csv`):
-//! 58 rows exact to the byte, the others within 3.84% (median |error| 0%; total within 0.91%). Where the allocator leaves a
-//! hole the formula does not see (e.g. one more `4·n_embd·n_tokens` block with q8_0 KV, or the f16 mask
-//! sitting under the logits in the qwen3 rows at n_ctx ≤ 4096), llama.cpp allocates *more* than
-//! predicted, never less; the test prints each row.
+//! Validated on the 80 rows of `tests/data/oracle_results.csv` (dense llama, qwen3, gemma3 SWA, llama
+//! MoE; 58 exact, worst 3.84%, total worst 0.91%; where the allocator leaves a hole the formula does not
+//! see, e.g. one more `4·n_embd·n_tokens` block with q8_0 KV, llama.cpp allocates *more* than predicted)
+//! and the 216 rows of `tests/data/oracle_results_ext.csv` (qwen3moe 128 experts, Mixtral-style, DeepSeek
+//! V3 (two expert proportions) / V2-Lite MLA, Mamba-1/2, Granite-4.0-H, LFM2, Qwen3-Next, gpt-oss; n_ctx 512–131072, n_ubatch 128–2048, FA
+//! on/off, KV f16/q8_0/q4_0, `-np` 1–4): compute worst 3.62%, total worst 1.04%; both tests print each row.
 //!
 //! On GPUs the same graph is reserved on the device (the buffer does not depend on how many layers
 //! are offloaded: llama.cpp #27953). The CPU_REPACK doubling of Q4_0/Q4_K weights in the oracle's model
@@ -31,8 +51,8 @@
 //! is the file's tensor bytes, so plans use the inventory's bytes.
 //!
 //! # Output buffer
-//! Host logits of one token per sequence: `4 · n_vocab · n_seq` (exact on all 80 oracle rows, within the
-//! log's 0.01 MiB rounding).
+//! Host logits of one token per sequence: `4 · n_vocab · n_seq` (exact on all 296 oracle rows, within
+//! the log's 0.01 MiB rounding).
 //!
 //! # Runtime overhead
 //! - CUDA: the context, cuBLAS workspace and driver reserve: 400 MiB. gguf-parser-go's default VRAM
@@ -62,6 +82,11 @@ pub const CUDA_OVERHEAD_UNCERTAINTY_BYTES: u64 = 150 * MIB;
 /// mlx-lm `generate_step` prefill chunk (`prefill_step_size`).
 pub const MLX_PREFILL_STEP: u64 = 2048;
 
+/// Saturating sum (sizes come from file headers; absurd ones must not overflow).
+fn sum(terms: &[u64]) -> u64 {
+    terms.iter().fold(0u64, |a, &t| a.saturating_add(t))
+}
+
 /// Attention dimensions of one kind of layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct AttnDims {
@@ -89,20 +114,30 @@ pub struct ComputeShape {
     swa: AttnDims,
     /// Per-token floats of the largest FFN phase.
     ffn_floats: u64,
+    /// Per-token floats of a recurrent (Mamba-style) layer's phase, 0 when no layer is recurrent.
+    ssm_floats: u64,
+    /// Floats of the final recurrent state the scan appends to its output, per sequence.
+    ssm_state_floats: u64,
+    /// Per-token floats held below the logits besides the final hidden state (see module docs).
+    logits_floor_floats: u64,
+    /// MLA latent width (`kv_lora_rank`), 0 without MLA.
+    mla_rank: u64,
 }
 
-/// The three candidate peaks of the llama.cpp compute buffer, bytes.
+/// The candidate peaks of the llama.cpp compute buffer, bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ComputeTerms {
     pub logits: u64,
     pub attention: u64,
     pub ffn: u64,
+    /// Recurrent (SSM) layers; 0 for attention-only models.
+    pub ssm: u64,
 }
 
 impl ComputeTerms {
     /// The buffer: the largest phase.
     pub fn total(&self) -> u64 {
-        self.logits.max(self.attention).max(self.ffn)
+        self.logits.max(self.attention).max(self.ffn).max(self.ssm)
     }
 
     /// Which phase sets the buffer.
@@ -112,6 +147,8 @@ impl ComputeTerms {
             "attention"
         } else if t == self.ffn && self.ffn > self.logits {
             "ffn"
+        } else if t == self.ssm && self.ssm > self.logits {
+            "ssm"
         } else {
             "logits"
         }
@@ -132,11 +169,14 @@ impl ComputeShape {
             }
             let h = hp.n_head.get(l).copied().unwrap_or(0) as u64;
             let (q, kv) = match &hp.mla {
-                Some(m) => (
-                    h * (m.kv_lora_rank + m.rope_dim),
-                    m.kv_lora_rank + m.rope_dim,
+                Some(m) => {
+                    let latent = m.kv_lora_rank.saturating_add(m.rope_dim);
+                    (h.saturating_mul(latent), latent)
+                }
+                None => (
+                    h.saturating_mul(hp.head_dim_k),
+                    hkv.saturating_mul(hp.head_dim_k),
                 ),
-                None => (h * hp.head_dim_k, hkv * hp.head_dim_k),
             };
             let swa = hp.sliding_window.is_some() && hp.swa_layers.get(l).copied().unwrap_or(false);
             if swa {
@@ -146,42 +186,130 @@ impl ComputeShape {
             }
         }
         let e = hp.n_embd;
+        s.mla_rank = hp.mla.as_ref().map(|m| m.kv_lora_rank).unwrap_or(0);
         let dense_ff = hp.n_ff.iter().copied().max().unwrap_or(0);
-        let dense = 2 * e + 2 * dense_ff + 1;
-        let moe = if hp.is_moe() {
-            2 * e
-                + 2 * hp.n_expert as u64
-                + hp.n_expert_used as u64 * (2 * hp.n_ff_expert + e)
-                + 2 * hp.n_ff_shexp
-                + 1
+        // live at the dense SwiGLU: residual plus two allocator holes (3·n_embd), gate, up and their
+        // product (3·n_ff), the token ids
+        let dense = if dense_ff > 0 {
+            sum(&[e.saturating_mul(3), dense_ff.saturating_mul(3), 1])
         } else {
             0
         };
+        s.logits_floor_floats = sum(&[e.saturating_mul(2), 1]);
+        let moe = if hp.is_moe() {
+            // live at the routed experts' SwiGLU: residual, normed input and two allocator holes left by
+            // the attention (4·n_embd), gate, up and their product (3·k·n_ff_exp), the router logits and
+            // probabilities; the down projection (k·n_embd) reuses the freed gate+up block when it fits,
+            // else it is allocated on top. A shared expert keeps the normed input alive.
+            let k = hp.n_expert_used as u64;
+            let (kf, ke) = (k.saturating_mul(hp.n_ff_expert), k.saturating_mul(e));
+            let shared = hp.n_ff_shexp > 0;
+            if shared && ke <= kf.saturating_mul(2) {
+                // the residual chain after the experts then lands above gate+up, under the logits
+                s.logits_floor_floats = sum(&[e.saturating_mul(4), kf.saturating_mul(2), 1]);
+            } else if shared {
+                // else one block higher than without a shared expert (DeepSeek-V3 and Qwen3-Next
+                // proportions, n_ctx >= 4096; at 512 the mask's slot adds 1.5 blocks more)
+                s.logits_floor_floats = sum(&[e.saturating_mul(3), 1]);
+            }
+            sum(&[
+                e.saturating_mul(4),
+                kf.saturating_mul(3),
+                if ke > kf.saturating_mul(2) { ke } else { 0 },
+                2 * hp.n_expert as u64,
+                if shared { e } else { 0 },
+                1,
+            ])
+        } else {
+            0
+        };
+        if !s.full.present && !s.swa.present {
+            // attention-free (Mamba): the recurrent-state copy indices take the first slot above the token
+            // ids, so the final hidden state lands one n_embd block higher (graph dumps of Mamba-1 and -2)
+            s.logits_floor_floats = sum(&[e.saturating_mul(3), 2]);
+        }
+        // recurrent layers (llama.cpp build_mamba_layer / build_mamba2_layer): residual, normed input and
+        // the layer output (3·n_embd), the input projection (Mamba-1: x and z, 2·d_inner; Mamba-2: z, xBC
+        // and dt), the convolved xBC, the scan output y and its contiguous copy (2·d_inner), plus the final
+        // state the scan appends per sequence (d_state·d_inner).
+        if let Some(ssm) = &hp.ssm {
+            let recurrent = (0..hp.n_layer as usize).any(|l| {
+                hp.recurrent_layers.get(l).copied().unwrap_or(false)
+                    || (hp.recurrent_layers.is_empty()
+                        && hp.n_head_kv.get(l).copied().unwrap_or(0) == 0)
+            });
+            if recurrent {
+                let di = ssm.d_inner;
+                let gn2 = ssm.n_group.saturating_mul(ssm.d_state).saturating_mul(2);
+                let in_proj = if ssm.n_group == 0 {
+                    di.saturating_mul(2)
+                } else {
+                    sum(&[di.saturating_mul(2), gn2, ssm.dt_rank])
+                };
+                s.ssm_floats = sum(&[e.saturating_mul(3), in_proj, di, gn2, di.saturating_mul(2)]);
+                s.ssm_state_floats = ssm.d_state.saturating_mul(di);
+            }
+        }
         s.ffn_floats = dense.max(moe);
         s
     }
 
     /// llama.cpp's compute buffer phases at `cells` with micro-batch `ubatch`.
     pub fn llama_cpp(&self, cells: Cells, ubatch: u64, flash_attention: bool) -> ComputeTerms {
-        let n_tokens = ubatch.min(cells.full.max(1));
+        // graph_reserve: n_tokens = min(n_ctx, n_ubatch), split evenly over the KV streams, so the
+        // scores of all streams together are n_head · n_kv(stream) · n_tokens
+        let n_tokens = ubatch.min(cells.full.saturating_mul(cells.streams).max(1));
         let per_tok = |floats: u64| floats.saturating_mul(4).saturating_mul(n_tokens);
         let masks = if self.full.present { cells.full } else { 0 }
             + if self.swa.present { cells.swa } else { 0 };
+        // the masks are graph inputs read by every attention layer: they stay allocated through every
+        // layer's phases until the last attention (f16 with flash attention, else f32)
+        let mask_floats = if flash_attention {
+            masks.div_ceil(2)
+        } else {
+            masks
+        };
         let attn_of = |d: &AttnDims, n_kv: u64| -> u64 {
             if !d.present {
                 return 0;
             }
-            let acts = 3 * self.n_embd + 2 * d.q_dim + 2 * d.kv_dim + 5;
+            let acts = sum(&[
+                self.n_embd.saturating_mul(3),
+                d.q_dim.saturating_mul(2),
+                d.kv_dim.saturating_mul(2),
+                5,
+            ]);
             if flash_attention {
-                per_tok(masks / 2 + acts)
+                per_tok(mask_floats + acts)
             } else {
-                per_tok(d.n_head.saturating_mul(n_kv) + masks + acts)
+                // MLA without flash attention: V is a view of the latent K cache, made contiguous and
+                // transposed for the KQ·V product (build_attn_mha `v_cont`), f16 like the cache
+                // (and the n_embd block freed above the token ids stays a hole under the scores)
+                let v_cont = self.mla_rank.saturating_mul(n_kv).saturating_mul(2);
+                let hole = if self.mla_rank > 0 { self.n_embd } else { 0 };
+                per_tok(sum(&[
+                    d.n_head.saturating_mul(n_kv),
+                    mask_floats,
+                    acts,
+                    hole,
+                ]))
+                .saturating_add(v_cont)
             }
         };
+        let ssm = if self.ssm_floats > 0 {
+            per_tok(self.ssm_floats.saturating_add(mask_floats)).saturating_add(
+                self.ssm_state_floats
+                    .saturating_mul(cells.streams)
+                    .saturating_mul(4),
+            )
+        } else {
+            0
+        };
         ComputeTerms {
-            logits: per_tok(self.n_vocab + 2 * self.n_embd + 1),
+            logits: per_tok(self.n_vocab.saturating_add(self.logits_floor_floats)),
             attention: attn_of(&self.full, cells.full).max(attn_of(&self.swa, cells.swa)),
-            ffn: per_tok(self.ffn_floats),
+            ffn: per_tok(self.ffn_floats.saturating_add(mask_floats)),
+            ssm,
         }
     }
 
@@ -272,26 +400,37 @@ mod tests {
     }
 
     #[test]
+    fn masks_stay_under_the_moe_ffn_at_long_context() {
+        // oracle mixtral-8x-q8_0 (llama MoE 8 experts top-2, n_ff_exp 1792), 131072 ctx, FA on, ub 512:
+        // llama.cpp reserved 160,446,464 B = the f16 mask (128 MiB) + the routed SwiGLU live set
+        let hp = HyperParams {
+            n_layer: 4,
+            n_embd: 512,
+            n_head: vec![4; 4],
+            n_head_kv: vec![1; 4],
+            head_dim_k: 128,
+            head_dim_v: 128,
+            n_ff: vec![0; 4],
+            vocab_size: 32000,
+            n_expert: 8,
+            n_expert_used: 2,
+            n_ff_expert: 1792,
+            ..HyperParams::default()
+        };
+        let shape = ComputeShape::new(&hp);
+        let t = shape.llama_cpp(Cells::single(131072, 0), 512, true);
+        assert_eq!(t.dominant(), "ffn");
+        let err = (t.total() as f64 - 160_446_464.0) / 160_446_464.0;
+        assert!(err.abs() < 0.001, "{}", t.total());
+    }
+
+    #[test]
     fn fa_off_kq_dominates_long_context() {
         let hp = llama1b();
         let shape = ComputeShape::new(&hp);
-        let t = shape.llama_cpp(
-            Cells {
-                full: 32768,
-                swa: 0,
-            },
-            512,
-            false,
-        );
+        let t = shape.llama_cpp(Cells::single(32768, 0), 512, false);
         assert_eq!(t.dominant(), "attention");
-        let t = shape.llama_cpp(
-            Cells {
-                full: 32768,
-                swa: 0,
-            },
-            512,
-            true,
-        );
+        let t = shape.llama_cpp(Cells::single(32768, 0), 512, true);
         assert_eq!(t.dominant(), "logits");
     }
 }

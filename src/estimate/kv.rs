@@ -1,20 +1,30 @@
 //! kv: the KV cache, byte-exact as llama.cpp 0c1e570 allocates it (and mlx-lm's growing cache).
 //!
 //! llama.cpp (`src/llama-kv-cache.cpp`, `llama-kv-cache-iswa.cpp`, `llama-memory-recurrent.cpp`):
-//! - cells = `pad256(n_ctx)`: the context is rounded up to a multiple of 256; `-np` parallel sequences
-//!   share these cells (unified cache).
+//! - cells = `pad256(n_ctx)`: the context is rounded up to a multiple of 256. With `-np N > 1`
+//!   parallel sequences the cache is split into N streams (`kv_unified` is off by default in both the
+//!   library and `common_params`): each stream holds `n_ctx_seq = pad256(pad256(n_ctx) / N)` cells
+//!   (`llama-context.cpp`), so the total is `N · n_ctx_seq`. (llama-server with its default automatic
+//!   slot count, or `-kvu`, uses one unified stream of `pad256(n_ctx)` cells instead; not modelled here.)
 //! - each attention layer `l` holds `cells × (row_bytes(type_k, n_head_kv(l)·hd_k) + row_bytes(type_v,
 //!   n_head_kv(l)·hd_v))` bytes.
 //! - sliding-window layers (swa_full off, the llama-cli/server default) hold
-//!   `pad256(min(cells, n_swa·n_seq + n_ubatch))` cells.
-//! - MLA (DeepSeek-V2/V3): the cache holds the compressed latent only: one "head" of
+//!   `pad256(min(n_ctx_seq, n_swa + n_ubatch))` cells per stream (`llama-kv-cache-iswa.cpp`; the window
+//!   is multiplied by n_seq only for a unified cache). Checked on gpt-oss at `-np 2` and `-np 4`.
+//! - MLA (DeepSeek-V2/V3 files with `key_length_mla`; older conversions run without MLA and are sized like
+//!   any model, see `model::gguf::hparams`): the cache holds the compressed latent only: one "head" of
 //!   `kv_lora_rank + rope_dim` per token per layer, and no separate V (V is a view of K, llama.cpp
 //!   PR #19067 "kv-cache: support V-less cache", 2026-01). Check: DeepSeek-V3 at 32768 cells q8_0 =
 //!   1166.62 MiB, as logged by ik_llama.cpp PR #259 (`KV self size = 1166.62 MiB, c^KV (q8_0)`).
 //! - recurrent layers (Mamba-style) hold a fixed f32 state per sequence:
 //!   `4·((d_conv−1)(d_inner + 2·n_group·d_state) + d_state·d_inner)`, independent of the context.
 //!
-//! All 80 rows of the oracle (`tests/data/oracle_results.csv`) match to the byte.
+//! - recurrent layers hold `max(1, n_seq)` state rows (`llama-memory-recurrent.cpp`), and hybrids
+//!   (Granite-4.0-H, Jamba...) hold both: attention layers a KV cache, the others this state.
+//!
+//! All 80 rows of the oracle (`tests/data/oracle_results.csv`) and all 216 rows of the extended oracle
+//! (`tests/data/oracle_results_ext.csv`: MoE, MLA, Mamba-1/2, Granite hybrid, LFM2, Qwen3-Next, gpt-oss, `-np` 1–4) match to
+//! the byte.
 //!
 //! mlx-lm (`mlx_lm/models/cache.py`): `KVCache` grows in steps of 256 tokens in the activation dtype, so
 //! full-attention layers hold `pad256(ctx)` tokens; `RotatingKVCache` keeps `min(ctx, window)` for
@@ -109,11 +119,26 @@ pub struct KvShape {
     pub runtime: Runtime,
 }
 
-/// Cells held by the full-attention and the sliding-window layers.
+/// Cells held by the full-attention and the sliding-window layers, per stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cells {
+    /// Cells of a full-attention layer in one stream (what one sequence attends to: `n_kv`).
     pub full: u64,
+    /// Cells of a sliding-window layer in one stream.
     pub swa: u64,
+    /// KV streams: `-np` for llama.cpp's default non-unified cache, else 1.
+    pub streams: u64,
+}
+
+impl Cells {
+    /// One stream of `full` and `swa` cells.
+    pub fn single(full: u64, swa: u64) -> Cells {
+        Cells {
+            full,
+            swa,
+            streams: 1,
+        }
+    }
 }
 
 fn row(t: TensorType, n: u64, what: &str) -> Result<u64> {
@@ -181,19 +206,20 @@ impl KvShape {
     pub fn cells(&self, ctx: u64, ubatch: u64, n_seq: u64) -> Cells {
         match self.runtime {
             Runtime::LlamaCpp => {
-                let full = pad256(ctx);
+                let n_ctx = pad256(ctx);
+                let streams = n_seq.max(1);
+                // llama_context: n_ctx_seq = GGML_PAD(n_ctx / n_seq_max, 256) when not unified
+                let full = if streams > 1 {
+                    pad256(n_ctx / streams).max(CELL_PAD)
+                } else {
+                    n_ctx
+                };
                 let swa = if self.swa_layers > 0 {
-                    pad256(
-                        full.min(
-                            self.window
-                                .saturating_mul(n_seq.max(1))
-                                .saturating_add(ubatch),
-                        ),
-                    )
+                    pad256(full.min(self.window.saturating_add(ubatch)))
                 } else {
                     0
                 };
-                Cells { full, swa }
+                Cells { full, swa, streams }
             }
             Runtime::Mlx => {
                 let full = pad256(ctx);
@@ -202,7 +228,7 @@ impl KvShape {
                 } else {
                     0
                 };
-                Cells { full, swa }
+                Cells::single(full, swa)
             }
         }
     }
@@ -213,6 +239,7 @@ impl KvShape {
         self.full_cell_bytes
             .saturating_mul(c.full)
             .saturating_add(self.swa_cell_bytes.saturating_mul(c.swa))
+            .saturating_mul(c.streams)
             .saturating_add(self.recurrent_seq_bytes.saturating_mul(n_seq.max(1)))
     }
 
@@ -270,8 +297,7 @@ pub fn kv_layer_bytes(hp: &HyperParams, wl: &Workload) -> Result<Vec<u64>> {
         };
         let s1 = KvShape::new(&one, wl.cache_type_k, wl.cache_type_v, wl.runtime)?;
         out.push(
-            s1.full_cell_bytes * cells.full
-                + s1.swa_cell_bytes * cells.swa
+            (s1.full_cell_bytes * cells.full + s1.swa_cell_bytes * cells.swa) * cells.streams
                 + s1.recurrent_seq_bytes * (wl.parallel as u64).max(1),
         );
     }
@@ -349,6 +375,70 @@ mod tests {
                 .to_string()
                 .contains("q4_k")
         );
+    }
+
+    #[test]
+    fn parallel_sequences_split_the_cache_into_streams() {
+        // one full and one sliding-window layer (window 128), 2 KV heads of 64, f16: 512 B per cell
+        let hp = HyperParams {
+            n_layer: 2,
+            n_embd: 512,
+            n_head: vec![8; 2],
+            n_head_kv: vec![2; 2],
+            head_dim_k: 64,
+            head_dim_v: 64,
+            sliding_window: Some(128),
+            swa_layers: vec![false, true],
+            ..HyperParams::default()
+        };
+        let wl = Workload {
+            context: 4096,
+            parallel: 4,
+            ..Workload::default()
+        };
+        // llama.cpp (kv_unified off): 4 streams of n_ctx_seq = 1024 cells; the sliding layer holds
+        // pad256(min(1024, 128 + 512)) = 768 cells per stream (gpt-oss oracle rows, -np 4)
+        assert_eq!(kv_bytes(&hp, &wl).unwrap(), 4 * (1024 + 768) * 512);
+        let per_layer = kv_layer_bytes(&hp, &wl).unwrap();
+        assert_eq!(per_layer, vec![4 * 1024 * 512, 4 * 768 * 512]);
+        // n_ctx 1000 with 3 sequences: n_ctx_seq = pad256(1024 / 3) = 512, 3 streams
+        let wl = Workload {
+            context: 1000,
+            parallel: 3,
+            ..Workload::default()
+        };
+        let s = KvShape::new(&hp, TensorType::F16, TensorType::F16, Runtime::LlamaCpp).unwrap();
+        let c = s.cells(wl.context, 512, 3);
+        assert_eq!((c.full, c.swa, c.streams), (512, 512, 3));
+    }
+
+    #[test]
+    fn short_convolution_state_per_sequence() {
+        // LFM2-style: 2 of 3 layers are short convolutions (l_cache 3, no scan state):
+        // llama.cpp n_embd_r = n_embd·(l_cache − 1) f32 per sequence; the attention layer caches K/V
+        let hp = HyperParams {
+            n_layer: 3,
+            n_embd: 512,
+            n_head: vec![8; 3],
+            n_head_kv: vec![0, 2, 0],
+            head_dim_k: 64,
+            head_dim_v: 64,
+            ssm: Some(crate::model::Ssm {
+                d_conv: 3,
+                d_inner: 512,
+                ..Default::default()
+            }),
+            recurrent_layers: vec![true, false, true],
+            ..HyperParams::default()
+        };
+        let wl = Workload {
+            context: 512,
+            parallel: 2,
+            ..Workload::default()
+        };
+        let attn = 2 * 256 * 512; // 2 streams of 256 cells, 512 B per cell
+        let state = 2 * 2 * 4 * 512 * 2; // 2 layers, 2 sequences, 4·n_embd·(3 − 1)
+        assert_eq!(kv_bytes(&hp, &wl).unwrap(), attn + state);
     }
 
     #[test]

@@ -22,10 +22,13 @@ const GIB: f64 = (1u64 << 30) as f64;
 pub const WIRED_LIMIT_MARGIN_BYTES: u64 = 1024 * MIB;
 
 /// Expected |error| of the predicted total (weights + KV + compute + output), percent: the worst
-/// error over the 80 oracle rows (0.91%, median 0.001%; `tests/estimate_oracle.rs` checks it stays
-/// below this). The oracle ran llama.cpp's CPU backend; Metal and CUDA compute buffers follow the
-/// same graph but were not recorded, so the worst case, not the median, is what a plan carries.
-pub const ORACLE_TOTAL_ERROR_PCT: f64 = 0.91;
+/// error over the 296 oracle rows of llama.cpp 0c1e570 (`tests/estimate_oracle.rs`, 80 rows of dense
+/// llama / qwen3 / gemma3 / llama-MoE, worst 0.91%; `tests/estimate_oracle_ext.rs`, 216 rows of MoE,
+/// MLA, Mamba, hybrid and gpt-oss models, worst 1.04% on a DeepSeek-V3-proportioned MLA row at n_ctx 512,
+/// where the graph allocator leaves 1.5 n_embd blocks under the logits that the formula does not see).
+/// The oracle ran llama.cpp's CPU backend; Metal and CUDA compute buffers follow the same graph but
+/// were not recorded, so the worst case, not the median, is what a plan carries.
+pub const ORACLE_TOTAL_ERROR_PCT: f64 = 1.04;
 
 /// KV types the max-context table reports.
 pub const MAX_CONTEXT_KV_TYPES: [TensorType; 3] =

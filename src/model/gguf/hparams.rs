@@ -24,6 +24,9 @@ pub const KNOWN_ARCHS: &[&str] = &[
     "gpt-oss",
     "mamba",
     "mamba2",
+    "granitehybrid",
+    "lfm2",
+    "qwen3next",
 ];
 
 /// Architectures whose every layer is recurrent (no KV cache).
@@ -206,7 +209,24 @@ pub fn hparams_from_gguf(h: &GgufHeader, label: &str) -> Result<(HyperParams, Ve
         "leading_dense_block_count",
         label,
     )?;
-    let n_ff_expert = k.u64_or("expert_feed_forward_length", 0)?;
+    // llama-style MoE (Mixtral) has no expert_feed_forward_length: llama.cpp sizes its experts
+    // {n_embd, n_ff, n_expert} from feed_forward_length; the expert tensor's width says the same.
+    let exp_tensor_width = h
+        .tensors
+        .iter()
+        .find(|t| t.name.starts_with("blk.") && t.name.ends_with(".ffn_up_exps.weight"))
+        .and_then(|t| t.shape.get(1).copied());
+    let n_ff_expert = match k.u64("expert_feed_forward_length")? {
+        Some(v) => v,
+        None if n_expert > 1 => match exp_tensor_width {
+            Some(w) => w,
+            None => k
+                .per_layer("feed_forward_length", n_layer)?
+                .and_then(|v| v.into_iter().max())
+                .unwrap_or(0),
+        },
+        None => 0,
+    };
     let shexp_tensor_width = h
         .tensors
         .iter()
@@ -320,19 +340,18 @@ pub fn hparams_from_gguf(h: &GgufHeader, label: &str) -> Result<(HyperParams, Ve
         sliding_window = None;
     }
 
-    // MLA.
-    let mla = match k.u64("attention.kv_lora_rank")? {
-        None => None,
-        Some(kv_lora_rank) => {
+    // MLA. llama.cpp runs attention as MLA (latent K-only cache) only when the file has the decompressed
+    // head sizes in `key_length_mla` / `value_length_mla` (`llama_hparams::is_mla`), which converters
+    // write since wkv_b was split into attn_k_b / attn_v_b (2025-04). Older DeepSeek GGUFs (attn_kv_b,
+    // head_count_kv = n_head) run without MLA: full K and V per head are cached, sized by key_length /
+    // value_length like any other model (oracle rows `deepseek3-legacy-q8_0`).
+    let mla = match (
+        k.u64("attention.kv_lora_rank")?,
+        k.u64("attention.key_length_mla")?,
+        k.u64("attention.value_length_mla")?,
+    ) {
+        (Some(kv_lora_rank), Some(k_mla), Some(v_mla)) => {
             let rope_dim = k.u64_or("rope.dimension_count", 0)?;
-            let k_mla = match k.u64("attention.key_length_mla")? {
-                Some(v) => v,
-                None => head_dim_k,
-            };
-            let v_mla = match k.u64("attention.value_length_mla")? {
-                Some(v) => v,
-                None => head_dim_v,
-            };
             let nope_dim = k_mla.checked_sub(rope_dim).ok_or_else(|| {
                 k.bad(
                     &k.key("rope.dimension_count"),
@@ -347,10 +366,27 @@ pub fn hparams_from_gguf(h: &GgufHeader, label: &str) -> Result<(HyperParams, Ve
                 v_head_dim: v_mla,
             })
         }
+        (Some(_), _, _) => {
+            warnings.push(format!(
+                "{arch}.attention.kv_lora_rank is set but key_length_mla / value_length_mla are not: \
+                 a GGUF converted before llama.cpp split wkv_b; llama.cpp runs it without MLA, caching full \
+                 K and V per head (re-convert it for the compact latent cache)"
+            ));
+            None
+        }
+        _ => None,
     };
 
     // SSM / recurrent layers.
-    let ssm = if k.get("ssm.conv_kernel").is_some()
+    let ssm = if let Some(l_cache) = k.u64("shortconv.l_cache")? {
+        // LFM2 short convolutions: llama.cpp n_embd_r = n_embd·(l_cache − 1), no scan state; the same
+        // sizes as an SSM of d_conv = l_cache over d_inner = n_embd with d_state 0
+        Some(Ssm {
+            d_conv: l_cache,
+            d_inner: n_embd,
+            ..Ssm::default()
+        })
+    } else if k.get("ssm.conv_kernel").is_some()
         || k.get("ssm.inner_size").is_some()
         || k.get("ssm.state_size").is_some()
     {
