@@ -4,7 +4,9 @@
 //! 4096; flash attention on and off; ubatch 256; q8_0 KV).
 //!
 //! Bars (as for one device, issue 6): per-device weights and KV exact to the byte; compute within 5%; each
-//! device's total within [`MULTI_TOTAL_ERROR_PCT`]. `-sm tensor` rows: llama.cpp reports one `Meta()` buffer,
+//! device's total within 2%, except where the miss is the allocator's placement of at most two
+//! `n_embd × n_ubatch` f32 blocks (7 of 270 device rows, 2.04–3.11%: these synthetic models are so small that
+//! the compute buffer is 50–75% of a device's total); never more than [`MULTI_TOTAL_ERROR_PCT`]. `-sm tensor` rows: llama.cpp reports one `Meta()` buffer,
 //! the largest device's, so the test compares the largest predicted device. The model inventories are
 //! rebuilt from the CSV's hyperparameters (headroom's own tensor layouts) and checked against the file's
 //! tensor bytes first.
@@ -164,6 +166,7 @@ fn layer_split_matches_llama_cpp_rpc() {
     let mut worst_total = 0.0f64;
     let mut n = 0;
     let mut failures = Vec::new();
+    let mut over_2pct = Vec::new();
     println!(
         "model            split ts      ctx  fa  ub  kv    dev layers  weights  kv  compute% total%"
     );
@@ -220,7 +223,26 @@ fn layer_split_matches_llama_cpp_rpc() {
             );
             worst_compute = worst_compute.max(ce.abs());
             worst_total = worst_total.max(te.abs());
-            if ce.abs() > 5.0 || te.abs() > MULTI_TOTAL_ERROR_PCT {
+            // the allocator's placement of a tensor block or two (n_embd × n_ubatch f32) is not a closed
+            // form; in these small models it can move a device's total past 2% (see MULTI_TOTAL_ERROR_PCT)
+            let block = 4 * r.u("n_embd") * r.u("n_ubatch").min(r.u("n_ctx"));
+            let off = mem.total_bytes.abs_diff(want_total);
+            if te.abs() > 2.0 {
+                over_2pct.push(format!(
+                    "{} ts {} ctx {} fa {} kv {} device {d}: total {te:+.2}% ({:.2} n_embd blocks, compute {:.0}% of the device)",
+                    r.s("model"),
+                    r.s("ts"),
+                    r.s("n_ctx"),
+                    r.s("fa"),
+                    r.s("cache_type_k"),
+                    off as f64 / block as f64,
+                    100.0 * wc[d] as f64 / want_total as f64
+                ));
+            }
+            if ce.abs() > 5.0
+                || te.abs() > MULTI_TOTAL_ERROR_PCT
+                || (te.abs() > 2.0 && off > 2 * block)
+            {
                 failures.push(format!(
                     "{} ts {} ctx {} fa {} ub {} kv {} device {d}: compute {} vs llama.cpp {} ({ce:+.2}%), total {te:+.2}%",
                     r.s("model"),
@@ -281,7 +303,9 @@ fn tensor_split_largest_device_matches_llama_cpp_meta() {
             pct(k, wk),
             pct(c, wc)
         );
-        assert!(pct(w, ww).abs() <= 2.0 && pct(k, wk).abs() <= 25.0 && pct(c, wc).abs() <= 5.0);
+        assert_eq!(w, ww, "{}: largest device's weights", r.s("model"));
+        assert_eq!(k, wk, "{}: largest device's KV", r.s("model"));
+        assert!(pct(c, wc).abs() <= 5.0, "compute {:+.2}%", pct(c, wc));
         n += 1;
     }
     assert!(n >= 4, "tensor rows: {n}");
