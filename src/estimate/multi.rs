@@ -878,11 +878,12 @@ fn flags(split: SplitMode, share: &[f64], ts: Option<&[f64]>) -> String {
             .collect::<Vec<_>>()
             .join(",")
     };
-    let ts = match ts {
-        Some(v) => fmt(v),
-        None => fmt(&share.iter().map(|s| s * 100.0).collect::<Vec<_>>()),
-    };
-    format!("-ngl 99 -sm {} -ts {ts}", split.label())
+    let _ = share;
+    match ts {
+        Some(v) => format!("-ngl 99 -sm {} -ts {}", split.label(), fmt(v)),
+        // llama.cpp's default split is each device's free memory
+        None => format!("-ngl 99 -sm {}", split.label()),
+    }
 }
 
 /// Plan `model` split over `machines` (at least two) for `wl`.
