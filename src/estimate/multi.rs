@@ -40,7 +40,8 @@
 //!   boundaries between devices that hold layers; over RPC every device is remote, so the host's embedding
 //!   row in and the logits (`4·n_vocab` bytes) out are two more transfers.
 //! - tensor split: the devices run together: `t = max_d(bytes_d / (η_d·BW_d)) + n_layer·τ + 2·n_layer ·
-//!   (latency + 2(N−1)/N · 4·n_embd / link_bw)` (ring all-reduce of the f32 residual).
+//!   (latency + σ + 2(N−1)/N · 4·n_embd / link_bw)` (ring all-reduce of the f32 residual; σ =
+//!   [`TENSOR_ALLREDUCE_OVERHEAD_S`], fitted on 2×H100).
 //! - row split: `t = max_d(matrix bytes_d / (η_d·BW_d)) + main device's other bytes / (η·BW) + n_layer·τ +
 //!   n_matmul·(latency + gathered rows / link_bw)`.
 //!
@@ -74,9 +75,16 @@ pub const MULTI_TOTAL_ERROR_PCT: f64 = 3.2;
 /// rows with real machines), percent.
 pub const RPC_EXTRA_ERROR_PCT: f64 = 25.0;
 
-/// Extra decode uncertainty for a split over GPUs of one host beyond the single-GPU error, percent; the
-/// 2×H100 rows (`tests/estimate_multi_cuda.rs`) print the measured error.
-pub const SPLIT_EXTRA_ERROR_PCT: f64 = 10.0;
+/// Extra decode uncertainty of a split beyond the single-GPU error, percent: the worst error of the
+/// predicted split-to-one-GPU decode ratio on the 2×H100 layer-split rows (predicted 0.999×, measured
+/// 0.990–1.027×; `tests/estimate_multi_cuda.rs`).
+pub const SPLIT_EXTRA_ERROR_PCT: f64 = 3.0;
+
+/// Software time of one tensor-parallel all-reduce beyond the link's own latency (llama.cpp's meta backend:
+/// synchronising both devices, the reduction kernel launches), seconds. The one constant fitted on the
+/// 2×H100 rows (`tests/data/cuda_2xh100_split.csv`): 8B Q4_0 `-sm tensor` tg128 ran at 0.945× the one-GPU
+/// speed (312.9 vs 331.3 tok/s); with NVLink's 3 µs alone the model said 1.16×. In-sample, one row.
+pub const TENSOR_ALLREDUCE_OVERHEAD_S: f64 = 11.1e-6;
 
 /// How the model is cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
@@ -1059,7 +1067,9 @@ pub fn plan_multi(
         }
         SplitMode::Tensor => {
             let steps = 2 * hp.n_layer;
-            let per = link.latency_s + 2.0 * (nd - 1.0) / nd * act / link.bandwidth_bytes_per_s;
+            let per = link.latency_s
+                + TENSOR_ALLREDUCE_OVERHEAD_S
+                + 2.0 * (nd - 1.0) / nd * act / link.bandwidth_bytes_per_s;
             let slowest = dev_s.iter().cloned().fold(0.0, f64::max);
             (slowest, steps, steps as f64 * per)
         }
