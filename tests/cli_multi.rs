@@ -82,10 +82,21 @@ fn two_h100_json_accounts_for_every_byte() {
 #[test]
 fn device_set_spellings_agree() {
     let a = json(&[
-        "plan", "qwen3-8b", "--hardware", "rtx-4090:x2", "--format", "json",
+        "plan",
+        "qwen3-8b",
+        "--hardware",
+        "rtx-4090:x2",
+        "--format",
+        "json",
     ]);
     let b = json(&[
-        "plan", "qwen3-8b", "--hardware", "rtx-4090", "x2", "--format", "json",
+        "plan",
+        "qwen3-8b",
+        "--hardware",
+        "rtx-4090",
+        "x2",
+        "--format",
+        "json",
     ]);
     let c = json(&[
         "plan",
@@ -199,11 +210,25 @@ fn bad_multi_device_input_is_one_line() {
         "not a proportion",
     );
     usage_error(
-        &["plan", "llama-3.1-8b", "--hardware", "h100-sxm:x2", "--link", "warp"],
+        &[
+            "plan",
+            "llama-3.1-8b",
+            "--hardware",
+            "h100-sxm:x2",
+            "--link",
+            "warp",
+        ],
         "unknown interconnect",
     );
     usage_error(
-        &["plan", "llama-3.1-8b", "--hardware", "h100-sxm", "--split", "tensor"],
+        &[
+            "plan",
+            "llama-3.1-8b",
+            "--hardware",
+            "h100-sxm",
+            "--split",
+            "tensor",
+        ],
         "several devices",
     );
     usage_error(

@@ -498,12 +498,7 @@ fn slice_bytes(t: &crate::model::TensorInfo, axis: usize, part: u64) -> u64 {
         let per_row = t.ty.row_bytes(part).unwrap_or(0);
         per_row * rest
     } else {
-        let full_rows = rest;
-        let row = if full_rows > 0 {
-            t.n_bytes / full_rows
-        } else {
-            0
-        };
+        let row = t.n_bytes.checked_div(rest).unwrap_or(0);
         let others: u64 = (0..t.shape.len())
             .filter(|&i| i != 0 && i != axis)
             .map(ne)
@@ -767,8 +762,8 @@ fn layout(
             } else {
                 1.0
             };
-            for d in 0..nd {
-                let cut = |b: u64| (b as f64 * share[d]).round() as u64;
+            for (d, &sh) in share.iter().enumerate().take(nd) {
+                let cut = |b: u64| (b as f64 * sh).round() as u64;
                 let matrices = cut(layer_matrix) + cut(inv.output_matrix_bytes);
                 let vectors = match split {
                     SplitMode::Tensor => layer_vectors + out_vectors,
@@ -776,9 +771,8 @@ fn layout(
                     _ => 0,
                 };
                 lay.weights[d] = matrices + vectors;
-                lay.read[d] = cut(layer_matrix) as f64 * read_frac
-                    + inv.output_read * share[d]
-                    + vectors as f64;
+                lay.read[d] =
+                    cut(layer_matrix) as f64 * read_frac + inv.output_read * sh + vectors as f64;
                 lay.n_layers[d] = n as u32;
                 let holds = split == SplitMode::Tensor || d == 0;
                 lay.holds_output[d] = holds;

@@ -319,6 +319,15 @@ pub fn resolve_setups_in(
     Ok((setups, notes))
 }
 
+/// Whether `--hardware` names several devices for one model (`+` or a count `xN` above 1). A count that
+/// does not parse counts as asking, so the multi-device path reports the error.
+pub fn names_several_devices(arg: &str) -> bool {
+    arg.contains('+')
+        || arg
+            .split(',')
+            .any(|item| split_count(item).map(|(_, n)| n > 1).unwrap_or(true))
+}
+
 #[cfg(test)]
 mod setup_tests {
     use super::*;
@@ -344,13 +353,4 @@ mod setup_tests {
         let (s, _) = resolve_setups_in("m2-ultra-76c:192,m4-max-40c:128", true, &p).unwrap();
         assert_eq!((s.len(), s[0].len()), (1, 2));
     }
-}
-
-/// Whether `--hardware` names several devices for one model (`+` or a count `xN` above 1). A count that
-/// does not parse counts as asking, so the multi-device path reports the error.
-pub fn names_several_devices(arg: &str) -> bool {
-    arg.contains('+')
-        || arg
-            .split(',')
-            .any(|item| split_count(item).map(|(_, n)| n > 1).unwrap_or(true))
 }
