@@ -319,3 +319,61 @@ fn default_split_is_proportional_to_free_memory() {
         layer_devices(8, &[1.0, 1.0])
     );
 }
+
+#[test]
+fn max_context_is_where_the_tightest_device_runs_out() {
+    // the first oracle model on a small device beside a large one: the largest context fits both, 256 more
+    // does not fit one of them
+    let r = rows()
+        .into_iter()
+        .find(|r| r.s("split") == "layer")
+        .unwrap();
+    let m = model(&r);
+    let mut small = device(0);
+    small.gpu_budget_bytes = 50 << 20;
+    let machines = vec![small, device(1)];
+    let opts = MultiOptions {
+        split: SplitMode::Layer,
+        tensor_split: Some(vec![1.0, 1.0]),
+        link: link::by_id("loopback").unwrap(),
+        link_note: None,
+    };
+    let wl = Workload {
+        context: 4096,
+        ..workload(&r)
+    };
+    let p = plan_multi(&m, &machines, &wl, &opts).unwrap();
+    let c = p.max_context.expect("some context fits");
+    assert!(
+        c < 32768,
+        "the small device should limit the context, got {c}"
+    );
+    let at = |ctx: u64| {
+        let w = Workload {
+            context: ctx,
+            ..wl.clone()
+        };
+        plan_multi(&m, &machines, &w, &opts).unwrap()
+    };
+    assert!(
+        at(c)
+            .devices
+            .iter()
+            .all(|d| d.memory.total_bytes <= d.budget_bytes)
+    );
+    assert!(
+        at(c + 256)
+            .devices
+            .iter()
+            .any(|d| d.memory.total_bytes > d.budget_bytes)
+    );
+    // a device given no share holds nothing and allocates no compute buffer
+    let three: Vec<Machine> = (0..3).map(device).collect();
+    let o = MultiOptions {
+        tensor_split: Some(vec![1.0, 0.0, 1.0]),
+        ..opts.clone()
+    };
+    let p = plan_multi(&m, &three, &wl, &o).unwrap();
+    assert_eq!(p.devices[1].n_layers, 0);
+    assert_eq!(p.devices[1].memory.total_bytes, 0);
+}

@@ -822,6 +822,8 @@ fn compute_per_device(
     let single = compute::compute_buffer_bytes(hp, wl).unwrap_or(0);
     (0..lay.weights.len())
         .map(|d| match split {
+            // a device left without layers or the output layer runs no graph split
+            SplitMode::Layer if lay.n_layers[d] == 0 && !lay.holds_output[d] => 0,
             SplitMode::Layer => pc.device_bytes(
                 cells,
                 wl.ubatch as u64,
