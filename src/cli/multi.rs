@@ -5,11 +5,11 @@
 use super::plan::workload;
 use super::{ExitCode, Format, PlanArgs, SplitArg, fmt};
 use crate::error::{Error, Result};
-use crate::estimate::multi::{MultiOptions, MultiPlan, SplitMode, plan_multi};
+use crate::estimate::multi::{MultiOptions, MultiPlan, SplitMode, best_quant_multi, plan_multi};
 use crate::estimate::plan::plan;
 use crate::estimate::{Verdict, Workload};
 use crate::hardware::{Machine, link, profile};
-use crate::model::{ModelDesc, load_with_quant};
+use crate::model::{ModelDesc, ModelFormat, load_with_quant};
 use comfy_table::{Cell, CellAlignment, Table, presets};
 use serde_json::{Value, json};
 
@@ -56,7 +56,8 @@ fn options(a: &PlanArgs, devices: &[Machine]) -> Result<MultiOptions> {
 /// One setup's answer: a single machine's plan or a split over several.
 enum Answer {
     Single(Machine, crate::estimate::Plan),
-    Multi(Vec<Machine>, MultiPlan),
+    /// The plan and, for bundled specs, the best quantization that fits (None inside: none fits).
+    Multi(Vec<Machine>, MultiPlan, Option<Option<(String, MultiPlan)>>),
 }
 
 pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
@@ -91,7 +92,14 @@ pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
         } else {
             let opts = options(a, &devices)?;
             let p = plan_multi(&model, &devices, &wl, &opts)?;
-            answers.push(Answer::Multi(devices, p));
+            // for a bundled spec (no file chosen yet): which quantization fits the set?
+            let best = if model.format == ModelFormat::Spec {
+                let base = crate::model::load(&a.model)?;
+                Some(best_quant_multi(&base, &devices, &wl, &opts)?)
+            } else {
+                None
+            };
+            answers.push(Answer::Multi(devices, p, best));
         }
     }
     let out = match a.format {
@@ -100,7 +108,20 @@ pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
                 .iter()
                 .map(|ans| match ans {
                     Answer::Single(m, p) => super::plan::to_json(&model, m, &wl, p),
-                    Answer::Multi(d, p) => to_json(&model, d, &wl, p),
+                    Answer::Multi(d, p, best) => {
+                        let mut doc = to_json(&model, d, &wl, p);
+                        doc["best_quant"] = match best {
+                            None => Value::Null,
+                            Some(None) => json!({ "quant": null }),
+                            Some(Some((q, bp))) => json!({
+                                "quant": q,
+                                "verdict": bp.verdict.label(),
+                                "total_bytes": bp.devices.iter().map(|d| d.memory.total_bytes).sum::<u64>(),
+                                "decode_tokens_per_s": bp.speed.decode_tokens_per_s,
+                            }),
+                        };
+                        doc
+                    }
                 })
                 .collect();
             let doc = if docs.len() == 1 {
@@ -115,7 +136,21 @@ pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
             .iter()
             .map(|ans| match ans {
                 Answer::Single(m, p) => super::plan::verdict_line(m, p),
-                Answer::Multi(d, p) => table(&model, d, &wl, p, quiet),
+                Answer::Multi(d, p, best) => {
+                    let mut t = table(&model, d, &wl, p, quiet);
+                    match best {
+                        Some(Some((q, bp))) => t.push_str(&format!(
+                            "\nbest quantization that fits every device: {q} ({} GiB in all, about {} tok/s)",
+                            fmt::gib1(bp.devices.iter().map(|d| d.memory.total_bytes).sum()),
+                            fmt::tps(bp.speed.decode_tokens_per_s)
+                        )),
+                        Some(None) => t.push_str(
+                            "\nno common quantization (down to Q2_K) fits these devices with this workload",
+                        ),
+                        None => {}
+                    }
+                    t
+                }
             })
             .collect::<Vec<_>>()
             .join("\n\n"),
@@ -123,7 +158,7 @@ pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
     super::emit(&out)?;
     let all_fit = answers.iter().all(|ans| match ans {
         Answer::Single(_, p) => matches!(p.verdict, Verdict::Fits),
-        Answer::Multi(_, p) => matches!(p.verdict, Verdict::Fits),
+        Answer::Multi(_, p, _) => matches!(p.verdict, Verdict::Fits),
     });
     Ok(if a.check && !all_fit { 1 } else { 0 })
 }

@@ -1016,7 +1016,7 @@ pub fn plan_multi(
         Some(lo * kv::CELL_PAD)
     };
     let max_context = max_ctx(wl.cache_type_k, wl.cache_type_v);
-    let max_context_by_kv = MAX_CONTEXT_KV_TYPES
+    let max_context_by_kv: Vec<MaxContext> = MAX_CONTEXT_KV_TYPES
         .iter()
         .map(|&t| MaxContext {
             cache_type: t,
@@ -1162,7 +1162,15 @@ pub fn plan_multi(
     }
 
     let llama_cpp_flags = flags(opts.split, &share, opts.tensor_split.as_deref());
-    let advice = advise(&devices, machines, &overall, opts, max_context, wl, &lay);
+    let advice = advise(
+        &devices,
+        machines,
+        &overall,
+        opts,
+        (max_context, &max_context_by_kv),
+        wl,
+        &lay,
+    );
 
     Ok(MultiPlan {
         split: opts.split,
@@ -1191,12 +1199,27 @@ fn advise(
     machines: &[Machine],
     overall: &Verdict,
     opts: &MultiOptions,
-    max_context: Option<u64>,
+    (max_context, by_kv): (Option<u64>, &[MaxContext]),
     wl: &Workload,
     lay: &Layout,
 ) -> Vec<String> {
     let gib = |b: u64| format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64);
     let mut out = Vec::new();
+    if !matches!(overall, Verdict::Fits) {
+        // a smaller KV type that reaches the asked context on every device
+        let current = wl.cache_type_k.bytes_per_elem() + wl.cache_type_v.bytes_per_elem();
+        if let Some(mc) = by_kv.iter().find(|mc| {
+            2.0 * mc.cache_type.bytes_per_elem() < current
+                && mc.max_context.is_some_and(|c| c >= kv::pad256(wl.context))
+        }) {
+            let n = mc.cache_type.name().to_ascii_lowercase();
+            let fa = if wl.flash_attention { "" } else { " -fa on" };
+            out.push(format!(
+                "use -ctk {n} -ctv {n}{fa} to fit {} context on every device",
+                wl.context
+            ));
+        }
+    }
     let over: Vec<&DevicePlan> = devices
         .iter()
         .filter(|d| !matches!(d.verdict, Verdict::Fits))
@@ -1277,6 +1300,35 @@ impl MultiOptions {
     fn interconnect_is_rpc(&self) -> bool {
         self.link.rpc
     }
+}
+
+/// The best (largest) common llama.cpp quantization of `model` that fits every device: its label and
+/// plan (the multi-device counterpart of [`plan::best_quant_for`]). `None` when not even Q2_K fits.
+pub fn best_quant_multi(
+    model: &ModelDesc,
+    machines: &[Machine],
+    wl: &Workload,
+    opts: &MultiOptions,
+) -> Result<Option<(String, MultiPlan)>> {
+    use crate::model::quantize::{parse_target, requantize};
+    let mut raised = None;
+    for q in plan::BEST_QUANT_CANDIDATES {
+        let Ok(t) = parse_target(q) else { continue };
+        let Ok(m) = requantize(model, &t) else {
+            continue;
+        };
+        let Ok(p) = plan_multi(&m, machines, wl, opts) else {
+            continue;
+        };
+        match p.verdict {
+            Verdict::Fits => return Ok(Some((q.to_string(), p))),
+            Verdict::FitsIfLimitRaised { .. } if raised.is_none() => {
+                raised = Some((q.to_string(), p))
+            }
+            _ => {}
+        }
+    }
+    Ok(raised)
 }
 
 #[cfg(test)]
