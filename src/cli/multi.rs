@@ -57,7 +57,7 @@ fn options(a: &PlanArgs, devices: &[Machine]) -> Result<MultiOptions> {
 enum Answer {
     Single(Machine, crate::estimate::Plan),
     /// The plan and, for bundled specs, the best quantization that fits (None inside: none fits).
-    Multi(Vec<Machine>, MultiPlan, Option<Option<(String, MultiPlan)>>),
+    Multi(Vec<Machine>, MultiPlan, Box<Option<Option<(String, MultiPlan)>>>),
 }
 
 pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
@@ -99,7 +99,7 @@ pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
             } else {
                 None
             };
-            answers.push(Answer::Multi(devices, p, best));
+            answers.push(Answer::Multi(devices, p, Box::new(best)));
         }
     }
     let out = match a.format {
@@ -110,7 +110,7 @@ pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
                     Answer::Single(m, p) => super::plan::to_json(&model, m, &wl, p),
                     Answer::Multi(d, p, best) => {
                         let mut doc = to_json(&model, d, &wl, p);
-                        doc["best_quant"] = match best {
+                        doc["best_quant"] = match best.as_ref() {
                             None => Value::Null,
                             Some(None) => json!({ "quant": null }),
                             Some(Some((q, bp))) => json!({
@@ -138,7 +138,7 @@ pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
                 Answer::Single(m, p) => super::plan::verdict_line(m, p),
                 Answer::Multi(d, p, best) => {
                     let mut t = table(&model, d, &wl, p, quiet);
-                    match best {
+                    match best.as_ref() {
                         Some(Some((q, bp))) => t.push_str(&format!(
                             "\nbest quantization that fits every device: {q} ({} GiB in all, about {} tok/s)",
                             fmt::gib1(bp.devices.iter().map(|d| d.memory.total_bytes).sum()),
