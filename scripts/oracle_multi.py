@@ -32,6 +32,9 @@ MODELS = [
          n_ff=768, n_vocab=32000, type="F16", tied=1),
     dict(name="gemma3-swa-q8_0", arch="gemma3", n_layer=8, n_embd=640, n_head=4, n_head_kv=1, head_dim=256,
          n_ff=2048, n_vocab=32000, type="Q8_0", swa=256, swa_pattern=4, tied=1),
+    # a medium model (0.6 GB) where, as in real models, the weights outweigh the compute buffers
+    dict(name="medium-llama-q4_0", arch="llama", n_layer=24, n_embd=2048, n_head=16, n_head_kv=4, head_dim=128,
+         n_ff=5632, n_vocab=32000, type="Q4_0"),
 ]
 
 # (split mode, number of devices, -ts or "" for llama.cpp's default split by free memory)

@@ -1,13 +1,14 @@
 //! Multi-device plans against llama.cpp: every row of `tests/data/multi_rpc_split.csv` (llama.cpp 0c1e570 with
-//! 2–3 RPC servers as devices, made by `scripts/oracle_multi.sh`: 5 architectures incl. Qwen3, Qwen3-MoE,
-//! tied embeddings and Gemma-3 sliding window; `-ts` 1,1 / 3,1 / 1,1,1 / 2,1,1 / default; context 1024 and
+//! 2–3 RPC servers as devices, made by `scripts/oracle_multi.sh`: 6 models incl. Qwen3, Qwen3-MoE,
+//! tied embeddings, Gemma-3 sliding window and a 0.6 GB Llama; `-ts` 1,1 / 3,1 / 1,1,1 / 2,1,1 / default; context 1024 and
 //! 4096; flash attention on and off; ubatch 256; q8_0 KV).
 //!
 //! Bars (as for one device, issue 6): per-device weights and KV exact to the byte; compute within 5%; each
 //! device's total within 2%, except where the miss is the allocator's placement of at most two
-//! `n_embd × n_ubatch` f32 blocks (7 of 270 device rows, 2.04–3.11%: these synthetic models are so small that
-//! the compute buffer is 50–75% of a device's total); never more than [`MULTI_TOTAL_ERROR_PCT`]. `-sm tensor` rows: llama.cpp reports one `Meta()` buffer,
-//! the largest device's, so the test compares the largest predicted device. The model inventories are
+//! `n_embd × n_ubatch` f32 blocks (6 of 324 device rows, 2.04–2.79%: in these small synthetic models the
+//! compute buffer is 55–80% of a device's total; the 0.6 GB model stays within 1.6%); never more than
+//! [`MULTI_TOTAL_ERROR_PCT`]. `-sm tensor` rows: llama.cpp reports one `Meta()` buffer,
+//! the largest device's, so the test compares the largest predicted device (weights, KV and compute exact). The model inventories are
 //! rebuilt from the CSV's hyperparameters (headroom's own tensor layouts) and checked against the file's
 //! tensor bytes first.
 
@@ -261,7 +262,14 @@ fn layer_split_matches_llama_cpp_rpc() {
     println!(
         "{n} device rows: weights and KV exact, compute worst {worst_compute:.2}%, total worst {worst_total:.2}%"
     );
-    assert!(n >= 200, "expected the full oracle, got {n} device rows");
+    println!(
+        "{} device rows over 2% in total (each within two n_embd x n_ubatch blocks):",
+        over_2pct.len()
+    );
+    for o in &over_2pct {
+        println!("  {o}");
+    }
+    assert!(n >= 300, "expected the full oracle, got {n} device rows");
     assert!(
         failures.is_empty(),
         "{} rows off:\n{}",

@@ -57,7 +57,11 @@ fn options(a: &PlanArgs, devices: &[Machine]) -> Result<MultiOptions> {
 enum Answer {
     Single(Machine, crate::estimate::Plan),
     /// The plan and, for bundled specs, the best quantization that fits (None inside: none fits).
-    Multi(Vec<Machine>, MultiPlan, Box<Option<Option<(String, MultiPlan)>>>),
+    Multi(
+        Vec<Machine>,
+        MultiPlan,
+        Box<Option<Option<(String, MultiPlan)>>>,
+    ),
 }
 
 pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
