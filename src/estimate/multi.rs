@@ -194,16 +194,18 @@ enum Place {
     Output,
 }
 
-fn place(name: &str, layer: Option<u32>, n_layer: usize) -> Place {
-    match layer {
-        Some(l) if (l as usize) < n_layer => return Place::Layer(l as usize),
-        _ => {}
+fn place(name: &str, role: roles::Role, n_layer: usize) -> Place {
+    if let Some(l) = role.layer
+        && (l as usize) < n_layer
+    {
+        return Place::Layer(l as usize);
     }
     let base = name.split('.').next().unwrap_or(name);
     match base {
-        "token_embd" | "position_embd" | "token_types" | "per_layer_token_embd" => Place::Host,
         "token_embd_norm" => Place::Layer(0),
         "rope_freqs" | "rope_factors_long" | "rope_factors_short" => Place::EveryLayerDevice,
+        "position_embd" | "token_types" | "per_layer_token_embd" => Place::Host,
+        _ if role.kind == Kind::TokenEmbd => Place::Host,
         _ => Place::Output,
     }
 }
@@ -237,7 +239,7 @@ fn inventory(model: &ModelDesc) -> Inventory {
     for t in &model.tensors {
         let r = roles::role(&t.name);
         let matrix = t.shape.len() >= 2;
-        match place(&t.name, r.layer, n) {
+        match place(&t.name, r, n) {
             Place::Host => {
                 inv.host_bytes += t.n_bytes;
                 if r.kind == Kind::TokenEmbd {
@@ -259,7 +261,6 @@ fn inventory(model: &ModelDesc) -> Inventory {
             }
         }
     }
-    // token_embd_norm counted by weight_stats as "other": move it into layer 0's bytes
     if inv.tied {
         // the output device loads its own copy of the tied embedding and reads it fully
         inv.output_bytes += inv.token_embd_bytes;
@@ -454,6 +455,8 @@ impl PipelineCompute {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cut {
     Mirrored,
+    /// A tensor headroom cannot name the llama.cpp way (safetensors): its bytes by each device's share.
+    Share,
     /// Split `ne[axis]` in multiples of `granularity`.
     Axis {
         axis: usize,
@@ -569,7 +572,14 @@ fn tensor_parallel_bytes(
             };
         }
         let Some(rest) = name.strip_prefix("blk.") else {
-            return Cut::Mirrored;
+            // safetensors names (llama.cpp would convert them first): matrices of a layer and the output
+            // matrix are cut by share, the rest mirrored
+            let r = roles::role(name);
+            return if t.shape.len() >= 2 && (r.layer.is_some() || r.kind == Kind::Output) {
+                Cut::Share
+            } else {
+                Cut::Mirrored
+            };
         };
         let Some((il, suffix)) = rest.split_once('.') else {
             return Cut::Mirrored;
@@ -611,11 +621,21 @@ fn tensor_parallel_bytes(
     let mut w = vec![0u64; n];
     for t in &model.tensors {
         let r = roles::role(&t.name);
-        if place(&t.name, r.layer, nl) == Place::Host {
+        if place(&t.name, r, nl) == Place::Host {
             continue;
         }
         match cut(t) {
             Cut::Mirrored => w.iter_mut().for_each(|x| *x += t.n_bytes),
+            Cut::Share => {
+                let sum: f64 = match ts {
+                    Some(v) => v.iter().sum(),
+                    None => n as f64,
+                };
+                for (d, x) in w.iter_mut().enumerate() {
+                    let f = ts.map(|v| v[d]).unwrap_or(1.0) / sum.max(f64::MIN_POSITIVE);
+                    *x += (t.n_bytes as f64 * f).round() as u64;
+                }
+            }
             Cut::Axis {
                 axis,
                 granularity,
@@ -931,7 +951,13 @@ pub fn plan_multi(
     }
     let hp = &model.hparams;
     let inv = inventory(model);
-    let share = shares(machines, opts.tensor_split.as_deref())?;
+    // llama.cpp's default: layer split by free memory; tensor split (all -ts zero) evenly
+    let even = vec![1.0; machines.len()];
+    let ts = match (opts.split, opts.tensor_split.as_deref()) {
+        (SplitMode::Tensor, None) => Some(even.as_slice()),
+        (_, t) => t,
+    };
+    let share = shares(machines, ts)?;
     let mut lay = layout(model, &inv, machines, &share, opts.split, wl.runtime);
     if opts.split == SplitMode::Tensor {
         lay.weights =
