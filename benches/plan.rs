@@ -1,9 +1,13 @@
 //! One `plan()` for a 70B model (Llama-3.x-70B shape, Q4_K_M mix, 723 tensors) on a 64 GB Mac at 32k
-//! context: the TUI recomputes this on every keystroke and needs it well under 2 ms.
+//! context: the TUI recomputes this on every keystroke and needs it well under 2 ms. And one
+//! `plan_multi()` of the same model layer-split over four 24 GB GPUs (the largest-context search re-derives
+//! every device's KV and compute per step).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use headroom::estimate::Workload;
+use headroom::estimate::multi::{MultiOptions, SplitMode, plan_multi};
 use headroom::estimate::plan::plan;
+use headroom::hardware::link;
 use headroom::hardware::{Machine, MemoryKind, Vendor};
 use headroom::model::{HyperParams, ModelDesc, ModelFormat, TensorInfo, TensorType};
 use std::hint::black_box;
@@ -98,6 +102,28 @@ fn bench(c: &mut Criterion) {
     };
     c.bench_function("plan_70b_q4_k_m_32k_mac64", |b| {
         b.iter(|| plan(black_box(&m), black_box(&mac), black_box(&wl)).unwrap())
+    });
+    let gpu = Machine {
+        id: "gpu".into(),
+        name: "24 GB GPU".into(),
+        vendor: Vendor::Nvidia,
+        memory_kind: MemoryKind::Discrete,
+        memory_bytes: 24 << 30,
+        gpu_budget_bytes: 23 << 30,
+        max_raised_budget_bytes: None,
+        bandwidth_bytes_per_s: 1008e9,
+        fp16_flops: 165e12,
+        ..mac.clone()
+    };
+    let opts = MultiOptions {
+        split: SplitMode::Layer,
+        tensor_split: None,
+        link: link::by_id("pcie4").unwrap(),
+        link_note: None,
+    };
+    let four = vec![gpu; 4];
+    c.bench_function("plan_multi_70b_q4_k_m_32k_4x24gb", |b| {
+        b.iter(|| plan_multi(black_box(&m), black_box(&four), black_box(&wl), &opts).unwrap())
     });
 }
 

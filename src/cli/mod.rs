@@ -5,6 +5,7 @@ pub mod calibrate;
 pub mod fmt;
 pub mod inspect;
 pub mod list;
+pub mod multi;
 pub mod plan;
 
 use crate::error::{Error, Result};
@@ -50,7 +51,13 @@ pub enum Command {
   headroom plan llama-3.1-70b --quant Q4_K_M --hardware m3-max-40c:64
   headroom plan qwen3-30b-a3b --quant Q4_K_M --hardware m4-pro-20c:48,rtx-4090 --ctx 32768
   headroom plan ./model.gguf --hardware h100-sxm -ctk q8_0 -ctv q8_0 -fa on --format json
-  headroom plan gemma-3-27b --quant Q4_K_M --hardware m2-max-38c:32 --check && echo fits")]
+  headroom plan gemma-3-27b --quant Q4_K_M --hardware m2-max-38c:32 --check && echo fits
+
+Several devices, one model (llama.cpp -sm layer/row/tensor, -ts; Macs over llama.cpp RPC):
+  headroom plan llama-3.1-70b --quant Q4_K_M --hardware h100-sxm:x2
+  headroom plan llama-3.1-70b --quant Q8_0 --hardware rtx-4090:x4 --split tensor --link pcie4
+  headroom plan llama-3.1-405b --quant Q4_K_M --hardware m2-ultra-76c:192+m4-max-40c:128 --link tb5
+  headroom plan qwen3-32b --quant Q8_0 --hardware rtx-4090,rtx-3090 --split layer --tensor-split 3,1")]
     Plan(PlanArgs),
     /// Plan and measure: `headroom plan --measure` (a short real decode on this machine's GPU or CPU).
     #[command(after_help = "Examples:
@@ -182,6 +189,25 @@ pub struct PlanArgs {
     /// Tokens timed by the measured decode (after a warm-up).
     #[arg(long, default_value_t = 32)]
     pub tokens: u32,
+    /// Split the model over the devices of --hardware (joined with `+` or repeated with `:xN`): layer
+    /// (llama.cpp -sm layer, pipelined; also llama.cpp RPC across machines), row (-sm row) or tensor
+    /// (tensor parallel: vLLM, llama.cpp -sm tensor). With this flag a comma list is one set of devices.
+    #[arg(long = "split", alias = "split-mode", value_enum)]
+    pub split: Option<SplitArg>,
+    /// Share of each device, as llama.cpp -ts: proportions like 3,1 (default: each device's free memory).
+    #[arg(long = "tensor-split", alias = "ts")]
+    pub tensor_split: Option<String>,
+    /// Interconnect between the devices: nvlink, nvlink3, pcie3, pcie4, pcie5, tb4, tb5, 1gbe, 10gbe,
+    /// 25gbe, 100gbe, loopback (default: NVLink for SXM cards, PCIe for other GPUs, Thunderbolt for Macs).
+    #[arg(long)]
+    pub link: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SplitArg {
+    Layer,
+    Row,
+    Tensor,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -226,16 +252,32 @@ pub struct ListArgs {
 /// llama.cpp spells some flags with one dash and several letters (`-ctk`, `-fa`, `-ub`, `-np`);
 /// rewrite them to the long forms clap understands.
 pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    args.into_iter()
-        .map(|a| match a.as_str() {
+    let mut out: Vec<String> = Vec::new();
+    for a in args {
+        // `--hardware h100-sxm x2`: the count is the hardware value's, not a positional argument
+        let is_count =
+            a.len() > 1 && a.starts_with('x') && a[1..].chars().all(|c| c.is_ascii_digit());
+        let after_hardware =
+            out.len() >= 2 && matches!(out[out.len() - 2].as_str(), "--hardware" | "-H");
+        if is_count && after_hardware {
+            if let Some(last) = out.last_mut() {
+                last.push(':');
+                last.push_str(&a);
+            }
+            continue;
+        }
+        out.push(match a.as_str() {
             "-ctk" => "--cache-type-k".to_string(),
             "-ctv" => "--cache-type-v".to_string(),
             "-fa" => "--flash-attn".to_string(),
             "-ub" => "--ubatch-size".to_string(),
             "-np" => "--parallel".to_string(),
+            "-ts" => "--tensor-split".to_string(),
+            "-sm" => "--split".to_string(),
             _ => a,
-        })
-        .collect()
+        });
+    }
+    out
 }
 
 /// What a command asks the process to exit with on success (1 for `--check` that does not fit).

@@ -40,6 +40,9 @@ pub fn workload(a: &PlanArgs) -> Result<Workload> {
 }
 
 pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
+    if super::multi::wanted(a) {
+        return super::multi::run(a, quiet);
+    }
     let wl = workload(a)?;
     let (machines, notes) = profile::resolve_with_notes(&a.hardware)?;
     for n in notes {

@@ -5,9 +5,11 @@
 //! - [`compute`]: llama.cpp's and MLX's compute buffers and the runtime overhead.
 //! - [`speed`]: decode (bandwidth roofline x fitted efficiency), prefill (FLOPs), batch throughput.
 //! - [`plan`]: puts it together: verdict, partial offload, largest context, best quant, advice.
+//! - [`multi`]: one model split over several devices (layer, row or tensor split, llama.cpp RPC).
 
 pub mod compute;
 pub mod kv;
+pub mod multi;
 pub mod plan;
 pub mod speed;
 pub mod weights;

@@ -3,10 +3,12 @@
 //! - [`profile`]: the YAML schema of `hardware-profiles/*.yaml` (and users' own files), loading and
 //!   validation. Add a new GPU or chip by adding a YAML file there; nothing in Rust changes.
 //! - [`detect`]: `--hardware auto`, this machine mapped to the closest profile.
+//! - [`link`]: interconnects between devices (NVLink, PCIe, Thunderbolt, Ethernet) for multi-device plans.
 //! - [`Machine`]: one profile resolved at one memory size, with the GPU budget worked out. The estimate
 //!   reads only this.
 
 pub mod detect;
+pub mod link;
 pub mod profile;
 
 use serde::{Deserialize, Serialize};

@@ -19,7 +19,9 @@ use budget::{GIB, MIB, MacosRule};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-pub use arg::{MachineOptions, resolve, resolve_in, resolve_with_notes};
+pub use arg::{
+    MachineOptions, names_several_devices, resolve, resolve_in, resolve_setups, resolve_with_notes,
+};
 
 /// One hardware profile: a chip or GPU with the memory sizes it is sold with.
 #[derive(Debug, Clone, PartialEq, Serialize)]

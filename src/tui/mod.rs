@@ -42,6 +42,12 @@ pub fn build_app_with(
         app.model_sel = i;
     }
     if let Some(h) = hardware {
+        if crate::hardware::profile::names_several_devices(h) {
+            return Err(crate::error::Error::usage(format!(
+                "--hardware {h}: the explorer plans one machine at a time; for a model split over several \
+                 devices run `headroom plan MODEL --hardware {h}`"
+            )));
+        }
         let machines = crate::hardware::profile::resolve(h)?;
         let several = machines.len() > 1;
         for m in machines.iter().rev() {

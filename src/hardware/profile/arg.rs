@@ -8,6 +8,9 @@
 //! - Options: `wired=MiB` (Apple: the `iogpu.wired_limit_mb` you set with sysctl; it replaces the
 //!   macOS default limit), `macos=15|26` (Apple: which macOS default rule; 15 also covers 14 and
 //!   older, see [`super::budget`]), `host=GiB` (discrete GPUs: host RAM for offloaded layers).
+//! - Several devices working as one (a multi-device plan, [`resolve_setups`]): `ITEM+ITEM` joins devices,
+//!   `ITEM:xN` (or `Nx` before the id, or ` xN` after it) repeats one: `h100-sxm:x2`,
+//!   `m2-ultra-76c:192+m4-max-40c:128`. Commas still separate setups compared side by side.
 
 use super::budget::{GIB, MIB, MacosRule};
 use super::{Profile, all_profiles, bundled, load_file, suggest, to_machine_with};
@@ -205,4 +208,149 @@ fn apply_option(
         }
     }
     Ok(())
+}
+
+/// Largest device count one `xN` may ask for.
+pub const MAX_DEVICES: usize = 64;
+
+/// Split a `--hardware` item into (item without its count, count): `h100-sxm:x2`, `2xh100-sxm`,
+/// `h100-sxm x2`.
+fn split_count(item: &str) -> Result<(String, usize)> {
+    let bad = |n: &str| {
+        Error::usage(format!(
+            "--hardware {item}: `{n}` is not a device count; write x2 ... x{MAX_DEVICES} (e.g. h100-sxm:x2)"
+        ))
+    };
+    let parse_n = |n: &str| -> Result<usize> {
+        match n.parse::<usize>() {
+            Ok(v) if (1..=MAX_DEVICES).contains(&v) => Ok(v),
+            _ => Err(bad(n)),
+        }
+    };
+    let is_count = |p: &str| {
+        let p = p.trim();
+        p.len() > 1
+            && (p.starts_with('x') || p.starts_with('X'))
+            && p[1..].chars().all(|c| c.is_ascii_digit())
+    };
+    let mut count = 1usize;
+    let mut rest: Vec<String> = Vec::new();
+    // " x2" (space) after the item
+    let mut text = item.trim().to_string();
+    if let Some((head, tail)) = text.rsplit_once(' ')
+        && is_count(tail)
+    {
+        count = parse_n(&tail.trim()[1..])?;
+        text = head.trim().to_string();
+    }
+    for (i, part) in text.split(':').enumerate() {
+        if i > 0 && is_count(part) {
+            if count != 1 {
+                return Err(bad(part));
+            }
+            count = parse_n(&part.trim()[1..])?;
+        } else {
+            rest.push(part.to_string());
+        }
+    }
+    // "2xh100-sxm"
+    if let Some(first) = rest.first_mut() {
+        let digits: String = first.chars().take_while(|c| c.is_ascii_digit()).collect();
+        let after = &first[digits.len()..];
+        if !digits.is_empty()
+            && (after.starts_with('x') || after.starts_with('X'))
+            && after[1..].starts_with(|c: char| c.is_ascii_alphabetic())
+        {
+            if count != 1 {
+                return Err(bad(first));
+            }
+            count = parse_n(&digits)?;
+            *first = after[1..].to_string();
+        }
+    }
+    Ok((rest.join(":"), count))
+}
+
+/// Resolve `--hardware` into setups: each setup is one machine, or several devices one model is split
+/// over (`+`, `xN`). With `join_commas` (the user asked for a split with --split, --tensor-split or
+/// --link), a comma list without `+` is one setup of several devices.
+pub fn resolve_setups(arg: &str, join_commas: bool) -> Result<(Vec<Vec<Machine>>, Vec<String>)> {
+    resolve_setups_in(arg, join_commas, &all_profiles()?)
+}
+
+/// [`resolve_setups`] against the given profiles.
+pub fn resolve_setups_in(
+    arg: &str,
+    join_commas: bool,
+    profiles: &[Profile],
+) -> Result<(Vec<Vec<Machine>>, Vec<String>)> {
+    let groups: Vec<Vec<&str>> = if join_commas && !arg.contains('+') {
+        vec![arg.split(',').collect()]
+    } else {
+        arg.split(',').map(|g| g.split('+').collect()).collect()
+    };
+    let mut setups = Vec::with_capacity(groups.len());
+    let mut notes = Vec::new();
+    for g in groups {
+        let mut devices = Vec::new();
+        for item in g {
+            if item.trim().is_empty() {
+                return Err(Error::usage(format!(
+                    "--hardware {arg:?}: empty device in the list; write e.g. `h100-sxm:x2` or `m2-ultra-76c:192+m4-max-40c:128`"
+                )));
+            }
+            let (base, n) = split_count(item)?;
+            let (machines, mut more) = resolve_in_with_notes(&base, profiles)?;
+            notes.append(&mut more);
+            for m in machines {
+                for _ in 0..n {
+                    devices.push(m.clone());
+                }
+            }
+        }
+        if devices.len() > MAX_DEVICES {
+            return Err(Error::usage(format!(
+                "--hardware {arg}: {} devices in one setup; at most {MAX_DEVICES}",
+                devices.len()
+            )));
+        }
+        setups.push(devices);
+    }
+    Ok((setups, notes))
+}
+
+/// Whether `--hardware` names several devices for one model (`+` or a count `xN` above 1). A count that
+/// does not parse counts as asking, so the multi-device path reports the error.
+pub fn names_several_devices(arg: &str) -> bool {
+    arg.contains('+')
+        || arg
+            .split(',')
+            .any(|item| split_count(item).map(|(_, n)| n > 1).unwrap_or(true))
+}
+
+#[cfg(test)]
+mod setup_tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_joins() {
+        assert_eq!(split_count("h100-sxm:x2").unwrap(), ("h100-sxm".into(), 2));
+        assert_eq!(split_count("2xh100-sxm").unwrap(), ("h100-sxm".into(), 2));
+        assert_eq!(split_count("h100-sxm x4").unwrap(), ("h100-sxm".into(), 4));
+        assert_eq!(
+            split_count("m3-max-40c:64:x3").unwrap(),
+            ("m3-max-40c:64".into(), 3)
+        );
+        assert_eq!(split_count("rtx-4090").unwrap(), ("rtx-4090".into(), 1));
+        assert!(split_count("h100-sxm:x0").is_err());
+        assert!(split_count("h100-sxm:x999").is_err());
+        let p = crate::hardware::profile::bundled().unwrap();
+        let (s, _) =
+            resolve_setups_in("h100-sxm:x2,m2-ultra-76c:192+m4-max-40c:128", false, &p).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].len(), 2);
+        assert_eq!(s[1][1].id, "m4-max-40c");
+        let (s, _) = resolve_setups_in("m2-ultra-76c:192,m4-max-40c:128", true, &p).unwrap();
+        assert_eq!((s.len(), s[0].len()), (1, 2));
+    }
 }
