@@ -1088,7 +1088,7 @@ pub fn plan_multi(
         let mem_s = bytes / (eta * m.bandwidth_bytes_per_s.max(1.0));
         let eps = speed::prefill_efficiency_on(m, inv.stats.quantized_fraction());
         let comp_s = f_total * (lay.read[d] / w_read_total) / (eps * m.fp16_flops.max(1.0));
-        dev_s[d] = mem_s.max(comp_s) + lay.n_layers[d] as f64 * speed::layer_overhead_s(m);
+        dev_s[d] = mem_s.max(comp_s) + lay.n_layers[d] as f64 * speed::layer_overhead_s(m, wl.flash_attention);
         dev_read[d] = bytes;
     }
     let nd = machines.len() as f64;
@@ -1146,7 +1146,7 @@ pub fn plan_multi(
             let eta = speed::bandwidth_efficiency(m);
             let comp = fp * frac / (eps * m.fp16_flops.max(1.0));
             let mem = lay.weights[d] as f64 / (eta * m.bandwidth_bytes_per_s.max(1.0)) / ub;
-            comp.max(mem) + lay.n_layers[d] as f64 * speed::layer_overhead_s(m) / ub
+            comp.max(mem) + lay.n_layers[d] as f64 * speed::layer_overhead_s(m, wl.flash_attention) / ub
         })
         .collect();
     let prefill_s = match opts.split {
