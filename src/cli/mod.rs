@@ -142,7 +142,9 @@ pub struct PlanArgs {
     /// Model: file, folder, bundled spec id or spec YAML (as for `inspect`).
     pub model: String,
     /// Machine(s): profile id with optional memory (m3-max-40c:64, h100-sxm, rtx-4090), comma-separated
-    /// for a side-by-side comparison, or a path to your own profile YAML.
+    /// for a side-by-side comparison, or a path to your own profile YAML. One model over several
+    /// devices: join them with `+` (m2-ultra-76c:192+m4-max-40c:128) or repeat one with `:xN`
+    /// (h100-sxm:x2); see --split.
     #[arg(long = "hardware", short = 'H')]
     pub hardware: String,
     /// Context length in tokens (llama.cpp -c).
