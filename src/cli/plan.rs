@@ -23,6 +23,7 @@ pub fn workload(a: &PlanArgs) -> Result<Workload> {
             ))
         })
     };
+    let server = a.runtime == RuntimeArg::LlamaServer;
     Ok(Workload {
         context: a.ctx,
         batch: a.batch,
@@ -31,9 +32,18 @@ pub fn workload(a: &PlanArgs) -> Result<Workload> {
         cache_type_k: kv_type("--cache-type-k", &a.cache_type_k)?,
         cache_type_v: kv_type("--cache-type-v", &a.cache_type_v)?,
         flash_attention: a.flash_attn == OnOff::On,
-        parallel: a.parallel,
+        parallel: a.parallel.unwrap_or(if server { 4 } else { 1 }),
+        // llama-server (tools/server/server.cpp): when -np is not given it runs 4 slots with
+        // kv_unified = true; an explicit -np N keeps llama.cpp's default of one stream per slot
+        kv_unified: if a.kv_unified {
+            true
+        } else if a.no_kv_unified {
+            false
+        } else {
+            server && a.parallel.is_none()
+        },
         runtime: match a.runtime {
-            RuntimeArg::LlamaCpp => Runtime::LlamaCpp,
+            RuntimeArg::LlamaCpp | RuntimeArg::LlamaServer => Runtime::LlamaCpp,
             RuntimeArg::Mlx => Runtime::Mlx,
         },
     })
@@ -148,6 +158,7 @@ pub fn to_json(model: &ModelDesc, m: &Machine, wl: &Workload, p: &Plan) -> Value
             "cache_type_v": wl.cache_type_v.name().to_ascii_lowercase(),
             "flash_attention": wl.flash_attention,
             "parallel": wl.parallel,
+            "kv_unified": wl.kv_unified,
             "runtime": wl.runtime,
         },
         "memory": {
@@ -379,11 +390,20 @@ fn right(s: impl ToString) -> Cell {
     Cell::new(s.to_string()).set_alignment(CellAlignment::Right)
 }
 
+/// ", 4 sequences (unified KV)" when more than one sequence or the unified cache is planned.
+fn sequences(wl: &Workload) -> String {
+    match (wl.parallel, wl.kv_unified) {
+        (1, false) => String::new(),
+        (n, false) => format!(", {n} sequences (-np {n}, one KV stream each)"),
+        (n, true) => format!(", {n} sequences (-np {n}, unified KV)"),
+    }
+}
+
 fn single(model: &ModelDesc, m: &Machine, wl: &Workload, p: &Plan, quiet: bool) -> String {
     let mut out = verdict_line(m, p);
     out.push('\n');
     out.push_str(&format!(
-        "\n{} ({}{}) on {}, context {}, KV {}/{}, flash attention {}, ubatch {}\n",
+        "\n{} ({}{}) on {}, context {}, KV {}/{}, flash attention {}, ubatch {}{}\n",
         model.name,
         fmt::params(model.parameters()),
         model
@@ -396,7 +416,8 @@ fn single(model: &ModelDesc, m: &Machine, wl: &Workload, p: &Plan, quiet: bool) 
         wl.cache_type_k.name().to_ascii_lowercase(),
         wl.cache_type_v.name().to_ascii_lowercase(),
         if wl.flash_attention { "on" } else { "off" },
-        wl.ubatch
+        wl.ubatch,
+        sequences(wl)
     ));
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED);
