@@ -567,3 +567,39 @@ fn compare(model: &ModelDesc, wl: &Workload, plans: &[(Machine, Plan)]) -> Strin
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command, normalize_args};
+    use clap::Parser;
+
+    fn wl(args: &[&str]) -> Workload {
+        let mut argv = vec!["headroom", "plan", "llama-3.2-1b", "-H", "m3-max-40c:64"];
+        argv.extend_from_slice(args);
+        let cli = Cli::try_parse_from(normalize_args(argv.iter().map(|s| s.to_string()))).unwrap();
+        match cli.command {
+            Some(Command::Plan(a)) => workload(&a).unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn llama_server_defaults_follow_server_cpp() {
+        // tools/server/server.cpp: n_parallel < 0 (not given) -> 4 slots and kv_unified = true
+        let w = wl(&["--runtime", "llama-server"]);
+        assert_eq!((w.parallel, w.kv_unified, w.runtime), (4, true, Runtime::LlamaCpp));
+        // an explicit -np keeps the per-slot streams unless -kvu is given too
+        let w = wl(&["--runtime", "llama-server", "-np", "4"]);
+        assert_eq!((w.parallel, w.kv_unified), (4, false));
+        let w = wl(&["--runtime", "llama-server", "-np", "2", "-kvu"]);
+        assert_eq!((w.parallel, w.kv_unified), (2, true));
+        let w = wl(&["--runtime", "llama-server", "-no-kvu"]);
+        assert_eq!((w.parallel, w.kv_unified), (4, false));
+        // llama.cpp (library, llama-cli): one sequence, no unified cache unless asked
+        let w = wl(&[]);
+        assert_eq!((w.parallel, w.kv_unified), (1, false));
+        let w = wl(&["-np", "8", "--kv-unified"]);
+        assert_eq!((w.parallel, w.kv_unified), (8, true));
+    }
+}
