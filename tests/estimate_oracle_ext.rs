@@ -379,7 +379,10 @@ fn compute_within_5pct_and_total_within_2pct_on_every_row() {
 fn unified_rows_need_the_unified_model() {
     let models = models();
     let (mut wrong, mut attn_rows, mut swa_rows, mut swa_kv_off) = (0, 0, 0, 0);
-    for r in rows().into_iter().filter(|r| r.unified() && r.u("n_seq_max") > 1) {
+    for r in rows()
+        .into_iter()
+        .filter(|r| r.unified() && r.u("n_seq_max") > 1)
+    {
         let m = &models[r.s("model_name")];
         let hp = &m.hparams;
         let streams = Workload {
@@ -413,7 +416,10 @@ fn unified_rows_need_the_unified_model() {
         "per-stream model wrong on {wrong} of {attn_rows} unified rows with attention; \
          its sliding-window KV wrong on {swa_kv_off} of {swa_rows}"
     );
-    assert!(swa_kv_off * 10 >= swa_rows * 8, "{swa_kv_off} of {swa_rows}");
+    assert!(
+        swa_kv_off * 10 >= swa_rows * 8,
+        "{swa_kv_off} of {swa_rows}"
+    );
     assert!(attn_rows >= 100, "{attn_rows}");
     assert!(wrong * 3 >= attn_rows, "{wrong} of {attn_rows}");
 }

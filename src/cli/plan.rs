@@ -588,7 +588,10 @@ mod tests {
     fn llama_server_defaults_follow_server_cpp() {
         // tools/server/server.cpp: n_parallel < 0 (not given) -> 4 slots and kv_unified = true
         let w = wl(&["--runtime", "llama-server"]);
-        assert_eq!((w.parallel, w.kv_unified, w.runtime), (4, true, Runtime::LlamaCpp));
+        assert_eq!(
+            (w.parallel, w.kv_unified, w.runtime),
+            (4, true, Runtime::LlamaCpp)
+        );
         // an explicit -np keeps the per-slot streams unless -kvu is given too
         let w = wl(&["--runtime", "llama-server", "-np", "4"]);
         assert_eq!((w.parallel, w.kv_unified), (4, false));

@@ -230,7 +230,10 @@ impl KvShape {
 
     /// The cache for the workload's model, K/V types, runtime and `kv_unified`.
     pub fn for_workload(hp: &HyperParams, wl: &Workload) -> Result<KvShape> {
-        Ok(KvShape::new(hp, wl.cache_type_k, wl.cache_type_v, wl.runtime)?.with_unified(wl.kv_unified))
+        Ok(
+            KvShape::new(hp, wl.cache_type_k, wl.cache_type_v, wl.runtime)?
+                .with_unified(wl.kv_unified),
+        )
     }
 
     /// Cells held at context `ctx` with micro-batch `ubatch` and `n_seq` parallel sequences.
@@ -250,11 +253,7 @@ impl KvShape {
                 // llama_kv_cache_iswa: GGML_PAD(min(size_base, n_swa·(unified ? n_seq_max : 1) + n_ubatch), 256)
                 let windows = if self.unified { seqs } else { 1 };
                 let swa = if self.swa_layers > 0 {
-                    pad256(full.min(
-                        self.window
-                            .saturating_mul(windows)
-                            .saturating_add(ubatch),
-                    ))
+                    pad256(full.min(self.window.saturating_mul(windows).saturating_add(ubatch)))
                 } else {
                     0
                 };
@@ -548,7 +547,8 @@ mod tests {
             }),
             ..HyperParams::default()
         };
-        let e = KvShape::new(&hp, TensorType::Q8_0, TensorType::F16, Runtime::LlamaCpp).unwrap_err();
+        let e =
+            KvShape::new(&hp, TensorType::Q8_0, TensorType::F16, Runtime::LlamaCpp).unwrap_err();
         assert!(e.to_string().contains("same type"), "{e}");
         assert!(KvShape::new(&hp, TensorType::Q8_0, TensorType::Q8_0, Runtime::LlamaCpp).is_ok());
     }
