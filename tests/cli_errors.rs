@@ -264,6 +264,10 @@ fn impossible_workloads() {
     assert_error(&plan(&["-ctk", "q9_9"]), &["q9_9", "--cache-type-k"]);
     assert_error(&plan(&["-ctv", "q9_9"]), &["q9_9", "--cache-type-v"]);
     assert_error(&plan(&["--quant", "Q9_K_X"]), &["Q9_K_X"]);
+    assert_error(
+        &plan(&["--runtime", "mlx", "-kvu"]),
+        &["--kv-unified", "llama.cpp"],
+    );
 }
 
 #[test]

@@ -101,6 +101,7 @@ fn workload(r: &Row) -> Workload {
         cache_type_v: kv_type(r.s("cache_type_v")),
         flash_attention: r.s("flash_attn") == "on",
         parallel: r.u("n_seq_max") as u32,
+        kv_unified: false,
         runtime: Runtime::LlamaCpp,
     }
 }

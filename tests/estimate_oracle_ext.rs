@@ -10,6 +10,11 @@
 //! with headroom's own GGUF writer and reads it back with headroom's reader, so the hyperparameters come
 //! from the same code path as a real file.
 //!
+//! The unified-KV rows (`tests/data/oracle_results_kvu.csv`, llama.cpp `kv_unified = true`, llama-server's
+//! default when `-np` is not given) cover dense llama, qwen3, gemma3 SWA (headers in
+//! `tests/data/oracle_kvu_models.json`) and gpt-oss, Mixtral/Qwen3 MoE, DeepSeek MLA, Granite-4.0-H,
+//! Qwen3-Next, LFM2, Mamba-1/2 of the zoo, at `-np` 1..8, and are held to the same bars.
+//!
 //! Bars: weights (sum of tensor bytes) exact against llama.cpp's model buffer; KV (plus recurrent state)
 //! exact to the byte; compute buffer within 5%; output buffer within the log's 0.01 MiB rounding; total
 //! within 2%, and the worst total error is at most `ORACLE_TOTAL_ERROR_PCT`.
@@ -22,6 +27,19 @@ use headroom::estimate::{Runtime, Workload};
 use headroom::model::gguf::{GgufWriter, Value, ValueType, model_from_headers, read_header};
 use headroom::model::{ModelDesc, TensorType};
 use std::collections::{BTreeMap, HashMap};
+
+/// Rows in `oracle_results_kvu.csv` (12 models; the DeepSeek MLA row with K q8_0 / V f16 is absent:
+/// llama.cpp refuses different K and V types for MLA).
+const KVU_ROWS: usize = 195;
+
+/// Rows held to the compute bar (≤ 5%) but not the total bar: the total is off by more than 2% for a
+/// reason that is not the unified cache (the same configuration without `kv_unified` allocates the same
+/// compute buffer). Qwen3-0.6B at `-ub 2048`, n_ctx 4096, flash attention on: its attention output is
+/// `n_head·head_dim` = 2·n_embd wide, which leaves the last layer's `ffn_up` no low hole to fit, so the
+/// residual chain and the logits sit `6·n_embd + 6` floats per token above the formula's floor
+/// (`scripts/oracle/graph_probe.cpp` dump; the same -3.84% compute as the 80-row oracle's worst row,
+/// Qwen3-0.6B at `-ub 512`), and at `-ub 2048` the compute buffer is half of this small model's total.
+const TOTAL_MISSES: &[&str] = &["qwen3-0.6b-q8_0 ctx 4096 ub 2048 np 4 kvu f16/f16 fa on"];
 
 struct Row {
     f: HashMap<String, String>,
@@ -38,13 +56,17 @@ impl Row {
         let v = self.s(k);
         v.parse().unwrap_or_else(|_| panic!("{k}={v}"))
     }
+    fn unified(&self) -> bool {
+        self.f.get("kv_unified").map(|s| s.as_str()) == Some("on")
+    }
     fn label(&self) -> String {
         format!(
-            "{} ctx {} ub {} np {} {}/{} fa {}",
+            "{} ctx {} ub {} np {}{} {}/{} fa {}",
             self.s("model_name"),
             self.s("n_ctx"),
             self.s("n_ubatch"),
             self.s("n_seq_max"),
+            if self.unified() { " kvu" } else { "" },
             self.s("cache_type_k"),
             self.s("cache_type_v"),
             self.s("flash_attn")
@@ -97,13 +119,17 @@ fn scalar(ty: &str, v: &serde_json::Value) -> Value {
 
 /// Rebuild each model's GGUF header with headroom's writer and read it back.
 fn models() -> BTreeMap<String, ModelDesc> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/oracle_ext_models.json"
-    ))
-    .unwrap();
-    let j: serde_json::Value = serde_json::from_str(&text).unwrap();
     let mut out = BTreeMap::new();
+    for file in ["oracle_ext_models.json", "oracle_kvu_models.json"] {
+        let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
+        let j: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        models_from(&j, &mut out);
+    }
+    out
+}
+
+fn models_from(j: &serde_json::Value, out: &mut BTreeMap<String, ModelDesc>) {
     for (name, m) in j.as_object().unwrap() {
         let mut w = GgufWriter::new();
         for kv in m["kv"].as_array().unwrap() {
@@ -138,9 +164,8 @@ fn models() -> BTreeMap<String, ModelDesc> {
         }
         let h = read_header(&w.header_bytes()[..], name).unwrap();
         let model = model_from_headers(name, name, &[h], vec![]).unwrap();
-        out.insert(name.clone(), model);
+        assert!(out.insert(name.clone(), model).is_none(), "{name} twice");
     }
-    out
 }
 
 fn read_rows(file: &str) -> Vec<Row> {
@@ -148,10 +173,15 @@ fn read_rows(file: &str) -> Vec<Row> {
     read_csv(&std::fs::read_to_string(path).unwrap())
 }
 
-/// The rows held to the bars.
+/// The rows held to the bars: the extended oracle and the unified-KV rows.
 fn rows() -> Vec<Row> {
-    let rows = read_rows("oracle_results_ext.csv");
+    let mut rows = read_rows("oracle_results_ext.csv");
     assert_eq!(rows.len(), 216, "rows in oracle_results_ext.csv");
+    assert!(rows.iter().all(|r| !r.unified()));
+    let kvu = read_rows("oracle_results_kvu.csv");
+    assert_eq!(kvu.len(), KVU_ROWS, "rows in oracle_results_kvu.csv");
+    assert!(kvu.iter().all(|r| r.unified()), "kv_unified column");
+    rows.extend(kvu);
     rows
 }
 
@@ -174,6 +204,7 @@ fn workload(r: &Row) -> Workload {
         cache_type_v: kv(r.s("cache_type_v")),
         flash_attention: r.s("flash_attn") == "on",
         parallel: r.u("n_seq_max") as u32,
+        kv_unified: r.unified(),
         runtime: Runtime::LlamaCpp,
     }
 }
@@ -261,6 +292,7 @@ fn compute_within_5pct_and_total_within_2pct_on_every_row() {
     let mut by_family: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     let mut bad = vec![];
     let mut exact = 0;
+    let mut total_misses = 0;
     let rows = rows();
     for r in &rows {
         let m = &models[r.s("model_name")];
@@ -286,6 +318,17 @@ fn compute_within_5pct_and_total_within_2pct_on_every_row() {
             err,
             terr
         );
+        if TOTAL_MISSES.contains(&r.label().as_str()) {
+            // held to the compute bar only; fails if it no longer misses the total bar
+            assert!(err.abs() <= 5.0, "{}: compute {err:+.2}%", r.label());
+            assert!(
+                terr.abs() > 2.0,
+                "{}: now within the total bar, drop it from TOTAL_MISSES",
+                r.label()
+            );
+            total_misses += 1;
+            continue;
+        }
         if err.abs() > 5.0 || terr.abs() > 2.0 {
             bad.push(format!(
                 "{}: compute {err:+.2}%, total {terr:+.2}%",
@@ -311,6 +354,7 @@ fn compute_within_5pct_and_total_within_2pct_on_every_row() {
         );
     }
     println!("compute exact on {exact}/{} rows", rows.len());
+    assert_eq!(total_misses, TOTAL_MISSES.len(), "TOTAL_MISSES rows found");
     assert!(
         bad.is_empty(),
         "{} rows off:\n{}",
@@ -323,6 +367,61 @@ fn compute_within_5pct_and_total_within_2pct_on_every_row() {
         (ORACLE_TOTAL_ERROR_PCT - (worst_total * 100.0).round() / 100.0).abs() < 1e-9,
         "update ORACLE_TOTAL_ERROR_PCT to {worst_total:.2}"
     );
+}
+
+/// The unified rows are not the per-stream cache under another name. With `-np` > 1 the per-stream
+/// model (kv_unified off) mispredicts them: the sliding-window layers hold `np` windows in one stream
+/// (KV off on nearly every gemma3 / gpt-oss row), and without flash attention the KQ scores span all
+/// `pad256(n_ctx)` cells instead of `n_ctx / np` per stream (compute off by far more than 5%). Full
+/// attention KV alone often coincides (`np · pad256(n_ctx/np) = pad256(n_ctx)` when `n_ctx/np` is a
+/// multiple of 256), and recurrent-only models are the same either way.
+#[test]
+fn unified_rows_need_the_unified_model() {
+    let models = models();
+    let (mut wrong, mut attn_rows, mut swa_rows, mut swa_kv_off) = (0, 0, 0, 0);
+    for r in rows()
+        .into_iter()
+        .filter(|r| r.unified() && r.u("n_seq_max") > 1)
+    {
+        let m = &models[r.s("model_name")];
+        let hp = &m.hparams;
+        let streams = Workload {
+            kv_unified: false,
+            ..workload(&r)
+        };
+        let kv = kv_bytes(hp, &streams).unwrap();
+        let comp = compute_buffer_bytes(hp, &streams).unwrap() as f64;
+        let rep = r.u("compute_buffer_bytes_reported") as f64;
+        if !hp.n_head_kv.iter().any(|&h| h > 0) {
+            assert_eq!(kv, r.u("kv_bytes_reported"), "{}", r.label());
+            continue;
+        }
+        attn_rows += 1;
+        let kv_off = kv != r.u("kv_bytes_reported");
+        if hp.swa_layers.iter().any(|&s| s) {
+            swa_rows += 1;
+            swa_kv_off += kv_off as u32;
+        }
+        wrong += (kv_off || ((comp - rep) / rep).abs() > 0.05) as u32;
+        // llama.cpp's own count of cells: one stream of pad256(n_ctx) for the full layers
+        let cells = r.s("kv_cells").split('+').next().unwrap();
+        assert_eq!(
+            cells.parse::<u64>().unwrap(),
+            r.u("n_ctx").div_ceil(256) * 256,
+            "{}",
+            r.label()
+        );
+    }
+    println!(
+        "per-stream model wrong on {wrong} of {attn_rows} unified rows with attention; \
+         its sliding-window KV wrong on {swa_kv_off} of {swa_rows}"
+    );
+    assert!(
+        swa_kv_off * 10 >= swa_rows * 8,
+        "{swa_kv_off} of {swa_rows}"
+    );
+    assert!(attn_rows >= 100, "{attn_rows}");
+    assert!(wrong * 3 >= attn_rows, "{wrong} of {attn_rows}");
 }
 
 /// The known misses stay misses: if the formulas improve so that every row of the misses file is within

@@ -119,6 +119,55 @@ MODELS = [
 
 RECURRENT = {"mamba", "mamba2"}
 
+# ---- unified KV cache (kv_unified = true: llama-server's default when -np is not given) -----------------
+# The dense shapes of the 80-row oracle (/work/shared/oracle/run_oracle.py), and these
+# models of the zoo above.
+KVU_MODELS = [
+    dict(name="small-llama-q8_0", args=dict(arch="llama", n_layer=12, n_embd=768, n_head=12, n_head_kv=4,
+                                            n_ff=2816, n_vocab=32000, ctx=32768, type="Q8_0")),
+    # Qwen3-0.6B shape (q/k norm, head_dim 128 != n_embd/n_head, tied embeddings), all 28 layers (the
+    # formula's known hole under the logits, 6·n_embd + 6 floats per token at n_ctx 4096 with flash
+    # attention, weighs less against a full-depth total)
+    dict(name="qwen3-0.6b-q8_0", args=dict(arch="qwen3", n_layer=28, n_embd=1024, n_head=16, n_head_kv=8,
+                                         head_dim=128, n_ff=3072, n_vocab=151936, ctx=40960, type="Q8_0",
+                                         rope_theta=1000000.0, rms_eps=1e-6, tie_embeddings=True)),
+    # Gemma3-style: sliding window 512 on 5 of every 6 layers, head_dim 256, MQA
+    dict(name="gemma3-swa-q8_0", args=dict(arch="gemma3", n_layer=18, n_embd=640, n_head=4, n_head_kv=1,
+                                           head_dim=256, n_ff=2048, n_vocab=32000, ctx=32768, type="Q8_0",
+                                           swa=512, swa_pattern=6, rope_theta=1000000.0, rms_eps=1e-6,
+                                           tie_embeddings=True)),
+]
+KVU_FROM_EXT = ["gptoss-q8_0", "mixtral-8x-q8_0", "qwen3moe-128x-q8_0", "deepseek3-mla-q8_0",
+                "granitehybrid-q8_0", "qwen3next-q8_0", "lfm2-q8_0", "mamba-f16", "mamba2-q8_0"]
+
+
+def kvu_configs(m):
+    """(n_ctx, n_ubatch, n_seq, ctk, ctv, fa) for the unified-cache rows."""
+    arch = m["args"]["arch"]
+    out = []
+    if arch in RECURRENT:
+        for ns in (1, 2, 4, 8):
+            out.append((4096, 512, ns, "f16", "f16", "on"))
+        out.append((4096, 512, 4, "f16", "f16", "off"))
+        out.append((32768, 512, 4, "f16", "f16", "on"))
+        for ub in (128, 2048):
+            out.append((4096, ub, 4, "f16", "f16", "on"))
+        return out
+    for ns in (1, 2, 4, 8):
+        for fa in ("on", "off"):
+            out.append((4096, 512, ns, "f16", "f16", fa))
+    out.append((512, 512, 4, "f16", "f16", "on"))
+    out.append((1000, 512, 3, "f16", "f16", "off"))
+    out.append((4096, 512, 2, "q8_0", "q8_0", "on"))
+    out.append((4096, 512, 8, "q8_0", "f16", "off"))
+    for ub in (128, 2048):
+        out.append((4096, ub, 4, "f16", "f16", "on"))
+    out.append((4096, 2048, 2, "f16", "f16", "off"))
+    out.append((32768, 512, 4, "q8_0", "q8_0", "on"))
+    out.append((32768, 1024, 8, "f16", "f16", "off"))
+    out.append((131072, 512, 4, "q8_0", "q8_0", "on"))
+    return out
+
 
 def configs(m):
     """(n_ctx, n_ubatch, n_seq, ctk, ctv, fa) per model."""
@@ -154,6 +203,7 @@ CSV_COLS = ["model_name", "arch", "weight_type", "n_ctx", "n_ctx_seq", "n_ubatch
             "cache_type_k", "cache_type_v", "flash_attn", "swa_full", "kv_bytes_reported",
             "compute_buffer_bytes_reported", "output_buffer_bytes_reported", "model_buffer_bytes_reported",
             "model_repack_bytes", "file_bytes", "kv_cells", "memory_log", "buffers_json"]
+KVU_COLS = CSV_COLS[:12] + ["kv_unified"] + CSV_COLS[12:]
 
 
 def sh(cmd, **kw):
@@ -213,9 +263,11 @@ RE_KV_CELLS = re.compile(r"llama_kv_cache: size = +[\d.]+ MiB \( *(\d+) cells")
 RE_OUT = re.compile(r"output buffer size = +([\d.]+) MiB")
 
 
-def run_probe(probe, path, n_ctx, ub, n_seq, ctk, ctv, fa):
+def run_probe(probe, path, n_ctx, ub, n_seq, ctk, ctv, fa, kv_unified=False):
     cmd = [probe, "-m", path, "-c", str(n_ctx), "-b", str(max(2048, ub)), "-ub", str(ub), "-np", str(n_seq),
            "-ctk", ctk, "-ctv", ctv, "-fa", fa, "-t", str(THREADS), "--prompt", "4", "--tg", "0"]
+    if kv_unified:
+        cmd.append("--kv-unified")
     r = sh(cmd, timeout=900)
     line = [l for l in r.stdout.splitlines() if l.startswith("{")]
     if not line:
@@ -234,7 +286,18 @@ def main():
                     help="rows of models marked known_miss (not held to the compute/total bars)")
     ap.add_argument("--only", default=None)
     ap.add_argument("--regen", action="store_true")
+    ap.add_argument("--kv-unified", action="store_true",
+                    help="the unified-KV rows instead: KVU_MODELS and KVU_FROM_EXT with kvu_configs(), written to "
+                         "tests/data/oracle_results_kvu.csv (+ kv_unified column) and oracle_kvu_models.json "
+                         "(headers of KVU_MODELS only; the others are in oracle_ext_models.json)")
     a = ap.parse_args()
+    kvu = a.kv_unified
+    if kvu:
+        if a.out.endswith("oracle_results_ext.csv"):
+            a.out = os.path.join(ROOT, "tests", "data", "oracle_results_kvu.csv")
+        if a.headers.endswith("oracle_ext_models.json"):
+            a.headers = os.path.join(ROOT, "tests", "data", "oracle_kvu_models.json")
+        a.misses = a.out + ".misses-unused"
     os.makedirs(a.models, exist_ok=True)
     logs = os.path.join(a.models, "logs")
     os.makedirs(logs, exist_ok=True)
@@ -243,12 +306,15 @@ def main():
     def log(msg):
         print(f"[{time.time()-t_start:7.1f}s] {msg}", flush=True)
 
-    zoo = MODELS
+    all_models = KVU_MODELS + [m for m in MODELS if m["name"] in KVU_FROM_EXT] if kvu else MODELS
+    header_models = KVU_MODELS if kvu else MODELS
+    cols = KVU_COLS if kvu else CSV_COLS
+    zoo = all_models
     rows, headers = [], {}
     if a.only:  # keep the other models' rows from the previous CSV
         keep = set(a.only.split(","))
-        zoo = [m for m in MODELS if m["name"] in keep]
-        for path in (a.out, a.misses):
+        zoo = [m for m in all_models if m["name"] in keep]
+        for path in (a.out,) if kvu else (a.out, a.misses):
             if os.path.exists(path):
                 rows += [r for r in csv.DictReader(l for l in open(path) if not l.startswith("#"))
                          if r["model_name"] not in keep]
@@ -256,24 +322,27 @@ def main():
             headers = {k: v for k, v in json.load(open(a.headers)).items() if k not in keep}
 
     def write():
-        order = {m["name"]: i for i, m in enumerate(MODELS)}
-        misses = {m["name"]: m["known_miss"] for m in MODELS if "known_miss" in m}
+        order = {m["name"]: i for i, m in enumerate(all_models)}
+        misses = {m["name"]: m["known_miss"] for m in all_models if "known_miss" in m}
         rows.sort(key=lambda r: order.get(r["model_name"], 99))
-        for path, keep in ((a.out, lambda r: r["model_name"] not in misses),
-                           (a.misses, lambda r: r["model_name"] in misses)):
+        outs = ((a.out, lambda r: True),) if kvu else (
+            (a.out, lambda r: r["model_name"] not in misses), (a.misses, lambda r: r["model_name"] in misses))
+        for path, keep in outs:
             with open(path, "w", newline="") as f:
+                unified = ("kv_unified ON (--kv-unified: llama-server's default when -np is not given)" if kvu
+                           else "kv_unified off (library/common default)")
                 f.write(f"# llama.cpp commit {LLAMA_COMMIT} (0c1e570), CPU backend, mem_probe "
                         f"(scripts/oracle/mem_probe.cpp: exact bytes from llama_get_memory_breakdown), "
-                        f"-t {THREADS} -b max(2048,ub), swa_full off, kv_unified off (library/common default).\n")
+                        f"-t {THREADS} -b max(2048,ub), swa_full off, {unified}.\n")
                 f.write("# generated by scripts/oracle/run_oracle_ext.py; models by scripts/oracle/make_gguf.py "
                         "(commands in tests/data/oracle_ext_models.json); output_buffer from the %.2f MiB log line.\n")
                 if path == a.misses:
                     for name, why in misses.items():
                         f.write(f"# known miss, {name}: {why}\n")
-                w = csv.DictWriter(f, fieldnames=CSV_COLS)
+                w = csv.DictWriter(f, fieldnames=cols)
                 w.writeheader()
                 w.writerows([r for r in rows if keep(r)])
-        hs = {m["name"]: headers[m["name"]] for m in MODELS if m["name"] in headers}
+        hs = {m["name"]: headers[m["name"]] for m in header_models if m["name"] in headers}
         with open(a.headers, "w") as f:
             f.write("{\n")
             items = list(hs.items())
@@ -295,18 +364,23 @@ def main():
         hd["cmd"] = "make_gguf.py " + meta["cmd"].split("make_gguf.py", 1)[-1].strip().replace(path, m["name"] + ".gguf")
         headers[m["name"]] = hd
         s = meta["summary"]
-        for n_ctx, ub, ns, ctk, ctv, fa in configs(m):
-            tag = f"{m['name']}.c{n_ctx}.ub{ub}.np{ns}.{ctk}-{ctv}.fa{fa}"
+        for n_ctx, ub, ns, ctk, ctv, fa in (kvu_configs(m) if kvu else configs(m)):
+            tag = f"{m['name']}.c{n_ctx}.ub{ub}.np{ns}.{ctk}-{ctv}.fa{fa}" + (".kvu" if kvu else "")
             t0 = time.time()
-            j, stderr = run_probe(a.probe, path, n_ctx, ub, ns, ctk, ctv, fa)
+            j, stderr = run_probe(a.probe, path, n_ctx, ub, ns, ctk, ctv, fa, kvu)
             open(os.path.join(logs, tag + ".log"), "w").write(stderr)
-            if j is None:
+            if j is None or "log" not in j:
                 err = [l for l in stderr.splitlines() if "error" in l.lower() or "failed" in l.lower()]
                 log(f"probe FAILED {tag}: {err[-3:]}")
                 continue
             lg = j["log"]
             out = RE_OUT.search(lg)
+            if kvu and j.get("kv_unified") != 1:
+                log(f"probe {tag}: kv_unified not reported on (rebuild mem_probe)")
+                continue
+            extra = {"kv_unified": "on"} if kvu else {}
             rows.append({
+                **extra,
                 "model_name": m["name"], "arch": s["arch"], "weight_type": s["weight_type"],
                 "n_ctx": j["n_ctx"], "n_ctx_seq": j["n_ctx_seq"], "n_ubatch": j["n_ubatch"],
                 "n_batch": j["n_batch"], "n_seq_max": j["n_seq_max"],

@@ -134,6 +134,9 @@ pub enum OnOff {
 pub enum RuntimeArg {
     #[value(name = "llama.cpp", alias = "llamacpp")]
     LlamaCpp,
+    /// llama.cpp's llama-server: without -np it runs 4 slots sharing one unified KV cache.
+    #[value(name = "llama-server")]
+    LlamaServer,
     Mlx,
 }
 
@@ -165,9 +168,17 @@ pub struct PlanArgs {
     /// Logical batch (llama.cpp -b).
     #[arg(long = "batch-size", short = 'b', default_value_t = 2048)]
     pub n_batch: u32,
-    /// Parallel sequences (llama.cpp -np); the context is shared among them.
-    #[arg(long = "parallel", alias = "np", default_value_t = 1)]
-    pub parallel: u32,
+    /// Parallel sequences (llama.cpp -np); the context is shared among them. Default 1; with
+    /// --runtime llama-server, 4 slots sharing a unified KV cache (llama-server's own default).
+    #[arg(long = "parallel", alias = "np")]
+    pub parallel: Option<u32>,
+    /// Unified KV cache (llama.cpp -kvu): the sequences share one cache of the whole context instead
+    /// of one stream of context/np each. Default off; on with --runtime llama-server when -np is not given.
+    #[arg(long = "kv-unified", conflicts_with = "no_kv_unified")]
+    pub kv_unified: bool,
+    /// Turn the unified KV cache off (llama.cpp -no-kvu).
+    #[arg(long = "no-kv-unified")]
+    pub no_kv_unified: bool,
     /// Sequences decoded together, for throughput.
     #[arg(long, default_value_t = 1)]
     pub batch: u32,
@@ -251,7 +262,7 @@ pub struct ListArgs {
     pub format: Format,
 }
 
-/// llama.cpp spells some flags with one dash and several letters (`-ctk`, `-fa`, `-ub`, `-np`);
+/// llama.cpp spells some flags with one dash and several letters (`-ctk`, `-fa`, `-ub`, `-np`, `-kvu`);
 /// rewrite them to the long forms clap understands.
 pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -276,6 +287,8 @@ pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
             "-np" => "--parallel".to_string(),
             "-ts" => "--tensor-split".to_string(),
             "-sm" => "--split".to_string(),
+            "-kvu" => "--kv-unified".to_string(),
+            "-no-kvu" => "--no-kv-unified".to_string(),
             _ => a,
         });
     }

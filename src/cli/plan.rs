@@ -23,6 +23,7 @@ pub fn workload(a: &PlanArgs) -> Result<Workload> {
             ))
         })
     };
+    let server = a.runtime == RuntimeArg::LlamaServer;
     Ok(Workload {
         context: a.ctx,
         batch: a.batch,
@@ -31,9 +32,18 @@ pub fn workload(a: &PlanArgs) -> Result<Workload> {
         cache_type_k: kv_type("--cache-type-k", &a.cache_type_k)?,
         cache_type_v: kv_type("--cache-type-v", &a.cache_type_v)?,
         flash_attention: a.flash_attn == OnOff::On,
-        parallel: a.parallel,
+        parallel: a.parallel.unwrap_or(if server { 4 } else { 1 }),
+        // llama-server (tools/server/server.cpp): when -np is not given it runs 4 slots with
+        // kv_unified = true; an explicit -np N keeps llama.cpp's default of one stream per slot
+        kv_unified: if a.kv_unified {
+            true
+        } else if a.no_kv_unified {
+            false
+        } else {
+            server && a.parallel.is_none()
+        },
         runtime: match a.runtime {
-            RuntimeArg::LlamaCpp => Runtime::LlamaCpp,
+            RuntimeArg::LlamaCpp | RuntimeArg::LlamaServer => Runtime::LlamaCpp,
             RuntimeArg::Mlx => Runtime::Mlx,
         },
     })
@@ -151,6 +161,7 @@ pub fn to_json(model: &ModelDesc, m: &Machine, wl: &Workload, p: &Plan) -> Value
             "cache_type_v": wl.cache_type_v.name().to_ascii_lowercase(),
             "flash_attention": wl.flash_attention,
             "parallel": wl.parallel,
+            "kv_unified": wl.kv_unified,
             "runtime": wl.runtime,
         },
         "memory": {
@@ -382,11 +393,20 @@ fn right(s: impl ToString) -> Cell {
     Cell::new(s.to_string()).set_alignment(CellAlignment::Right)
 }
 
+/// ", 4 sequences (unified KV)" when more than one sequence or the unified cache is planned.
+fn sequences(wl: &Workload) -> String {
+    match (wl.parallel, wl.kv_unified) {
+        (1, false) => String::new(),
+        (n, false) => format!(", {n} sequences (-np {n}, one KV stream each)"),
+        (n, true) => format!(", {n} sequences (-np {n}, unified KV)"),
+    }
+}
+
 fn single(model: &ModelDesc, m: &Machine, wl: &Workload, p: &Plan, quiet: bool) -> String {
     let mut out = verdict_line(m, p);
     out.push('\n');
     out.push_str(&format!(
-        "\n{} ({}{}) on {}, context {}, KV {}/{}, flash attention {}, ubatch {}\n",
+        "\n{} ({}{}) on {}, context {}, KV {}/{}, flash attention {}, ubatch {}{}\n",
         model.name,
         fmt::params(model.parameters()),
         model
@@ -399,7 +419,8 @@ fn single(model: &ModelDesc, m: &Machine, wl: &Workload, p: &Plan, quiet: bool) 
         wl.cache_type_k.name().to_ascii_lowercase(),
         wl.cache_type_v.name().to_ascii_lowercase(),
         if wl.flash_attention { "on" } else { "off" },
-        wl.ubatch
+        wl.ubatch,
+        sequences(wl)
     ));
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED);
@@ -548,4 +569,43 @@ fn compare(model: &ModelDesc, wl: &Workload, plans: &[(Machine, Plan)]) -> Strin
         out.push_str(&format!("\n{}", verdict_line(m, p)));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command, normalize_args};
+    use clap::Parser;
+
+    fn wl(args: &[&str]) -> Workload {
+        let mut argv = vec!["headroom", "plan", "llama-3.2-1b", "-H", "m3-max-40c:64"];
+        argv.extend_from_slice(args);
+        let cli = Cli::try_parse_from(normalize_args(argv.iter().map(|s| s.to_string()))).unwrap();
+        match cli.command {
+            Some(Command::Plan(a)) => workload(&a).unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn llama_server_defaults_follow_server_cpp() {
+        // tools/server/server.cpp: n_parallel < 0 (not given) -> 4 slots and kv_unified = true
+        let w = wl(&["--runtime", "llama-server"]);
+        assert_eq!(
+            (w.parallel, w.kv_unified, w.runtime),
+            (4, true, Runtime::LlamaCpp)
+        );
+        // an explicit -np keeps the per-slot streams unless -kvu is given too
+        let w = wl(&["--runtime", "llama-server", "-np", "4"]);
+        assert_eq!((w.parallel, w.kv_unified), (4, false));
+        let w = wl(&["--runtime", "llama-server", "-np", "2", "-kvu"]);
+        assert_eq!((w.parallel, w.kv_unified), (2, true));
+        let w = wl(&["--runtime", "llama-server", "-no-kvu"]);
+        assert_eq!((w.parallel, w.kv_unified), (4, false));
+        // llama.cpp (library, llama-cli): one sequence, no unified cache unless asked
+        let w = wl(&[]);
+        assert_eq!((w.parallel, w.kv_unified), (1, false));
+        let w = wl(&["-np", "8", "--kv-unified"]);
+        assert_eq!((w.parallel, w.kv_unified), (8, true));
+    }
 }

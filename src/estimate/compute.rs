@@ -5,7 +5,10 @@
 //! llama.cpp reserves the compute buffer once, for the worst-case graph: one full micro-batch of
 //! `n_tokens = min(n_ubatch, n_ctx)` tokens, all of them outputs, attending to all cells of a KV stream
 //! (`pad256(n_ctx)`, or `n_ctx_seq` per stream with `-np` > 1: the scores of all streams together are
-//! `n_head · n_ctx_seq · n_tokens`). ggml's graph allocator reuses memory between layers (tensors are
+//! `n_head · n_ctx_seq · n_tokens`). With the unified cache (`kv_unified`) the mask and scores have one
+//! stream (`llama-graph.cpp` `build_attn_inp_kq_mask`: `n_stream = kv_unified ? 1 : n_seqs_unq`) over all
+//! `pad256(n_ctx)` cells, i.e. the single-sequence graph at the same `n_ctx`, whatever `-np`; only the
+//! recurrent scan's final states still count one per sequence. ggml's graph allocator reuses memory between layers (tensors are
 //! freed after their last consumer), so the buffer is the *peak* of live tensors over the graph, not a
 //! sum. The live sets below were read off the allocator itself: `scripts/oracle/graph_probe.cpp` prints
 //! where llama.cpp placed every tensor of a full-ubatch graph (`graph_peak.py` lists what is live at the
@@ -51,8 +54,9 @@
 //! is the file's tensor bytes, so plans use the inventory's bytes.
 //!
 //! # Output buffer
-//! Host logits of one token per sequence: `4 · n_vocab · n_seq` (exact on all 296 oracle rows, within
-//! the log's 0.01 MiB rounding).
+//! Host logits of one token per sequence: `4 · n_vocab · n_seq` (exact on all 296 oracle rows and the
+//! unified-cache rows, within the log's 0.01 MiB rounding: `output_reserve(n_seq_max)` does not look at
+//! `kv_unified`).
 //!
 //! # Runtime overhead
 //! - CUDA: the context, cuBLAS workspace and driver reserve: 400 MiB. gguf-parser-go's default VRAM
@@ -299,7 +303,7 @@ impl ComputeShape {
         let ssm = if self.ssm_floats > 0 {
             per_tok(self.ssm_floats.saturating_add(mask_floats)).saturating_add(
                 self.ssm_state_floats
-                    .saturating_mul(cells.streams)
+                    .saturating_mul(cells.seqs)
                     .saturating_mul(4),
             )
         } else {
@@ -329,7 +333,7 @@ impl ComputeShape {
 
 /// Compute buffer bytes for the workload.
 pub fn compute_buffer_bytes(hp: &HyperParams, wl: &Workload) -> Result<u64> {
-    let kv = KvShape::new(hp, wl.cache_type_k, wl.cache_type_v, wl.runtime)?;
+    let kv = KvShape::for_workload(hp, wl)?;
     let shape = ComputeShape::new(hp);
     Ok(match wl.runtime {
         Runtime::LlamaCpp => {

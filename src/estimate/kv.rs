@@ -4,13 +4,17 @@
 //! - cells = `pad256(n_ctx)`: the context is rounded up to a multiple of 256. With `-np N > 1`
 //!   parallel sequences the cache is split into N streams (`kv_unified` is off by default in both the
 //!   library and `common_params`): each stream holds `n_ctx_seq = pad256(pad256(n_ctx) / N)` cells
-//!   (`llama-context.cpp`), so the total is `N · n_ctx_seq`. (llama-server with its default automatic
-//!   slot count, or `-kvu`, uses one unified stream of `pad256(n_ctx)` cells instead; not modelled here.)
+//!   (`llama-context.cpp` `llama_context::llama_context`), so the total is `N · n_ctx_seq`.
+//! - unified cache (`kv_unified`, llama.cpp `-kvu`; llama-server turns it on, with 4 slots, when `-np` is
+//!   not given: `tools/server/server.cpp`): `n_ctx_seq = pad256(n_ctx)` and one stream
+//!   (`llama_kv_cache`: `n_stream = unified ? 1 : n_seq_max`) shared by all sequences, so full-attention
+//!   layers hold the same `pad256(n_ctx)` cells as a single sequence, whatever N.
 //! - each attention layer `l` holds `cells × (row_bytes(type_k, n_head_kv(l)·hd_k) + row_bytes(type_v,
 //!   n_head_kv(l)·hd_v))` bytes.
 //! - sliding-window layers (swa_full off, the llama-cli/server default) hold
-//!   `pad256(min(n_ctx_seq, n_swa + n_ubatch))` cells per stream (`llama-kv-cache-iswa.cpp`; the window
-//!   is multiplied by n_seq only for a unified cache). Checked on gpt-oss at `-np 2` and `-np 4`.
+//!   `pad256(min(n_ctx_seq, n_swa·(unified ? N : 1) + n_ubatch))` cells per stream
+//!   (`llama-kv-cache-iswa.cpp`: every sequence keeps its own window in the shared stream). Checked on
+//!   gpt-oss and gemma3 at `-np` 1–8, both ways.
 //! - MLA (DeepSeek-V2/V3 files with `key_length_mla`; older conversions run without MLA and are sized like
 //!   any model, see `model::gguf::hparams`): the cache holds the compressed latent only: one "head" of
 //!   `kv_lora_rank + rope_dim` per token per layer, and no separate V (V is a view of K, llama.cpp
@@ -19,12 +23,14 @@
 //! - recurrent layers (Mamba-style) hold a fixed f32 state per sequence:
 //!   `4·((d_conv−1)(d_inner + 2·n_group·d_state) + d_state·d_inner)`, independent of the context.
 //!
-//! - recurrent layers hold `max(1, n_seq)` state rows (`llama-memory-recurrent.cpp`), and hybrids
-//!   (Granite-4.0-H, Jamba...) hold both: attention layers a KV cache, the others this state.
+//! - recurrent layers hold `max(1, n_seq)` state rows (`llama-memory-recurrent.cpp`, unified or not:
+//!   `llama_memory_recurrent` takes no `unified` flag), and hybrids (Granite-4.0-H, Jamba...) hold both:
+//!   attention layers a KV cache, the others this state.
 //!
-//! All 80 rows of the oracle (`tests/data/oracle_results.csv`) and all 216 rows of the extended oracle
-//! (`tests/data/oracle_results_ext.csv`: MoE, MLA, Mamba-1/2, Granite hybrid, LFM2, Qwen3-Next, gpt-oss, `-np` 1–4) match to
-//! the byte.
+//! All 80 rows of the oracle (`tests/data/oracle_results.csv`), all 216 rows of the extended oracle
+//! (`tests/data/oracle_results_ext.csv`: MoE, MLA, Mamba-1/2, Granite hybrid, LFM2, Qwen3-Next, gpt-oss,
+//! `-np` 1–4) and the unified-cache rows (`tests/data/oracle_results_kvu.csv`, `-np` 1–8) match to the
+//! byte.
 //!
 //! mlx-lm (`mlx_lm/models/cache.py`): `KVCache` grows in steps of 256 tokens in the activation dtype, so
 //! full-attention layers hold `pad256(ctx)` tokens; `RotatingKVCache` keeps `min(ctx, window)` for
@@ -117,6 +123,8 @@ pub struct KvShape {
     pub swa_layers: u32,
     pub recurrent_layers: u32,
     pub runtime: Runtime,
+    /// llama.cpp's unified KV cache (`-kvu`): one stream shared by every sequence.
+    pub unified: bool,
 }
 
 /// Cells held by the full-attention and the sliding-window layers, per stream.
@@ -128,15 +136,18 @@ pub struct Cells {
     pub swa: u64,
     /// KV streams: `-np` for llama.cpp's default non-unified cache, else 1.
     pub streams: u64,
+    /// Sequences (`-np`): recurrent state rows, whatever the number of streams.
+    pub seqs: u64,
 }
 
 impl Cells {
-    /// One stream of `full` and `swa` cells.
+    /// One stream of `full` and `swa` cells, one sequence.
     pub fn single(full: u64, swa: u64) -> Cells {
         Cells {
             full,
             swa,
             streams: 1,
+            seqs: 1,
         }
     }
 }
@@ -160,6 +171,16 @@ impl KvShape {
         v: TensorType,
         runtime: Runtime,
     ) -> Result<KvShape> {
+        if hp.mla.is_some() && k != v && runtime == Runtime::LlamaCpp {
+            // llama_init_from_model: "model does not support different K and V cache types" (V is a
+            // view of the latent K cache)
+            return Err(Error::usage(format!(
+                "-ctk {} -ctv {}: llama.cpp refuses different K and V cache types for an MLA model \
+                 (its V is a view of the latent K cache); give both the same type",
+                k.name().to_ascii_lowercase(),
+                v.name().to_ascii_lowercase()
+            )));
+        }
         let mut s = KvShape {
             runtime,
             window: hp.sliding_window.unwrap_or(0),
@@ -202,24 +223,46 @@ impl KvShape {
         Ok(s)
     }
 
+    /// The same cache as llama.cpp's unified KV cache (`kv_unified`) when `unified`.
+    pub fn with_unified(self, unified: bool) -> KvShape {
+        KvShape { unified, ..self }
+    }
+
+    /// The cache for the workload's model, K/V types, runtime and `kv_unified`.
+    pub fn for_workload(hp: &HyperParams, wl: &Workload) -> Result<KvShape> {
+        Ok(
+            KvShape::new(hp, wl.cache_type_k, wl.cache_type_v, wl.runtime)?
+                .with_unified(wl.kv_unified),
+        )
+    }
+
     /// Cells held at context `ctx` with micro-batch `ubatch` and `n_seq` parallel sequences.
     pub fn cells(&self, ctx: u64, ubatch: u64, n_seq: u64) -> Cells {
+        let seqs = n_seq.max(1);
         match self.runtime {
             Runtime::LlamaCpp => {
                 let n_ctx = pad256(ctx);
-                let streams = n_seq.max(1);
-                // llama_context: n_ctx_seq = GGML_PAD(n_ctx / n_seq_max, 256) when not unified
+                // llama_context: n_ctx_seq = n_ctx when unified, else GGML_PAD(n_ctx / n_seq_max, 256);
+                // llama_kv_cache: n_stream = unified ? 1 : n_seq_max
+                let streams = if self.unified { 1 } else { seqs };
                 let full = if streams > 1 {
                     pad256(n_ctx / streams).max(CELL_PAD)
                 } else {
                     n_ctx
                 };
+                // llama_kv_cache_iswa: GGML_PAD(min(size_base, n_swa·(unified ? n_seq_max : 1) + n_ubatch), 256)
+                let windows = if self.unified { seqs } else { 1 };
                 let swa = if self.swa_layers > 0 {
-                    pad256(full.min(self.window.saturating_add(ubatch)))
+                    pad256(full.min(self.window.saturating_mul(windows).saturating_add(ubatch)))
                 } else {
                     0
                 };
-                Cells { full, swa, streams }
+                Cells {
+                    full,
+                    swa,
+                    streams,
+                    seqs,
+                }
             }
             Runtime::Mlx => {
                 let full = pad256(ctx);
@@ -266,13 +309,13 @@ pub fn kv_bytes(hp: &HyperParams, wl: &Workload) -> Result<u64> {
         wl.flash_attention,
         wl.runtime,
     )?;
-    let s = KvShape::new(hp, wl.cache_type_k, wl.cache_type_v, wl.runtime)?;
+    let s = KvShape::for_workload(hp, wl)?;
     Ok(s.bytes(wl.context, wl.ubatch as u64, wl.parallel as u64))
 }
 
 /// KV bytes of each layer at the workload (for partial offload: a layer's cache lives with the layer).
 pub fn kv_layer_bytes(hp: &HyperParams, wl: &Workload) -> Result<Vec<u64>> {
-    let shape = KvShape::new(hp, wl.cache_type_k, wl.cache_type_v, wl.runtime)?;
+    let shape = KvShape::for_workload(hp, wl)?;
     let cells = shape.cells(wl.context, wl.ubatch as u64, wl.parallel as u64);
     let mut out = Vec::with_capacity(hp.n_layer as usize);
     for l in 0..hp.n_layer as usize {
@@ -298,7 +341,7 @@ pub fn kv_layer_bytes(hp: &HyperParams, wl: &Workload) -> Result<Vec<u64>> {
         let s1 = KvShape::new(&one, wl.cache_type_k, wl.cache_type_v, wl.runtime)?;
         out.push(
             (s1.full_cell_bytes * cells.full + s1.swa_cell_bytes * cells.swa) * cells.streams
-                + s1.recurrent_seq_bytes * (wl.parallel as u64).max(1),
+                + s1.recurrent_seq_bytes * cells.seqs,
         );
     }
     Ok(out)
@@ -410,6 +453,104 @@ mod tests {
         let s = KvShape::new(&hp, TensorType::F16, TensorType::F16, Runtime::LlamaCpp).unwrap();
         let c = s.cells(wl.context, 512, 3);
         assert_eq!((c.full, c.swa, c.streams), (512, 512, 3));
+    }
+
+    #[test]
+    fn unified_cache_is_one_stream_with_a_window_per_sequence() {
+        // the same one-full + one-sliding-layer model (window 128, 512 B per cell) with -kvu
+        let hp = HyperParams {
+            n_layer: 2,
+            n_embd: 512,
+            n_head: vec![8; 2],
+            n_head_kv: vec![2; 2],
+            head_dim_k: 64,
+            head_dim_v: 64,
+            sliding_window: Some(128),
+            swa_layers: vec![false, true],
+            ..HyperParams::default()
+        };
+        let wl = Workload {
+            context: 4096,
+            parallel: 4,
+            kv_unified: true,
+            ..Workload::default()
+        };
+        // llama.cpp kv_unified: one stream of pad256(4096) cells; the sliding layer holds
+        // pad256(min(4096, 128·4 + 512)) = 1024 (gpt-oss -np 4 -kvu: 4096 + 1024 cells)
+        assert_eq!(kv_bytes(&hp, &wl).unwrap(), (4096 + 1024) * 512);
+        assert_eq!(
+            kv_layer_bytes(&hp, &wl).unwrap(),
+            vec![4096 * 512, 1024 * 512]
+        );
+        // -np 1: unified or not, the same cache
+        let one = Workload {
+            parallel: 1,
+            ..wl.clone()
+        };
+        assert_eq!(
+            kv_bytes(&hp, &one).unwrap(),
+            kv_bytes(
+                &hp,
+                &Workload {
+                    kv_unified: false,
+                    ..one.clone()
+                }
+            )
+            .unwrap()
+        );
+        // the window is capped by the cache: 8 windows of 128 + 512 > pad256(1000) = 1024
+        let s = KvShape::new(&hp, TensorType::F16, TensorType::F16, Runtime::LlamaCpp)
+            .unwrap()
+            .with_unified(true);
+        let c = s.cells(1000, 512, 8);
+        assert_eq!((c.full, c.swa, c.streams, c.seqs), (1024, 1024, 1, 8));
+    }
+
+    #[test]
+    fn unified_cache_keeps_recurrent_state_per_sequence() {
+        let hp = HyperParams {
+            n_layer: 3,
+            n_embd: 512,
+            n_head: vec![8; 3],
+            n_head_kv: vec![0, 2, 0],
+            head_dim_k: 64,
+            head_dim_v: 64,
+            ssm: Some(crate::model::Ssm {
+                d_conv: 3,
+                d_inner: 512,
+                ..Default::default()
+            }),
+            recurrent_layers: vec![true, false, true],
+            ..HyperParams::default()
+        };
+        let wl = Workload {
+            context: 512,
+            parallel: 2,
+            kv_unified: true,
+            ..Workload::default()
+        };
+        let attn = 512 * 512; // one stream of 512 cells, 512 B per cell
+        let state = 2 * 2 * 4 * 512 * 2; // llama_memory_recurrent: still one row per sequence
+        assert_eq!(kv_bytes(&hp, &wl).unwrap(), attn + state);
+    }
+
+    #[test]
+    fn mla_needs_one_cache_type() {
+        let hp = HyperParams {
+            n_layer: 1,
+            n_head: vec![8],
+            n_head_kv: vec![1],
+            mla: Some(crate::model::Mla {
+                kv_lora_rank: 512,
+                rope_dim: 64,
+                ..Default::default()
+            }),
+            ..HyperParams::default()
+        };
+        let e =
+            KvShape::new(&hp, TensorType::Q8_0, TensorType::F16, Runtime::LlamaCpp).unwrap_err();
+        assert!(e.to_string().contains("same type"), "{e}");
+        assert!(KvShape::new(&hp, TensorType::Q8_0, TensorType::Q8_0, Runtime::LlamaCpp).is_ok());
     }
 
     #[test]

@@ -43,6 +43,10 @@ pub struct Workload {
     pub flash_attention: bool,
     /// Parallel sequences (llama.cpp `-np`).
     pub parallel: u32,
+    /// llama.cpp's unified KV cache (`-kvu`, `llama_context_params.kv_unified`): the sequences share one
+    /// cache of `pad256(context)` cells instead of `parallel` streams of `context / parallel`. Off in the
+    /// library and llama-cli; llama-server turns it on when `-np` is not given (4 slots).
+    pub kv_unified: bool,
     pub runtime: Runtime,
 }
 
@@ -57,6 +61,7 @@ impl Default for Workload {
             cache_type_v: TensorType::F16,
             flash_attention: true,
             parallel: 1,
+            kv_unified: false,
             runtime: Runtime::LlamaCpp,
         }
     }

@@ -661,7 +661,7 @@ fn tensor_parallel_bytes(
         w.iter_mut().for_each(|x| *x += te.n_bytes);
     }
     // KV cache: cache_k/v_l{il} [n_embd_k_gqa, cells], cut along axis 0 by KV heads
-    let shape = KvShape::new(hp, wl.cache_type_k, wl.cache_type_v, wl.runtime)?;
+    let shape = KvShape::for_workload(hp, wl)?;
     let cells = shape.cells(wl.context, wl.ubatch as u64, wl.parallel as u64);
     let mut kvb = vec![0u64; n];
     for l in 0..nl {
@@ -964,7 +964,7 @@ pub fn plan_multi(
             tensor_parallel_bytes(model, machines.len(), opts.tensor_split.as_deref(), wl)?.0;
     }
     let pc = PipelineCompute::new(hp, &model.architecture);
-    let kv_shape = KvShape::new(hp, wl.cache_type_k, wl.cache_type_v, wl.runtime)?;
+    let kv_shape = KvShape::for_workload(hp, wl)?;
 
     let totals_at = |w: &Workload, shape: &KvShape| -> Result<Vec<(u64, u64, u64)>> {
         let kvs = kv_per_device(
@@ -1024,7 +1024,8 @@ pub fn plan_multi(
             cache_type_v: v,
             ..wl.clone()
         };
-        let Ok(shape) = KvShape::new(hp, k, v, wl.runtime) else {
+        let Ok(shape) = KvShape::new(hp, k, v, wl.runtime).map(|s| s.with_unified(wl.kv_unified))
+        else {
             return false;
         };
         match totals_at(&w, &shape) {
@@ -1088,7 +1089,8 @@ pub fn plan_multi(
         let mem_s = bytes / (eta * m.bandwidth_bytes_per_s.max(1.0));
         let eps = speed::prefill_efficiency_on(m, inv.stats.quantized_fraction());
         let comp_s = f_total * (lay.read[d] / w_read_total) / (eps * m.fp16_flops.max(1.0));
-        dev_s[d] = mem_s.max(comp_s) + lay.n_layers[d] as f64 * speed::layer_overhead_s(m, wl.flash_attention);
+        dev_s[d] = mem_s.max(comp_s)
+            + lay.n_layers[d] as f64 * speed::layer_overhead_s(m, wl.flash_attention);
         dev_read[d] = bytes;
     }
     let nd = machines.len() as f64;
@@ -1146,7 +1148,8 @@ pub fn plan_multi(
             let eta = speed::bandwidth_efficiency(m);
             let comp = fp * frac / (eps * m.fp16_flops.max(1.0));
             let mem = lay.weights[d] as f64 / (eta * m.bandwidth_bytes_per_s.max(1.0)) / ub;
-            comp.max(mem) + lay.n_layers[d] as f64 * speed::layer_overhead_s(m, wl.flash_attention) / ub
+            comp.max(mem)
+                + lay.n_layers[d] as f64 * speed::layer_overhead_s(m, wl.flash_attention) / ub
         })
         .collect();
     let prefill_s = match opts.split {

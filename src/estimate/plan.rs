@@ -71,6 +71,12 @@ pub fn validate(model: &ModelDesc, wl: &Workload) -> Result<()> {
             model.name
         )));
     }
+    if wl.kv_unified && wl.runtime != Runtime::LlamaCpp {
+        return Err(Error::usage(
+            "--kv-unified: a llama.cpp option (one KV cache shared by the -np sequences); \
+             mlx-lm has no such setting, drop it or use --runtime llama.cpp",
+        ));
+    }
     kv::check_cache_types(
         wl.cache_type_k,
         wl.cache_type_v,
@@ -147,7 +153,7 @@ pub fn plan(model: &ModelDesc, machine: &Machine, wl: &Workload) -> Result<Plan>
     validate(model, wl)?;
     let hp = &model.hparams;
     let w = weights::weight_stats(model);
-    let kv_shape = KvShape::new(hp, wl.cache_type_k, wl.cache_type_v, wl.runtime)?;
+    let kv_shape = KvShape::for_workload(hp, wl)?;
     let output = compute::output_buffer_bytes(hp, wl);
     let overhead = compute::runtime_overhead_bytes(machine, wl.runtime) + output;
     // llama.cpp on a discrete GPU keeps the input embedding in host memory (see WeightStats).
@@ -221,7 +227,7 @@ pub fn plan(model: &ModelDesc, machine: &Machine, wl: &Workload) -> Result<Plan>
         let mc = if kv::check_cache_types(t, t, wl.flash_attention, wl.runtime).is_err() {
             None
         } else {
-            match KvShape::new(hp, t, t, wl.runtime) {
+            match KvShape::new(hp, t, t, wl.runtime).map(|s| s.with_unified(wl.kv_unified)) {
                 Ok(s) => fixed.max_context(&s, budget, limit),
                 Err(_) => None,
             }

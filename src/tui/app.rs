@@ -293,6 +293,7 @@ pub struct PlanKey {
     pub flash: bool,
     pub parallel: u32,
     pub mlx: bool,
+    pub kv_unified: bool,
 }
 
 pub type PlanResult = std::result::Result<Arc<Plan>, String>;
@@ -534,6 +535,7 @@ impl App {
             flash: w.flash_attention,
             parallel: w.parallel,
             mlx: w.runtime == Runtime::Mlx,
+            kv_unified: w.kv_unified,
         }
     }
 
@@ -988,10 +990,18 @@ fn change_control(app: &mut App, c: Control, fwd: bool) {
             };
         }
         Control::Runtime => {
-            w.runtime = match w.runtime {
-                Runtime::LlamaCpp => Runtime::Mlx,
-                Runtime::Mlx => Runtime::LlamaCpp,
-            }
+            // llama.cpp -> mlx -> llama.cpp with the unified KV cache (-kvu) -> llama.cpp
+            let order = [
+                (Runtime::LlamaCpp, false),
+                (Runtime::Mlx, false),
+                (Runtime::LlamaCpp, true),
+            ];
+            let i = order
+                .iter()
+                .position(|&o| o == (w.runtime, w.kv_unified))
+                .unwrap_or(0);
+            let n = order.len();
+            (w.runtime, w.kv_unified) = order[if fwd { (i + 1) % n } else { (i + n - 1) % n }];
         }
     }
 }
@@ -1411,6 +1421,17 @@ mod tests {
         assert!(!a.workload.flash_attention);
         update(&mut a, Action::ToggleRuntime);
         assert_eq!(a.workload.runtime, Runtime::Mlx);
+        update(&mut a, Action::ToggleRuntime);
+        assert_eq!(
+            (a.workload.runtime, a.workload.kv_unified),
+            (Runtime::LlamaCpp, true)
+        );
+        update(&mut a, Action::ToggleRuntime);
+        assert_eq!(
+            (a.workload.runtime, a.workload.kv_unified),
+            (Runtime::LlamaCpp, false)
+        );
+        update(&mut a, Action::ToggleRuntime);
         update(&mut a, Action::End);
         assert_eq!(Control::ALL[a.control_sel], Control::Runtime);
     }

@@ -43,7 +43,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("K, V", "cycle K / V cache type (f16, q8_0, q4_0)"),
     ("f", "flash attention on / off"),
-    ("r", "runtime: llama.cpp / mlx"),
+    (
+        "r",
+        "runtime: llama.cpp / mlx / llama.cpp -kvu (unified KV)",
+    ),
     ("m", "measure decode (needs a local model file)"),
     (
         "mouse",

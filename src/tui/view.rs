@@ -348,9 +348,10 @@ pub fn control_value(app: &App, c: Control) -> String {
         Control::Parallel => w.parallel.to_string(),
         Control::Batch => w.batch.to_string(),
         Control::Quant => app.quant_name().to_string(),
-        Control::Runtime => match w.runtime {
-            Runtime::LlamaCpp => "llama.cpp".into(),
-            Runtime::Mlx => "mlx".into(),
+        Control::Runtime => match (w.runtime, w.kv_unified) {
+            (Runtime::LlamaCpp, false) => "llama.cpp".into(),
+            (Runtime::LlamaCpp, true) => "llama.cpp -kvu".into(),
+            (Runtime::Mlx, _) => "mlx".into(),
         },
     }
 }
