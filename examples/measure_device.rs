@@ -4,11 +4,15 @@
 //!    weights read per second, timestamp queries) and its fraction of the copy bandwidth;
 //! 3. the full short decode of a synthetic Llama-3-8B-shaped model (Q4_0 and Q4_K) at 4096 context.
 //!
-//! `cargo run --release --example measure_device -- [kernels] [decode] [cpu]`
+//! 4. `ops`: each matrix-vector product of that decode (per type and shape) at every kernel shape.
+//!
+//! `cargo run --release --example measure_device -- [kernels] [ops] [decode] [cpu]`; knobs:
+//! `HEADROOM_BENCH_TYPES=Q4_0,Q4_K` (only these), `HEADROOM_BENCH_MIB` (matrix size, default 1024),
+//! `HEADROOM_BENCH_AUTO_ONLY=1` (only the shapes `shape_for` picks).
 
-use headroom::measure::decode::{Encoding, Part, Plan, Weight};
+use headroom::measure::decode::{Encoding, MatVec, Part, Plan, Weight};
 use headroom::measure::dequant::{SUPPORTED, ScaleType};
-use headroom::measure::gpu::Gpu;
+use headroom::measure::gpu::{Gpu, Shape};
 use headroom::measure::{Backend, MeasureOptions, measure};
 use headroom::model::{HyperParams, ModelDesc, ModelFormat, TensorInfo, TensorType};
 
@@ -41,8 +45,68 @@ fn weight(enc: Encoding, bytes: u64, k: u64) -> Weight {
     }
 }
 
-fn bench(g: &mut Gpu, enc: Encoding, shapes: &[(u32, u32)], copy: f64) -> Vec<f64> {
-    let w = weight(enc, 1 << 30, 4096);
+/// Kernel shapes swept on the 1 GiB matrices and the decode's products (`None`: `shape_for`'s choice).
+fn sweep_shapes(enc: Encoding) -> Vec<Option<Shape>> {
+    let unit = matches!(enc, Encoding::Ggml(t) if headroom::measure::unitgen::has_unit(t));
+    let mut v = vec![None];
+    if std::env::var("HEADROOM_BENCH_AUTO_ONLY").is_ok() {
+        return v;
+    }
+    for wg in [64u32, 128, 256] {
+        for tpr in [1u32, 2, 4, 8, 16, 32] {
+            for nr in [1u32, 2, 4] {
+                if nr > 1 && !unit {
+                    continue;
+                }
+                v.push(Some(Shape::new(wg, tpr, nr)));
+            }
+        }
+    }
+    v
+}
+
+fn label(s: Option<Shape>) -> String {
+    s.map_or("auto".into(), |s| s.label())
+}
+
+/// Time `plan` (one token = its ops) at each shape: 1 untimed token (compiles the pipeline), then
+/// `tokens` timed. Returns (shape, seconds per token).
+fn time_shapes(
+    loaded: &mut headroom::measure::gpu::Loaded<'_>,
+    plan: &Plan,
+    shapes: &[Option<Shape>],
+    tokens: u32,
+) -> Vec<(Option<Shape>, f64, bool)> {
+    for &s in shapes {
+        loaded.set_shape(s);
+        loaded.run_tokens(plan, 0, 1).expect("compile");
+    }
+    // GPU clocks drop while the CPU generates data and compiles: warm up for a second
+    let mut warm = 0.0;
+    while warm < 1.0 {
+        warm += loaded.run_tokens(plan, 0, 3).expect("warm").wall_seconds;
+    }
+    let mut best = vec![f64::INFINITY; shapes.len()];
+    let mut ts = true;
+    for _round in 0..2 {
+        for (i, &s) in shapes.iter().enumerate() {
+            loaded.set_shape(s);
+            let run = loaded.run_tokens(plan, 1, tokens).expect("run");
+            ts &= run.timestamps;
+            best[i] = best[i].min(run.seconds / tokens as f64);
+        }
+    }
+    loaded.set_shape(None);
+    shapes.iter().zip(best).map(|(s, t)| (*s, t, ts)).collect()
+}
+
+fn bench(
+    g: &mut Gpu,
+    enc: Encoding,
+    shapes: &[Option<Shape>],
+    copy: f64,
+) -> Vec<(Option<Shape>, f64)> {
+    let w = weight(enc, bench_bytes(), 4096);
     let rows = w.rows;
     let plan = Plan::dense(vec![w]);
     let bytes = plan.ops_bytes(&plan.token_ops(0));
@@ -50,67 +114,52 @@ fn bench(g: &mut Gpu, enc: Encoding, shapes: &[(u32, u32)], copy: f64) -> Vec<f6
         .load(&plan, None, 8 << 30, 64 << 20, &mut |_, _| {})
         .expect("load");
     let mut out = Vec::new();
-    for &(wg, tpr) in shapes {
-        loaded.set_shape(wg, tpr);
-        // GPU clocks drop while the CPU generates the next matrix: warm up for a second
-        let mut warm = 0.0;
-        while warm < 1.0 {
-            warm += loaded.run_tokens(&plan, 0, 5).expect("warm").wall_seconds;
-        }
-        let run = loaded.run_tokens(&plan, 5, 20).expect("run");
-        let per = run.seconds / 20.0;
+    for (s, per, ts) in time_shapes(&mut loaded, &plan, shapes, 20) {
         let bw = bytes as f64 / per;
         println!(
-            "| {} | {wg}/{tpr} | {rows} | {:.3} | {:.1} | {:.0} | {:.3} |{}",
+            "| {} | {} | {rows} | {:.3} | {:.1} | {:.0} | {:.3} |{}",
             enc.label(),
+            label(s),
             bytes as f64 / 1e9,
             per * 1e6,
             bw / 1e9,
             bw / copy,
-            if run.timestamps { "" } else { " (wall clock)" }
+            if ts { "" } else { " (wall clock)" }
         );
-        out.push(bw / copy);
+        out.push((s, bw));
+    }
+    let best = out.iter().skip(1).max_by(|a, b| a.1.total_cmp(&b.1));
+    if let (Some(b), Some(auto)) = (best, out.first()) {
+        println!(
+            "BEST kernel {} best {} {:.0} GB/s ({:.3}), auto {:.0} GB/s ({:.3})",
+            enc.label(),
+            label(b.0),
+            b.1 / 1e9,
+            b.1 / copy,
+            auto.1 / 1e9,
+            auto.1 / copy
+        );
     }
     out
 }
 
+/// Bytes of each benchmark matrix (`HEADROOM_BENCH_MIB`, default 1024).
+fn bench_bytes() -> u64 {
+    std::env::var("HEADROOM_BENCH_MIB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(1024)
+        << 20
+}
+
 fn kernels(g: &mut Gpu, copy: f64) {
-    println!("\n## kernels: 1 GiB matrices, rows of 4096, 1 s of warm-up passes, then 20 timed");
     println!(
-        "| kernel | workgroup/lanes per row | rows | GB read/pass | time/pass (µs) | effective GB/s | fraction of copy |"
+        "\n## kernels: 1 GiB matrices, rows of 4096, 1 s of warm-up passes, then 2 × 20 timed (best)"
+    );
+    println!(
+        "| kernel | wg/lanes per row/rows per invocation | rows | GB read/pass | time/pass (µs) | effective GB/s | fraction of copy |"
     );
     println!("|---|---|---|---|---|---|---|");
-    let shapes = [
-        (64, 64),
-        (256, 32),
-        (256, 16),
-        (128, 16),
-        (128, 8),
-        (256, 4),
-        (128, 4),
-        (64, 4),
-    ];
-    let mut score = vec![0f64; shapes.len()];
-    for ty in [
-        TensorType::Q4_0,
-        TensorType::Q4_K,
-        TensorType::Q6_K,
-        TensorType::Q8_0,
-    ] {
-        for (s, f) in score
-            .iter_mut()
-            .zip(bench(g, Encoding::Ggml(ty), &shapes, copy))
-        {
-            *s += f;
-        }
-    }
-    let best = (0..shapes.len())
-        .max_by(|a, b| score[*a].total_cmp(&score[*b]))
-        .unwrap_or(0);
-    println!(
-        "\nbest shape over Q4_0/Q4_K/Q6_K/Q8_0: {:?}\n",
-        shapes[best]
-    );
     let mut encs: Vec<Encoding> = SUPPORTED.iter().map(|t| Encoding::Ggml(*t)).collect();
     encs.push(Encoding::Mlx {
         bits: 4,
@@ -122,18 +171,114 @@ fn kernels(g: &mut Gpu, copy: f64) {
         group: 64,
         scale_type: ScaleType::BF16,
     });
+    let only: Option<Vec<String>> = std::env::var("HEADROOM_BENCH_TYPES")
+        .ok()
+        .map(|v| v.split(',').map(str::to_string).collect());
     for enc in encs {
-        bench(g, enc, &[shapes[best]], copy);
+        if only.as_ref().is_some_and(|o| !o.contains(&enc.label())) {
+            continue;
+        }
+        let shapes: Vec<Option<Shape>> = sweep_shapes(enc)
+            .into_iter()
+            .filter(|s| s.is_none_or(|s| s.tpr <= 8))
+            .collect();
+        bench(g, enc, &shapes, copy);
     }
-    g.set_shape(shapes[best].0, shapes[best].1);
-    // The decode below opens its own device and reads the kernel shape from the environment.
-    // SAFETY: single-threaded here; no other thread reads or writes the environment.
-    unsafe {
-        std::env::set_var(
-            "HEADROOM_MEASURE_SHAPE",
-            format!("{},{}", shapes[best].0, shapes[best].1),
-        )
+}
+
+/// The matrix-vector products of a Llama-3-8B token, one at a time: for each (type, rows, k, xmod),
+/// enough distinct row ranges of one uploaded matrix (≥ 256 MB together, so the 50 MB L2 does not hold
+/// them) run back to back in one pass, as the decode runs them; time per product at each shape.
+fn ops(g: &mut Gpu) {
+    println!("\n## decode products: time per product (µs) by shape, back to back in one pass");
+    let cases: Vec<(&str, TensorType, u64, u64, u64)> = {
+        let mut v = Vec::new();
+        for ty in [
+            TensorType::Q4_0,
+            TensorType::Q4_K,
+            TensorType::Q6_K,
+            TensorType::Q8_0,
+        ] {
+            v.push(("q/o", ty, 4096, 4096, 1));
+            v.push(("k/v", ty, 1024, 4096, 1));
+            v.push(("gate/up", ty, 14336, 4096, 1));
+            v.push(("down", ty, 4096, 14336, 1));
+        }
+        v.push(("output", TensorType::Q6_K, 128256, 4096, 1));
+        v.push(("K cache", TensorType::F16, 32768, 128, 8));
+        v.push(("V cache", TensorType::F16, 1024, 4096, 1));
+        v.push(("tiny", TensorType::F16, 32, 128, 1));
+        v
     };
+    let only: Option<Vec<String>> = std::env::var("HEADROOM_BENCH_TYPES")
+        .ok()
+        .map(|v| v.split(',').map(str::to_string).collect());
+    println!("| product | type | rows × k | MB | shape | µs | GB/s |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, ty, rows, k, xmod) in cases {
+        if only
+            .as_ref()
+            .is_some_and(|o| !o.contains(&ty.name().to_string()))
+        {
+            continue;
+        }
+        let rb = ty.row_bytes(k).expect("whole blocks");
+        let bytes = rows * rb;
+        let copies = (256u64 << 20).div_ceil(bytes).clamp(1, 64);
+        let total_rows = rows * copies;
+        let w = Weight {
+            name: name.into(),
+            enc: Encoding::Ggml(ty),
+            rows: total_rows,
+            k,
+            row_bytes: rb,
+            q: Part::Synthetic {
+                seed: 5,
+                len: total_rows * rb,
+                ty,
+            },
+            scales: None,
+            biases: None,
+        };
+        let list: Vec<MatVec> = (0..copies)
+            .map(|c| MatVec {
+                w: 0,
+                row0: c * rows,
+                rows,
+                xmod,
+            })
+            .collect();
+        let plan = Plan::custom(vec![w], &list);
+        let mut loaded = g
+            .load(&plan, None, 8 << 30, 64 << 20, &mut |_, _| {})
+            .expect("load");
+        let shapes = sweep_shapes(Encoding::Ggml(ty));
+        let res = time_shapes(&mut loaded, &plan, &shapes, 3);
+        let mut best: Option<(Option<Shape>, f64)> = None;
+        for (s, per, _) in &res {
+            let us = per / copies as f64 * 1e6;
+            println!(
+                "| {name} | {ty} | {rows} × {k} | {:.1} | {} | {us:.2} | {:.0} |",
+                bytes as f64 / 1e6,
+                label(*s),
+                bytes as f64 / us / 1e3
+            );
+            if s.is_some() && best.is_none_or(|b| us < b.1) {
+                best = Some((*s, us));
+            }
+        }
+        if let (Some(b), Some(auto)) = (best, res.first()) {
+            let au = auto.1 / copies as f64 * 1e6;
+            println!(
+                "BEST op {name} {ty} {rows}x{k}: best {} {:.2} us ({:.0} GB/s), auto {} {au:.2} us ({:.0} GB/s)",
+                label(b.0),
+                b.1,
+                bytes as f64 / b.1 / 1e3,
+                headroom::measure::gpu::shape_for(Encoding::Ggml(ty), rows, k, xmod).label(),
+                bytes as f64 / au / 1e3
+            );
+        }
+    }
 }
 
 fn t(name: String, shape: &[u64], ty: TensorType) -> TensorInfo {
@@ -231,7 +376,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let all = args.is_empty();
     let want = |s: &str| all || args.iter().any(|a| a == s);
-    if want("kernels") || want("decode") {
+    if want("kernels") || want("decode") || want("ops") {
         let mut g = Gpu::open().expect("adapter").expect("no wgpu adapter");
         println!("adapter: {}", g.adapter_name());
         println!("timestamps: {}", g.has_timestamps());
@@ -246,8 +391,12 @@ fn main() {
             shader / 1e9
         );
         let copy = dma.max(shader);
+        println!("subgroup reductions: {}", g.subgroup_size());
         if want("kernels") {
             kernels(&mut g, copy);
+        }
+        if want("ops") {
+            ops(&mut g);
         }
         drop(g);
         if want("decode") {

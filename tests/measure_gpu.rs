@@ -6,7 +6,7 @@
 use headroom::measure::cpu::{CpuWeight, load};
 use headroom::measure::decode::{Encoding, MatVec, Part, Plan, Weight};
 use headroom::measure::dequant::{SUPPORTED, ScaleType};
-use headroom::measure::gpu::Gpu;
+use headroom::measure::gpu::{Gpu, Shape};
 use headroom::model::TensorType;
 
 fn open() -> Option<Gpu> {
@@ -173,4 +173,49 @@ fn kv_cache_rows_read_their_own_head_of_x() {
     // K-cache layout: row = position * n_kv + head reads query head `head`
     check(&mut g, ggml_weight(TensorType::F16, 64, 128, 8), 4);
     check(&mut g, ggml_weight(TensorType::Q8_0, 30, 64, 9), 3);
+}
+
+#[test]
+fn unit_kernels_match_the_cpu_reference_at_every_shape() {
+    let Some(mut g) = open() else { return };
+    eprintln!("subgroup size: {}", g.subgroup_size());
+    let types = [
+        TensorType::Q4_0,
+        TensorType::Q8_0,
+        TensorType::Q4_K,
+        TensorType::Q6_K,
+        TensorType::F16,
+        TensorType::BF16,
+        TensorType::F32,
+    ];
+    // rows not a multiple of 4 (tail groups), rows whose units do not divide among the lanes, and
+    // (Q6_K: 5 super-blocks = 2 units + 1 block) a tail of generic sub-blocks
+    let shapes = [
+        Shape::new(64, 1, 4),
+        Shape::new(128, 2, 2),
+        Shape::new(128, 4, 1),
+        Shape::new(64, 8, 4),
+        Shape::new(256, 32, 2),
+        Shape::new(128, 64, 4),
+    ];
+    for sg in [true, false] {
+        if !sg {
+            g.disable_subgroups();
+        }
+        for (i, &ty) in types.iter().enumerate() {
+            let k = match ty {
+                TensorType::Q6_K => 1536,
+                _ if ty.block_elems() == 256 => 1280,
+                _ => 608,
+            };
+            for (j, &s) in shapes.iter().enumerate() {
+                g.set_shape(Some(s));
+                check(&mut g, ggml_weight(ty, 23, k, (i * 10 + j) as u64), 1);
+            }
+        }
+    }
+    g.set_shape(Some(Shape::new(64, 4, 4)));
+    // rows that read different inputs always go one row per invocation
+    check(&mut g, ggml_weight(TensorType::F16, 64, 128, 8), 4);
+    g.set_shape(None);
 }

@@ -9,9 +9,17 @@ use naga::valid::{Capabilities, ValidationFlags, Validator};
 #[test]
 fn every_kernel_translates_to_msl() {
     let sources = all_kernel_sources();
-    // 14 ggml types + 6 MLX variants, 3 row widths each
-    assert_eq!(sources.len(), 20 * 3);
-    let caps = Capabilities::SHADER_FLOAT16 | Capabilities::SHADER_FLOAT16_IN_FLOAT32;
+    // 14 ggml types + 6 MLX variants, 3 row widths each, tree and subgroup reductions; the 7 unit
+    // types also at 2 and 4 rows per invocation
+    assert_eq!(sources.len(), (20 + 7 * 2) * 3 * 2);
+    assert!(
+        sources
+            .iter()
+            .any(|(_, s)| s.contains("subgroupShuffleXor"))
+    );
+    let caps = Capabilities::SHADER_FLOAT16
+        | Capabilities::SHADER_FLOAT16_IN_FLOAT32
+        | Capabilities::SUBGROUP;
     for (label, src) in sources {
         let module = naga::front::wgsl::parse_str(&src)
             .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(&src)));

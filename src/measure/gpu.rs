@@ -19,6 +19,7 @@ const BIND_SCALAR: &str = include_str!("kernels/bind_scalar.wgsl");
 const BIND_VEC4: &str = include_str!("kernels/bind_vec4.wgsl");
 const MAIN: &str = include_str!("kernels/main.wgsl");
 const UNIT_MAIN: &str = include_str!("kernels/unit.wgsl");
+const UNIT1_MAIN: &str = include_str!("kernels/unit1.wgsl");
 const MLX: &str = include_str!("kernels/mlx.wgsl");
 /// Params slot stride in the uniform buffer (≥ every adapter's min_uniform_buffer_offset_alignment).
 const SLOT: u64 = 256;
@@ -61,22 +62,75 @@ fn scale_fns(st: ScaleType) -> String {
     )
 }
 
-/// The WGSL source of the kernel for `enc`: workgroups of `wg` invocations, `tpr` of them per row
-/// (powers of two, `tpr ≤ wg`). Types with a unit (`unitgen`) get the unit kernel (kernels/unit.wgsl,
-/// whole-vector loads), the others the generic one (kernels/main.wgsl).
-pub fn kernel_source(enc: Encoding, tpr: u32, wg: u32) -> Result<String> {
-    let shape = |main: &str| {
-        main.replace("__TPR__", &tpr.to_string())
-            .replace("__WG__", &wg.to_string())
+/// The shape of one dispatch's kernel: workgroups of `wg` invocations, `tpr` of them sharing a group of
+/// rows (powers of two, `tpr ≤ wg`), `nr` rows per group (1, 2 or 4; unit kernels only, 1 for the
+/// generic kernel and for products whose rows read different inputs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Shape {
+    pub wg: u32,
+    pub tpr: u32,
+    pub nr: u32,
+}
+
+impl Shape {
+    pub fn new(wg: u32, tpr: u32, nr: u32) -> Shape {
+        Shape { wg, tpr, nr }
+    }
+
+    /// "wg/tpr/nr".
+    pub fn label(&self) -> String {
+        format!("{}/{}/{}", self.wg, self.tpr, self.nr)
+    }
+}
+
+/// The WGSL that adds up the `TPR` partial sums `acc` of a row group: subgroup shuffles when `TPR` lanes
+/// fit in the smallest subgroup the adapter runs (`subgroup` = that size, 0 without the feature),
+/// else a tree in workgroup memory. Returns (declarations, statements, whether subgroups are used).
+fn reduction(acc_ty: &str, tpr: u32, subgroup: u32) -> (String, String, bool) {
+    if tpr == 1 {
+        return (String::new(), String::new(), false);
+    }
+    if subgroup >= tpr {
+        return (
+            String::new(),
+            "    for (var st = TPR / 2u; st > 0u; st = st >> 1u) {\n        acc += subgroupShuffleXor(acc, st);\n    }\n".into(),
+            true,
+        );
+    }
+    (
+        format!("var<workgroup> red: array<{acc_ty}, WG>;"),
+        "    red[li] = acc;\n    workgroupBarrier();\n    for (var st = TPR / 2u; st > 0u; st = st >> 1u) {\n        if (lane < st) {\n            red[li] += red[li + st];\n        }\n        workgroupBarrier();\n    }\n    acc = red[li];\n".into(),
+        false,
+    )
+}
+
+/// The WGSL source of the kernel for `enc` at `shape`, with subgroup reductions where `subgroup` (the
+/// adapter's smallest subgroup size, 0 without the feature) allows. Types with a unit (`unitgen`) get
+/// the unit kernel (kernels/unit.wgsl for several rows per invocation, unit1.wgsl for one: whole-vector
+/// loads), the others the generic one (kernels/main.wgsl).
+pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Result<String> {
+    let fill = |main: &str, acc_ty: &str| {
+        let (decl, code, sg) = reduction(acc_ty, shape.tpr, subgroup);
+        let body = main
+            .replace("__TPR__", &shape.tpr.to_string())
+            .replace("__WG__", &shape.wg.to_string())
+            .replace("__RED_DECL__", &decl)
+            .replace("__REDUCE__", &code);
+        // naga takes subgroup built-ins without `enable subgroups;` (it rejects the directive)
+        (body, if sg { "// subgroup reduction\n" } else { "" })
     };
     let body = match enc {
         Encoding::Ggml(ty) => {
             let sub = type_snippet(ty).ok_or_else(|| super::dequant::unsupported(ty, "?"))?;
-            if let Some(u) = super::unitgen::unit(ty) {
+            if let Some(u) = super::unitgen::unit(ty, shape.nr) {
+                let (main, en) = if shape.nr > 1 {
+                    fill(UNIT_MAIN, "vec4<f32>")
+                } else {
+                    fill(UNIT1_MAIN, "f32")
+                };
                 return Ok(format!(
-                    "{BIND_VEC4}\n{COMMON}\n{sub}\n{}\n{}",
-                    u.wgsl,
-                    shape(UNIT_MAIN)
+                    "{en}{BIND_VEC4}\n{COMMON}\n{sub}\n{}\n{main}",
+                    u.wgsl
                 ));
             }
             sub.to_string()
@@ -90,11 +144,13 @@ pub fn kernel_source(enc: Encoding, tpr: u32, wg: u32) -> Result<String> {
             .replace("__GROUP__", &group.to_string())
             .replace("__SCALE_FNS__", &scale_fns(scale_type)),
     };
-    Ok(format!("{BIND_SCALAR}\n{COMMON}\n{body}\n{}", shape(MAIN)))
+    let (main, en) = fill(MAIN, "f32");
+    Ok(format!("{en}{BIND_SCALAR}\n{COMMON}\n{body}\n{main}"))
 }
 
 /// Every kernel variant the decode can build, as (label, WGSL): each ggml type, MLX 4/8-bit with each
-/// scale type, at every row width.
+/// scale type, at 4, 16 and 64 lanes per row (tree reductions, and subgroup reductions for a
+/// 32-wide subgroup), and the unit types at 1, 2 and 4 rows per invocation.
 pub fn all_kernel_sources() -> Vec<(String, String)> {
     let mut encs: Vec<Encoding> = super::dequant::SUPPORTED
         .iter()
@@ -111,60 +167,73 @@ pub fn all_kernel_sources() -> Vec<(String, String)> {
     }
     let mut out = Vec::new();
     for e in encs {
-        for tpr in [4, 16, 64] {
-            if let Ok(src) = kernel_source(e, tpr, DEFAULT_SHAPE.0) {
-                out.push((format!("{}-{:?}-tpr{tpr}", e.label(), e), src));
+        let unit = matches!(e, Encoding::Ggml(t) if super::unitgen::has_unit(t));
+        let nrs: &[u32] = if unit { &[1, 2, 4] } else { &[1] };
+        for &nr in nrs {
+            for tpr in [4, 16, 64] {
+                for sg in [0, 32] {
+                    let shape = Shape::new(128, tpr, nr);
+                    if let Ok(src) = kernel_source(e, shape, sg) {
+                        out.push((
+                            format!("{}-{:?}-{}-sg{sg}", e.label(), e, shape.label()),
+                            src,
+                        ));
+                    }
+                }
             }
         }
     }
     out
 }
 
-/// `HEADROOM_MEASURE_SHAPE=wg,tpr` (tuning knob for benchmarks), else [`DEFAULT_SHAPE`].
-fn shape_from_env() -> (u32, u32) {
-    let parse = |v: String| -> Option<(u32, u32)> {
-        let (a, b) = v.split_once(',')?;
-        let (wg, tpr): (u32, u32) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
-        let ok = wg.is_power_of_two()
-            && tpr.is_power_of_two()
-            && (16..=1024).contains(&wg)
-            && (1..=wg).contains(&tpr);
-        ok.then_some((wg, tpr))
+/// `HEADROOM_MEASURE_SHAPE=wg,tpr[,nr]` (tuning knob for benchmarks): every dispatch at that shape
+/// (nr 1 where the kernel has no several-row variant or the rows read different inputs).
+fn shape_from_env() -> Option<Shape> {
+    let v = std::env::var("HEADROOM_MEASURE_SHAPE").ok()?;
+    let n: Vec<u32> = v
+        .split(',')
+        .map(|a| a.trim().parse().ok())
+        .collect::<Option<Vec<u32>>>()?;
+    let (wg, tpr, nr) = match n[..] {
+        [wg, tpr] => (wg, tpr, 4),
+        [wg, tpr, nr] => (wg, tpr, nr),
+        _ => return None,
     };
-    std::env::var("HEADROOM_MEASURE_SHAPE")
-        .ok()
-        .and_then(parse)
-        .unwrap_or(DEFAULT_SHAPE)
+    let ok = wg.is_power_of_two()
+        && tpr.is_power_of_two()
+        && (16..=1024).contains(&wg)
+        && (1..=wg).contains(&tpr)
+        && matches!(nr, 1 | 2 | 4);
+    ok.then_some(Shape::new(wg, tpr, nr))
 }
 
-/// Default (workgroup size, most invocations per row): the fastest of the shapes swept on an H100
-/// (docs/benchmarks.md).
-pub const DEFAULT_SHAPE: (u32, u32) = (128, 4);
+/// Invocations a product should at least spread over to fill a large GPU (an H100 holds 132 × 2048).
+const MIN_THREADS: u64 = 1 << 16;
 
-/// Workgroups a product should at least spread over to fill a large GPU.
-const MIN_GROUPS: u64 = 256;
-
-/// Invocations per row for a product of `rows` rows of `k`: the shape's width, doubled (up to the
-/// workgroup size and the row's sub-blocks) while the product would occupy fewer than
-/// [`MIN_GROUPS`] workgroups (few long rows: the V cache, K/V projections). Tuning knob:
-/// `HEADROOM_MEASURE_MIN_GROUPS` (0 turns the widening off).
-fn tpr_for(k: u64, rows: u64, (wg, max): (u32, u32)) -> u32 {
-    let subs = k.div_ceil(32);
-    let mut tpr = if subs <= 4 {
-        4.min(max)
-    } else if subs <= 16 {
-        16.min(max)
-    } else {
-        max
+/// The shape for a product of `rows` rows of `k` weights of `enc` (`xmod > 1`: rows read different
+/// inputs): [`Shape::nr`] rows per invocation where the unit kernel has them, then lanes per row doubled
+/// from 1 while the product would run fewer than [`MIN_THREADS`] invocations, up to 32 and to the
+/// units (or 32-weight sub-blocks) of a row, so no lane is left without work. Chosen from the sweep of
+/// the Llama-3-8B products on an H100 (docs/benchmarks.md).
+pub fn shape_for(enc: Encoding, rows: u64, k: u64, xmod: u64) -> Shape {
+    let (per_lane, nr) = match enc {
+        Encoding::Ggml(ty) if super::unitgen::has_unit(ty) => {
+            let u = super::unitgen::unit(ty, 1).map_or(32, |u| u.weights as u64);
+            let nr = match ty {
+                TensorType::Q6_K | TensorType::F16 | TensorType::BF16 => 1,
+                _ => 4,
+            };
+            (u, if xmod > 1 { 1 } else { nr })
+        }
+        _ => (32, 1),
     };
-    let min_groups = std::env::var("HEADROOM_MEASURE_MIN_GROUPS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(MIN_GROUPS);
-    while rows * (tpr as u64) < min_groups * wg as u64 && tpr < wg && (tpr as u64) < subs {
+    let lanes_max = (k / per_lane).max(1);
+    let groups = rows.div_ceil(nr as u64);
+    let mut tpr = 1u32;
+    while tpr < 32 && (tpr as u64) * 2 <= lanes_max && groups * (tpr as u64) < MIN_THREADS {
         tpr *= 2;
     }
-    tpr
+    Shape::new(128, tpr, nr)
 }
 
 /// An open GPU device.
@@ -178,7 +247,10 @@ pub struct Gpu {
     layout_mlx: wgpu::BindGroupLayout,
     pipelines: HashMap<String, wgpu::ComputePipeline>,
     binding_cap: Option<u64>,
-    shape: (u32, u32),
+    /// Every dispatch at this shape instead of [`shape_for`]'s (benchmarks).
+    force: Option<Shape>,
+    /// Smallest subgroup size when the device has subgroup operations, else 0.
+    subgroup: u32,
 }
 
 fn gpu_err(what: &str, e: impl std::fmt::Display) -> Error {
@@ -202,10 +274,18 @@ impl Gpu {
         let info = adapter.get_info();
         let limits = adapter.limits();
         let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
-        let features = if timestamps {
+        let mut features = if timestamps {
             wgpu::Features::TIMESTAMP_QUERY
         } else {
             wgpu::Features::empty()
+        };
+        // subgroup reductions where the adapter has them (`HEADROOM_MEASURE_SUBGROUPS=0` turns them off)
+        let sg_off = std::env::var("HEADROOM_MEASURE_SUBGROUPS").as_deref() == Ok("0");
+        let subgroup = if adapter.features().contains(wgpu::Features::SUBGROUP) && !sg_off {
+            features |= wgpu::Features::SUBGROUP;
+            info.subgroup_min_size
+        } else {
+            0
         };
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("headroom-measure"),
@@ -263,7 +343,8 @@ impl Gpu {
             layout_mlx,
             pipelines: HashMap::new(),
             binding_cap: None,
-            shape: shape_from_env(),
+            force: shape_from_env(),
+            subgroup,
         }))
     }
 
@@ -287,15 +368,36 @@ impl Gpu {
         self.timestamps
     }
 
-    /// Use workgroups of `wg` invocations and up to `tpr_max` per row (benchmarks of the kernel shape).
-    pub fn set_shape(&mut self, wg: u32, tpr_max: u32) {
-        self.shape = (wg, tpr_max.min(wg));
+    /// Run every dispatch at `shape` (benchmarks of the kernel shape; `None`: [`shape_for`]'s choice).
+    /// `nr` falls back to 1 where the kernel has no several-row variant or rows read different inputs.
+    pub fn set_shape(&mut self, shape: Option<Shape>) {
+        self.force = shape.map(|s| Shape::new(s.wg, s.tpr.min(s.wg), s.nr));
     }
 
-    fn pipeline(&mut self, enc: Encoding, tpr: u32) -> Result<String> {
-        let key = format!("{enc:?}/{tpr}/{}", self.shape.0);
+    /// The adapter's smallest subgroup size when subgroup reductions are on, else 0.
+    pub fn subgroup_size(&self) -> u32 {
+        self.subgroup
+    }
+
+    /// Reduce in workgroup memory even where subgroups are available (tests of the fallback).
+    pub fn disable_subgroups(&mut self) {
+        self.subgroup = 0;
+    }
+
+    /// The shape a product of `rows` rows of `w` runs at.
+    fn shape(&self, w: &Weight, rows: u64, xmod: u64) -> Shape {
+        let Some(f) = self.force else {
+            return shape_for(w.enc, rows, w.k, xmod);
+        };
+        let unit = matches!(w.enc, Encoding::Ggml(t) if super::unitgen::has_unit(t));
+        let nr = if unit && xmod == 1 { f.nr } else { 1 };
+        Shape::new(f.wg, f.tpr, nr)
+    }
+
+    fn pipeline(&mut self, enc: Encoding, shape: Shape) -> Result<String> {
+        let key = format!("{enc:?}/{}/sg{}", shape.label(), self.subgroup);
         if !self.pipelines.contains_key(&key) {
-            let src = kernel_source(enc, tpr, self.shape.0)?;
+            let src = kernel_source(enc, shape, self.subgroup)?;
             // SAFETY: the kernels index only inside their bindings: row addresses come from the
             // planned rows of each chunk (buffers padded to 16 bytes), x indices stay below the planned
             // x length; tests/measure_gpu.rs checks every kernel against the CPU reference. Runtime
@@ -577,7 +679,7 @@ pub struct Loaded<'g> {
 struct Dispatch {
     w: usize,
     chunk: usize,
-    tpr: u32,
+    shape: Shape,
     params: [u32; 8],
     groups: (u32, u32),
 }
@@ -694,15 +796,8 @@ impl Loaded<'_> {
                     continue;
                 }
                 let n = hi - lo;
-                // unit kernels compute NR rows per invocation group
-                let nr = match w.enc {
-                    Encoding::Ggml(ty) if super::unitgen::has_unit(ty) => {
-                        super::unitgen::rows_per_invocation(ty) as u64
-                    }
-                    _ => 1,
-                };
-                let tpr = tpr_for(w.k, n.div_ceil(nr), self.gpu.shape);
-                let rpw = (self.gpu.shape.0 / tpr) as u64 * nr;
+                let shape = self.gpu.shape(w, n, op.xmod);
+                let rpw = (shape.wg / shape.tpr) as u64 * shape.nr as u64;
                 let groups = n.div_ceil(rpw);
                 let gx = groups.min(65535);
                 let gy = groups.div_ceil(gx);
@@ -713,7 +808,7 @@ impl Loaded<'_> {
                 out.push(Dispatch {
                     w: op.w,
                     chunk: ci,
-                    tpr,
+                    shape,
                     params: [
                         n as u32,
                         w.k as u32,
@@ -794,7 +889,7 @@ impl Loaded<'_> {
         }
         let mut keys = Vec::new();
         for d in per_token.iter().flatten() {
-            keys.push(self.gpu.pipeline(plan.weights[d.w].enc, d.tpr)?);
+            keys.push(self.gpu.pipeline(plan.weights[d.w].enc, d.shape)?);
         }
         let gpu = &*self.gpu;
         let pbuf = gpu
@@ -907,7 +1002,7 @@ impl Loaded<'_> {
     }
 
     /// See [`Gpu::set_shape`].
-    pub fn set_shape(&mut self, wg: u32, tpr_max: u32) {
-        self.gpu.set_shape(wg, tpr_max);
+    pub fn set_shape(&mut self, shape: Option<Shape>) {
+        self.gpu.set_shape(shape);
     }
 }

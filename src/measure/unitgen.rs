@@ -10,8 +10,7 @@ use std::fmt::Write;
 
 /// One type's unit: weights and stored bytes per unit, the alignment a unit's first byte needs, and the
 /// WGSL constants plus `fn unit_dot(a: vec4<u32>, xo: u32) -> vec4<f32>` (`a`: byte addresses of
-/// the units of `NR` ([`rows_per_invocation`]) rows, `xo`: index of their shared input's first element, a multiple of 4) and
-/// `unit_dot1` (one row, `.x`).
+/// the units of `NR` rows, `xo`: index of their shared input's first element, a multiple of 4).
 pub struct Unit {
     pub weights: u32,
     pub bytes: u32,
@@ -326,18 +325,7 @@ fn float(ty: TensorType, nr: usize) -> String {
     s
 }
 
-/// Rows one invocation of `ty`'s unit kernel computes at once (sharing its loads of the input): 4 where
-/// that measured faster on an H100 (docs/benchmarks.md: the input, read as f32, is most of the bytes
-/// a low-bit weight loads), 1 for Q6_K (4 rows of 105 words spill registers) and F16/BF16 (already at
-/// 0.90 of copy bandwidth with one row).
-pub fn rows_per_invocation(ty: TensorType) -> u32 {
-    match ty {
-        TensorType::Q4_0 | TensorType::Q8_0 | TensorType::Q4_K | TensorType::F32 => 4,
-        _ => 1,
-    }
-}
-
-/// Whether `ty` has a unit kernel (then one invocation computes [`rows_per_invocation`] rows).
+/// Whether `ty` has a unit kernel.
 pub fn has_unit(ty: TensorType) -> bool {
     matches!(
         ty,
@@ -351,24 +339,21 @@ pub fn has_unit(ty: TensorType) -> bool {
     )
 }
 
-/// The unit of `ty`, for the types that have one.
-pub fn unit(ty: TensorType) -> Option<Unit> {
-    let make = |nr: usize| -> Option<(u32, u32, u32, String)> {
-        Some(match ty {
-            TensorType::Q4_0 => (256, 144, 16, q4_0(nr)),
-            TensorType::Q8_0 => (256, 272, 16, q8_0(nr)),
-            TensorType::Q4_K => (256, 144, 16, q4_k(nr)),
-            TensorType::Q6_K => (512, 420, 4, q6_k(nr)),
-            TensorType::F16 | TensorType::BF16 => (32, 64, 16, float(ty, nr)),
-            TensorType::F32 => (32, 128, 16, float(ty, nr)),
-            _ => return None,
-        })
+/// The unit of `ty` computing `nr` rows (1, 2 or 4) per invocation, for the types that have one.
+pub fn unit(ty: TensorType, nr: u32) -> Option<Unit> {
+    let nr = nr.clamp(1, 4);
+    let n = nr as usize;
+    let (weights, bytes, align, body) = match ty {
+        TensorType::Q4_0 => (256, 144, 16, q4_0(n)),
+        TensorType::Q8_0 => (256, 272, 16, q8_0(n)),
+        TensorType::Q4_K => (256, 144, 16, q4_k(n)),
+        TensorType::Q6_K => (512, 420, 4, q6_k(n)),
+        TensorType::F16 | TensorType::BF16 => (32, 64, 16, float(ty, n)),
+        TensorType::F32 => (32, 128, 16, float(ty, n)),
+        _ => return None,
     };
-    let (weights, bytes, align, one) = make(1)?;
-    let nr = rows_per_invocation(ty);
-    let (_, _, _, many) = make(nr as usize)?;
     let wgsl = format!(
-        "const UNIT_W: u32 = {weights}u;\nconst UNIT_BYTES: u32 = {bytes}u;\nconst UNIT_ALIGN: u32 = {align}u;\nconst NR: u32 = {nr}u;\n\n// One row (.x of the result) at a[0].\nfn unit_dot1(a: vec4<u32>, xo: u32) -> vec4<f32> {{\n{one}}}\n\n// NR rows at a[0..NR], one input.\nfn unit_dot(a: vec4<u32>, xo: u32) -> vec4<f32> {{\n{many}}}\n"
+        "const UNIT_W: u32 = {weights}u;\nconst UNIT_BYTES: u32 = {bytes}u;\nconst UNIT_ALIGN: u32 = {align}u;\nconst NR: u32 = {nr}u;\n\n// NR rows at a[0..NR], one input.\nfn unit_dot(a: vec4<u32>, xo: u32) -> vec4<f32> {{\n{body}}}\n"
     );
     Some(Unit {
         weights,
