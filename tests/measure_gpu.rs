@@ -198,10 +198,11 @@ fn unit_kernels_match_the_cpu_reference_at_every_shape() {
         Shape::new(256, 32, 2),
         Shape::new(128, 64, 4),
     ];
-    for sg in [true, false] {
+    for (sg, mant) in [(true, true), (true, false), (false, true)] {
         if !sg {
             g.disable_subgroups();
         }
+        g.set_mantissa_unpack(mant);
         for (i, &ty) in types.iter().enumerate() {
             let k = match ty {
                 TensorType::Q6_K => 1536,

@@ -108,7 +108,7 @@ fn reduction(acc_ty: &str, tpr: u32, subgroup: u32) -> (String, String, bool) {
 /// adapter's smallest subgroup size, 0 without the feature) allows. Types with a unit (`unitgen`) get
 /// the unit kernel (kernels/unit.wgsl for several rows per invocation, unit1.wgsl for one: whole-vector
 /// loads), the others the generic one (kernels/main.wgsl).
-pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Result<String> {
+pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32, mant: bool) -> Result<String> {
     let fill = |main: &str, acc_ty: &str| {
         let (decl, code, sg) = reduction(acc_ty, shape.tpr, subgroup);
         let body = main
@@ -122,7 +122,7 @@ pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Result<Strin
     let body = match enc {
         Encoding::Ggml(ty) => {
             let sub = type_snippet(ty).ok_or_else(|| super::dequant::unsupported(ty, "?"))?;
-            if let Some(u) = super::unitgen::unit(ty, shape.nr) {
+            if let Some(u) = super::unitgen::unit(ty, shape.nr, mant) {
                 let (main, en) = if shape.nr > 1 {
                     fill(UNIT_MAIN, "vec4<f32>")
                 } else {
@@ -169,15 +169,23 @@ pub fn all_kernel_sources() -> Vec<(String, String)> {
     for e in encs {
         let unit = matches!(e, Encoding::Ggml(t) if super::unitgen::has_unit(t));
         let nrs: &[u32] = if unit { &[1, 2, 4] } else { &[1] };
-        for &nr in nrs {
-            for tpr in [4, 16, 64] {
-                for sg in [0, 32] {
-                    let shape = Shape::new(128, tpr, nr);
-                    if let Ok(src) = kernel_source(e, shape, sg) {
-                        out.push((
-                            format!("{}-{:?}-{}-sg{sg}", e.label(), e, shape.label()),
-                            src,
-                        ));
+        let mants: &[bool] = match e {
+            Encoding::Ggml(TensorType::Q4_0 | TensorType::Q8_0 | TensorType::Q4_K) => {
+                &[false, true]
+            }
+            _ => &[false],
+        };
+        for &mant in mants {
+            for &nr in nrs {
+                for tpr in [4, 16, 64] {
+                    for sg in [0, 32] {
+                        let shape = Shape::new(128, tpr, nr);
+                        if let Ok(src) = kernel_source(e, shape, sg, mant) {
+                            out.push((
+                                format!("{}-{:?}-{}-sg{sg}-m{mant}", e.label(), e, shape.label()),
+                                src,
+                            ));
+                        }
                     }
                 }
             }
@@ -207,6 +215,12 @@ fn shape_from_env() -> Option<Shape> {
     ok.then_some(Shape::new(wg, tpr, nr))
 }
 
+/// Whether the unit kernels unpack quants into the top of the mantissa (`unitgen::unit`'s `mant`);
+/// `HEADROOM_MEASURE_UNPACK=exp` (tuning knob for benchmarks) unpacks them into the low bits of 2^23.
+fn unpack_mant() -> bool {
+    std::env::var("HEADROOM_MEASURE_UNPACK").as_deref() != Ok("exp")
+}
+
 /// Invocations a product should at least spread over to fill a large GPU (an H100 holds 132 × 2048).
 const MIN_THREADS: u64 = 1 << 16;
 
@@ -218,7 +232,7 @@ const MIN_THREADS: u64 = 1 << 16;
 pub fn shape_for(enc: Encoding, rows: u64, k: u64, xmod: u64) -> Shape {
     let (per_lane, nr) = match enc {
         Encoding::Ggml(ty) if super::unitgen::has_unit(ty) => {
-            let u = super::unitgen::unit(ty, 1).map_or(32, |u| u.weights as u64);
+            let u = super::unitgen::unit(ty, 1, false).map_or(32, |u| u.weights as u64);
             let nr = match ty {
                 TensorType::Q6_K | TensorType::F16 | TensorType::BF16 => 1,
                 _ => 4,
@@ -251,6 +265,8 @@ pub struct Gpu {
     force: Option<Shape>,
     /// Smallest subgroup size when the device has subgroup operations, else 0.
     subgroup: u32,
+    /// Unit kernels unpack into the top of the mantissa (`unitgen::unit`'s `mant`).
+    mant: bool,
 }
 
 fn gpu_err(what: &str, e: impl std::fmt::Display) -> Error {
@@ -345,6 +361,7 @@ impl Gpu {
             binding_cap: None,
             force: shape_from_env(),
             subgroup,
+            mant: unpack_mant(),
         }))
     }
 
@@ -379,6 +396,12 @@ impl Gpu {
         self.subgroup
     }
 
+    /// Unpack quants into the top of the mantissa of 1.0 (`true`, the default) or into the low bits of
+    /// 2^23 (`unitgen::unit`'s `mant`; tests and benchmarks of both).
+    pub fn set_mantissa_unpack(&mut self, mant: bool) {
+        self.mant = mant;
+    }
+
     /// Reduce in workgroup memory even where subgroups are available (tests of the fallback).
     pub fn disable_subgroups(&mut self) {
         self.subgroup = 0;
@@ -395,9 +418,10 @@ impl Gpu {
     }
 
     fn pipeline(&mut self, enc: Encoding, shape: Shape) -> Result<String> {
-        let key = format!("{enc:?}/{}/sg{}", shape.label(), self.subgroup);
+        let mant = self.mant;
+        let key = format!("{enc:?}/{}/sg{}/m{mant}", shape.label(), self.subgroup);
         if !self.pipelines.contains_key(&key) {
-            let src = kernel_source(enc, shape, self.subgroup)?;
+            let src = kernel_source(enc, shape, self.subgroup, mant)?;
             // SAFETY: the kernels index only inside their bindings: row addresses come from the
             // planned rows of each chunk (buffers padded to 16 bytes), x indices stay below the planned
             // x length; tests/measure_gpu.rs checks every kernel against the CPU reference. Runtime

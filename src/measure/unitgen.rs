@@ -46,7 +46,7 @@ fn x_loads(out: &mut String, es: &[usize]) {
 
 /// Q4_0: 8 blocks of 18 bytes = 144 bytes = 9 vectors; blocks in pairs of 9 words (the even block at a
 /// word boundary, the odd one 2 bytes past one).
-fn q4_0(nr: usize) -> String {
+fn q4_0(nr: usize, mant: bool) -> String {
     let mut s = String::new();
     vec_loads(&mut s, 9, nr);
     for b in 0..8 {
@@ -54,6 +54,11 @@ fn q4_0(nr: usize) -> String {
         s.push_str("    {\n");
         let es: Vec<usize> = (0..8).map(|j| 32 * b + 4 * j).collect();
         x_loads(&mut s, &es);
+        if mant {
+            s.push_str(
+                "        let SX = dot(X0 + X1 + X2 + X3 + X4 + X5 + X6 + X7, vec4<f32>(1.0));\n",
+            );
+        }
         for r in 0..nr {
             let wd = |j: usize| vw(r, 9 * c + j);
             let (d, qs): (String, Vec<String>) = if half == 0 {
@@ -71,13 +76,29 @@ fn q4_0(nr: usize) -> String {
             };
             let _ = writeln!(s, "        var t{r} = vec4<f32>(0.0);");
             for (i, q) in qs.iter().enumerate() {
-                let _ = writeln!(
-                    s,
-                    "        {{ let q = {q}; t{r} += bf(q & 0x0f0f0f0fu, 8388616.0) * X{i} + bf((q >> 4u) & 0x0f0f0f0fu, 8388616.0) * X{}; }}",
-                    i + 4
-                );
+                let _ = if mant {
+                    writeln!(
+                        s,
+                        "        {{ let q = {q}; t{r} += m4lo(q) * X{i} + m4hi(q) * X{}; }}",
+                        i + 4
+                    )
+                } else {
+                    writeln!(
+                        s,
+                        "        {{ let q = {q}; t{r} += bf(q & 0x0f0f0f0fu, 8388616.0) * X{i} + bf((q >> 4u) & 0x0f0f0f0fu, 8388616.0) * X{}; }}",
+                        i + 4
+                    )
+                };
             }
-            let _ = writeln!(s, "        acc[{r}] += {d} * dot(t{r}, vec4<f32>(1.0));");
+            // mant: t sums (1 + n/16)·x, so the block is d·(16·t − 24·Σx)
+            let _ = if mant {
+                writeln!(
+                    s,
+                    "        acc[{r}] += {d} * (16.0 * dot(t{r}, vec4<f32>(1.0)) - 24.0 * SX);"
+                )
+            } else {
+                writeln!(s, "        acc[{r}] += {d} * dot(t{r}, vec4<f32>(1.0));")
+            };
         }
         s.push_str("    }\n");
     }
@@ -86,7 +107,7 @@ fn q4_0(nr: usize) -> String {
 }
 
 /// Q8_0: 8 blocks of 34 bytes = 272 bytes = 17 vectors; pairs of 17 words.
-fn q8_0(nr: usize) -> String {
+fn q8_0(nr: usize, mant: bool) -> String {
     let mut s = String::new();
     vec_loads(&mut s, 17, nr);
     for b in 0..8 {
@@ -94,6 +115,11 @@ fn q8_0(nr: usize) -> String {
         s.push_str("    {\n");
         let es: Vec<usize> = (0..8).map(|j| 32 * b + 4 * j).collect();
         x_loads(&mut s, &es);
+        if mant {
+            s.push_str(
+                "        let SX = dot(X0 + X1 + X2 + X3 + X4 + X5 + X6 + X7, vec4<f32>(1.0));\n",
+            );
+        }
         for r in 0..nr {
             let wd = |j: usize| vw(r, 17 * c + j);
             let (d, qs): (String, Vec<String>) = if half == 0 {
@@ -111,12 +137,24 @@ fn q8_0(nr: usize) -> String {
             };
             let _ = writeln!(s, "        var t{r} = vec4<f32>(0.0);");
             for (i, q) in qs.iter().enumerate() {
-                let _ = writeln!(
-                    s,
-                    "        t{r} += bf({q} ^ 0x80808080u, 8388736.0) * X{i};"
-                );
+                let _ = if mant {
+                    writeln!(s, "        t{r} += m8({q} ^ 0x80808080u) * X{i};")
+                } else {
+                    writeln!(
+                        s,
+                        "        t{r} += bf({q} ^ 0x80808080u, 8388736.0) * X{i};"
+                    )
+                };
             }
-            let _ = writeln!(s, "        acc[{r}] += {d} * dot(t{r}, vec4<f32>(1.0));");
+            // mant: t sums (1 + (q + 128)/256)·x, so the block is d·(256·t − 384·Σx)
+            let _ = if mant {
+                writeln!(
+                    s,
+                    "        acc[{r}] += {d} * (256.0 * dot(t{r}, vec4<f32>(1.0)) - 384.0 * SX);"
+                )
+            } else {
+                writeln!(s, "        acc[{r}] += {d} * dot(t{r}, vec4<f32>(1.0));")
+            };
         }
         s.push_str("    }\n");
     }
@@ -127,7 +165,7 @@ fn q8_0(nr: usize) -> String {
 /// Q4_K: one 144-byte super-block = 9 vectors: d, dmin; 12 bytes of 6-bit scales and mins
 /// (get_scale_min_k4, four at a time); 128 bytes of nibbles, sub-block t in qs[32*(t/2)..] low (even t)
 /// or high nibbles.
-fn q4_k(nr: usize) -> String {
+fn q4_k(nr: usize, mant: bool) -> String {
     let mut s = String::new();
     vec_loads(&mut s, 9, nr);
     for r in 0..nr {
@@ -157,16 +195,30 @@ fn q4_k(nr: usize) -> String {
             let _ = writeln!(s, "        var t{r} = vec4<f32>(0.0);");
             for i in 0..8 {
                 let q = vw(r, 4 + 8 * (t / 2) + i);
-                let _ = writeln!(
-                    s,
-                    "        t{r} += bf(({q}{shift}) & 0x0f0f0f0fu, 8388608.0) * X{i};"
-                );
+                let _ = if mant {
+                    let f = if t % 2 == 0 { "m4lo" } else { "m4hi" };
+                    writeln!(s, "        t{r} += {f}({q}) * X{i};")
+                } else {
+                    writeln!(
+                        s,
+                        "        t{r} += bf(({q}{shift}) & 0x0f0f0f0fu, 8388608.0) * X{i};"
+                    )
+                };
             }
-            let _ = writeln!(
-                s,
-                "        sq_{half}{r}[{}] = dot(t{r}, vec4<f32>(1.0));",
-                t % 4
-            );
+            // mant: t sums (1 + n/16)·x, so Σ n·x = 16·(t − Σx)
+            let _ = if mant {
+                writeln!(
+                    s,
+                    "        sq_{half}{r}[{0}] = 16.0 * (dot(t{r}, vec4<f32>(1.0)) - sx_{half}[{0}]);",
+                    t % 4
+                )
+            } else {
+                writeln!(
+                    s,
+                    "        sq_{half}{r}[{}] = dot(t{r}, vec4<f32>(1.0));",
+                    t % 4
+                )
+            };
         }
         s.push_str("    }\n");
     }
@@ -340,13 +392,17 @@ pub fn has_unit(ty: TensorType) -> bool {
 }
 
 /// The unit of `ty` computing `nr` rows (1, 2 or 4) per invocation, for the types that have one.
-pub fn unit(ty: TensorType, nr: u32) -> Option<Unit> {
+///
+/// `mant`: quants unpacked into the top mantissa bits of 1.0 (`m4lo`, `m4hi`, `m8`: one shift and one
+/// and-or per weight, no subtraction; the block's input sum corrects the offset) instead of into the
+/// low bits of 2^23 (`bf`: a subtraction per weight). Q4_0, Q8_0 and Q4_K only.
+pub fn unit(ty: TensorType, nr: u32, mant: bool) -> Option<Unit> {
     let nr = nr.clamp(1, 4);
     let n = nr as usize;
     let (weights, bytes, align, body) = match ty {
-        TensorType::Q4_0 => (256, 144, 16, q4_0(n)),
-        TensorType::Q8_0 => (256, 272, 16, q8_0(n)),
-        TensorType::Q4_K => (256, 144, 16, q4_k(n)),
+        TensorType::Q4_0 => (256, 144, 16, q4_0(n, mant)),
+        TensorType::Q8_0 => (256, 272, 16, q8_0(n, mant)),
+        TensorType::Q4_K => (256, 144, 16, q4_k(n, mant)),
         TensorType::Q6_K => (512, 420, 4, q6_k(n)),
         TensorType::F16 | TensorType::BF16 => (32, 64, 16, float(ty, n)),
         TensorType::F32 => (32, 128, 16, float(ty, n)),
