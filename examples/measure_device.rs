@@ -182,7 +182,12 @@ fn kernels(g: &mut Gpu, copy: f64) {
             .into_iter()
             .filter(|s| s.is_none_or(|s| s.tpr <= 8))
             .collect();
-        bench(g, enc, &shapes, copy);
+        for mant in mant_variants(enc) {
+            g.set_mantissa_unpack(mant);
+            println!("unpack: {}", if mant { "mantissa" } else { "2^23" });
+            bench(g, enc, &shapes, copy);
+        }
+        g.set_mantissa_unpack(true);
     }
 }
 
@@ -224,7 +229,12 @@ fn ops(g: &mut Gpu) {
         }
         let rb = ty.row_bytes(k).expect("whole blocks");
         let bytes = rows * rb;
-        let copies = (256u64 << 20).div_ceil(bytes).clamp(1, 64);
+        let ops_bytes = std::env::var("HEADROOM_BENCH_OPS_MIB")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(256)
+            << 20;
+        let copies = ops_bytes.div_ceil(bytes).clamp(1, 64);
         let total_rows = rows * copies;
         let w = Weight {
             name: name.into(),
@@ -249,36 +259,51 @@ fn ops(g: &mut Gpu) {
             })
             .collect();
         let plan = Plan::custom(vec![w], &list);
-        let mut loaded = g
-            .load(&plan, None, 8 << 30, 64 << 20, &mut |_, _| {})
-            .expect("load");
-        let shapes = sweep_shapes(Encoding::Ggml(ty));
-        let res = time_shapes(&mut loaded, &plan, &shapes, 3);
-        let mut best: Option<(Option<Shape>, f64)> = None;
-        for (s, per, _) in &res {
-            let us = per / copies as f64 * 1e6;
-            println!(
-                "| {name} | {ty} | {rows} × {k} | {:.1} | {} | {us:.2} | {:.0} |",
-                bytes as f64 / 1e6,
-                label(*s),
-                bytes as f64 / us / 1e3
-            );
-            if s.is_some() && best.is_none_or(|b| us < b.1) {
-                best = Some((*s, us));
+        for mant in mant_variants(Encoding::Ggml(ty)) {
+            g.set_mantissa_unpack(mant);
+            let um = if mant { "m" } else { "e" };
+            let mut loaded = g
+                .load(&plan, None, 8 << 30, 64 << 20, &mut |_, _| {})
+                .expect("load");
+            let shapes = sweep_shapes(Encoding::Ggml(ty));
+            let res = time_shapes(&mut loaded, &plan, &shapes, 3);
+            let mut best: Option<(Option<Shape>, f64)> = None;
+            for (s, per, _) in &res {
+                let us = per / copies as f64 * 1e6;
+                println!(
+                    "| {name} | {ty}{um} | {rows} × {k} | {:.1} | {} | {us:.2} | {:.0} |",
+                    bytes as f64 / 1e6,
+                    label(*s),
+                    bytes as f64 / us / 1e3
+                );
+                if s.is_some() && best.is_none_or(|b| us < b.1) {
+                    best = Some((*s, us));
+                }
+            }
+            if let (Some(b), Some(auto)) = (best, res.first()) {
+                let au = auto.1 / copies as f64 * 1e6;
+                println!(
+                    "BEST op {name} {ty}{um} {rows}x{k}: best {} {:.2} us ({:.0} GB/s), auto {} {au:.2} us ({:.0} GB/s)",
+                    label(b.0),
+                    b.1,
+                    bytes as f64 / b.1 / 1e3,
+                    headroom::measure::gpu::shape_for(Encoding::Ggml(ty), rows, k, xmod).label(),
+                    bytes as f64 / au / 1e3
+                );
             }
         }
-        if let (Some(b), Some(auto)) = (best, res.first()) {
-            let au = auto.1 / copies as f64 * 1e6;
-            println!(
-                "BEST op {name} {ty} {rows}x{k}: best {} {:.2} us ({:.0} GB/s), auto {} {au:.2} us ({:.0} GB/s)",
-                label(b.0),
-                b.1,
-                bytes as f64 / b.1 / 1e3,
-                headroom::measure::gpu::shape_for(Encoding::Ggml(ty), rows, k, xmod).label(),
-                bytes as f64 / au / 1e3
-            );
-        }
+        g.set_mantissa_unpack(true);
     }
+}
+
+/// Both unpackings for the types that have a mantissa variant (`HEADROOM_BENCH_UNPACK=default` for the
+/// default only).
+fn mant_variants(enc: Encoding) -> Vec<bool> {
+    let both = matches!(
+        enc,
+        Encoding::Ggml(TensorType::Q4_0 | TensorType::Q8_0 | TensorType::Q4_K)
+    ) && std::env::var("HEADROOM_BENCH_UNPACK").as_deref() != Ok("default");
+    if both { vec![true, false] } else { vec![true] }
 }
 
 fn t(name: String, shape: &[u64], ty: TensorType) -> TensorInfo {
@@ -293,8 +318,10 @@ fn t(name: String, shape: &[u64], ty: TensorType) -> TensorInfo {
     }
 }
 
-/// Llama-3-8B shapes (GGUF order), every matrix of type `ty`, output Q6_K as llama.cpp's mixes do.
-fn llama8b(ty: TensorType) -> ModelDesc {
+/// Llama-3-8B shapes (GGUF order), every matrix of type `ty`, output Q6_K as llama.cpp's mixes do;
+/// `km`: llama.cpp's Q4_K_M mix instead (attn_v and ffn_down Q6_K in the first and last eighth of the
+/// layers and every third between, `use_more_bits`).
+fn llama8b(ty: TensorType, km: bool) -> ModelDesc {
     let (e, ff, v, kv) = (4096u64, 14336u64, 128256u64, 1024u64);
     let mut ts = vec![t("token_embd.weight".into(), &[e, v], ty)];
     for l in 0..32 {
@@ -305,12 +332,14 @@ fn llama8b(ty: TensorType) -> ModelDesc {
         ));
         ts.push(t(format!("blk.{l}.attn_q.weight"), &[e, e], ty));
         ts.push(t(format!("blk.{l}.attn_k.weight"), &[e, kv], ty));
-        ts.push(t(format!("blk.{l}.attn_v.weight"), &[e, kv], ty));
+        let more = km && (l < 4 || l >= 28 || (l - 4) % 3 == 2);
+        let tv = if more { TensorType::Q6_K } else { ty };
+        ts.push(t(format!("blk.{l}.attn_v.weight"), &[e, kv], tv));
         ts.push(t(format!("blk.{l}.attn_output.weight"), &[e, e], ty));
         ts.push(t(format!("blk.{l}.ffn_norm.weight"), &[e], TensorType::F32));
         ts.push(t(format!("blk.{l}.ffn_gate.weight"), &[e, ff], ty));
         ts.push(t(format!("blk.{l}.ffn_up.weight"), &[e, ff], ty));
-        ts.push(t(format!("blk.{l}.ffn_down.weight"), &[ff, e], ty));
+        ts.push(t(format!("blk.{l}.ffn_down.weight"), &[ff, e], tv));
     }
     ts.push(t("output_norm.weight".into(), &[e], TensorType::F32));
     ts.push(t("output.weight".into(), &[e, v], TensorType::Q6_K));
@@ -347,8 +376,12 @@ fn decode(backend: Backend) {
         "| weights | weights GiB | bytes/token (GB) | tok/s | effective GB/s | copy GB/s | fraction | timestamps |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    for ty in [TensorType::Q4_0, TensorType::Q4_K] {
-        let m = llama8b(ty);
+    for (ty, km) in [
+        (TensorType::Q4_0, false),
+        (TensorType::Q4_K, false),
+        (TensorType::Q4_K, true),
+    ] {
+        let m = llama8b(ty, km);
         let opts = MeasureOptions {
             backend,
             tokens: if backend == Backend::Cpu { 4 } else { 32 },
@@ -359,7 +392,8 @@ fn decode(backend: Backend) {
         };
         let r = measure(&m, &opts, &mut |_| {}).expect("measure");
         println!(
-            "| {ty} (output Q6_K) | {:.2} | {:.3} | {:.1} | {:.0} | {:.0} | {:.3} | {} |",
+            "| {ty}{} (output Q6_K) | {:.2} | {:.3} | {:.1} | {:.0} | {:.0} | {:.3} | {} |",
+            if km { " (Q4_K_M mix)" } else { "" },
             m.weights_bytes() as f64 / (1u64 << 30) as f64,
             r.bytes_per_token as f64 / 1e9,
             r.decode_tokens_per_s,
@@ -385,7 +419,9 @@ fn main() {
             "copy bandwidth (1 GiB copy_buffer_to_buffer, read+write): {:.0} GB/s",
             dma / 1e9
         );
-        let shader = g.shader_copy_bandwidth(1 << 30).expect("shader copy");
+        let shader = g
+            .shader_copy_bandwidth((1u64 << 30).min(g.max_binding()))
+            .expect("shader copy");
         println!(
             "copy bandwidth (1 GiB compute-shader vec4 copy, read+write): {:.0} GB/s",
             shader / 1e9

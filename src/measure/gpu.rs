@@ -241,14 +241,28 @@ pub fn shape_for(enc: Encoding, rows: u64, k: u64, xmod: u64) -> Shape {
         }
         _ => (32, 1),
     };
+    let (wg, min_threads) = *POLICY.get_or_init(|| {
+        let num = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+        let wg = num("HEADROOM_MEASURE_WG")
+            .filter(|w| w.is_power_of_two() && (32..=1024).contains(w))
+            .unwrap_or(128) as u32;
+        (
+            wg,
+            num("HEADROOM_MEASURE_MIN_THREADS").unwrap_or(MIN_THREADS),
+        )
+    });
     let lanes_max = (k / per_lane).max(1);
     let groups = rows.div_ceil(nr as u64);
     let mut tpr = 1u32;
-    while tpr < 32 && (tpr as u64) * 2 <= lanes_max && groups * (tpr as u64) < MIN_THREADS {
+    while tpr < 32 && (tpr as u64) * 2 <= lanes_max && groups * (tpr as u64) < min_threads {
         tpr *= 2;
     }
-    Shape::new(128, tpr, nr)
+    Shape::new(wg, tpr, nr)
 }
+
+/// (workgroup size, [`MIN_THREADS`]) of [`shape_for`]; tuning knobs for benchmarks:
+/// `HEADROOM_MEASURE_WG`, `HEADROOM_MEASURE_MIN_THREADS`.
+static POLICY: std::sync::OnceLock<(u32, u64)> = std::sync::OnceLock::new();
 
 /// An open GPU device.
 pub struct Gpu {
