@@ -301,7 +301,7 @@ fn ops(g: &mut Gpu) {
 fn mant_variants(enc: Encoding) -> Vec<bool> {
     let both = matches!(
         enc,
-        Encoding::Ggml(TensorType::Q4_0 | TensorType::Q8_0 | TensorType::Q4_K)
+        Encoding::Ggml(TensorType::Q4_0 | TensorType::Q8_0 | TensorType::Q4_K | TensorType::Q6_K)
     ) && std::env::var("HEADROOM_BENCH_UNPACK").as_deref() != Ok("default");
     if both { vec![true, false] } else { vec![true] }
 }

@@ -170,9 +170,9 @@ pub fn all_kernel_sources() -> Vec<(String, String)> {
         let unit = matches!(e, Encoding::Ggml(t) if super::unitgen::has_unit(t));
         let nrs: &[u32] = if unit { &[1, 2, 4] } else { &[1] };
         let mants: &[bool] = match e {
-            Encoding::Ggml(TensorType::Q4_0 | TensorType::Q8_0 | TensorType::Q4_K) => {
-                &[false, true]
-            }
+            Encoding::Ggml(
+                TensorType::Q4_0 | TensorType::Q8_0 | TensorType::Q4_K | TensorType::Q6_K,
+            ) => &[false, true],
             _ => &[false],
         };
         for &mant in mants {

@@ -243,12 +243,43 @@ fn q4_k(nr: usize, mant: bool) -> String {
 /// Q6_K: two 210-byte super-blocks = 420 bytes = 105 words (4-aligned only): the first at a word
 /// boundary, the second 2 bytes past one (its words are funnel-shifted). Per block: ql[128] (words
 /// 0..32), qh[64] (32..48), int8 scales[16] (48..52), d (low half of word 52).
-fn q6_k(nr: usize) -> String {
+///
+/// `span`: the unit's words come from the 27 16-byte vectors around it (it starts at any word, so
+/// word i is vector word i + phase, chosen by two selects on the phase's bits) instead of 105 word
+/// loads: a quarter of the load instructions. The 27 vectors end at the unit's end rounded up to 16
+/// bytes, inside the (16-byte padded) buffer.
+fn q6_k(nr: usize, span: bool) -> String {
     let mut s = String::new();
     for r in 0..nr {
         let _ = writeln!(s, "    let a4_{r} = a[{r}] >> 2u;");
+        if !span {
+            for i in 0..105 {
+                let _ = writeln!(s, "    let u{r}_{i} = wd(a4_{r} + {i}u);");
+            }
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "    let b_{r} = a4_{r} >> 2u;\n    let p1_{r} = (a4_{r} & 1u) != 0u;\n    let p2_{r} = (a4_{r} & 2u) != 0u;"
+        );
+        for i in 0..27 {
+            let _ = writeln!(s, "    let s{r}_{i} = w[b_{r} + {i}u];");
+        }
+        let sw = |j: usize| format!("s{r}_{}.{}", j / 4, LANES[j % 4]);
+        for j in 0..107 {
+            let _ = writeln!(
+                s,
+                "    let h{r}_{j} = select({}, {}, p1_{r});",
+                sw(j),
+                sw(j + 1)
+            );
+        }
         for i in 0..105 {
-            let _ = writeln!(s, "    let u{r}_{i} = wd(a4_{r} + {i}u);");
+            let _ = writeln!(
+                s,
+                "    let u{r}_{i} = select(h{r}_{i}, h{r}_{}, p2_{r});",
+                i + 2
+            );
         }
     }
     s.push_str("    let xb = xo >> 2u;\n    var acc = vec4<f32>(0.0);\n");
@@ -395,7 +426,8 @@ pub fn has_unit(ty: TensorType) -> bool {
 ///
 /// `mant`: quants unpacked into the top mantissa bits of 1.0 (`m4lo`, `m4hi`, `m8`: one shift and one
 /// and-or per weight, no subtraction; the block's input sum corrects the offset) instead of into the
-/// low bits of 2^23 (`bf`: a subtraction per weight). Q4_0, Q8_0 and Q4_K only.
+/// low bits of 2^23 (`bf`: a subtraction per weight), for Q4_0, Q8_0 and Q4_K; for Q6_K, the unit
+/// read as 16-byte vectors (see `q6_k`'s `span`) instead of words.
 pub fn unit(ty: TensorType, nr: u32, mant: bool) -> Option<Unit> {
     let nr = nr.clamp(1, 4);
     let n = nr as usize;
@@ -403,7 +435,7 @@ pub fn unit(ty: TensorType, nr: u32, mant: bool) -> Option<Unit> {
         TensorType::Q4_0 => (256, 144, 16, q4_0(n, mant)),
         TensorType::Q8_0 => (256, 272, 16, q8_0(n, mant)),
         TensorType::Q4_K => (256, 144, 16, q4_k(n, mant)),
-        TensorType::Q6_K => (512, 420, 4, q6_k(n)),
+        TensorType::Q6_K => (512, 420, 4, q6_k(n, mant)),
         TensorType::F16 | TensorType::BF16 => (32, 64, 16, float(ty, n)),
         TensorType::F32 => (32, 128, 16, float(ty, n)),
         _ => return None,
