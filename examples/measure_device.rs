@@ -45,21 +45,77 @@ fn weight(enc: Encoding, bytes: u64, k: u64) -> Weight {
     }
 }
 
-/// Kernel shapes swept on the 1 GiB matrices and the decode's products (`None`: `shape_for`'s choice).
+fn has_alt(enc: Encoding) -> bool {
+    matches!(
+        enc,
+        Encoding::Ggml(TensorType::Q4_0 | TensorType::Q8_0 | TensorType::Q4_K | TensorType::Q6_K)
+    )
+}
+
+/// Kernel shapes swept on the decode's products (`None`: `shape_for`'s choice): workgroups of 128 and
+/// 256, 1–32 lanes per row, 1/2/4 rows per invocation (unit kernels), both unpackings where there are two.
 fn sweep_shapes(enc: Encoding) -> Vec<Option<Shape>> {
     let unit = matches!(enc, Encoding::Ggml(t) if headroom::measure::unitgen::has_unit(t));
     let mut v = vec![None];
     if std::env::var("HEADROOM_BENCH_AUTO_ONLY").is_ok() {
         return v;
     }
-    for wg in [64u32, 128, 256] {
-        for tpr in [1u32, 2, 4, 8, 16, 32] {
-            for nr in [1u32, 2, 4] {
-                if nr > 1 && !unit {
-                    continue;
+    let alts: &[bool] = if has_alt(enc) {
+        &[true, false]
+    } else {
+        &[true]
+    };
+    for &alt in alts {
+        for wg in [128u32, 256] {
+            for tpr in [1u32, 2, 4, 8, 16, 32] {
+                for nr in [1u32, 2, 4] {
+                    if nr > 1 && !unit {
+                        continue;
+                    }
+                    v.push(Some(Shape::new(wg, tpr, nr).with_alt(alt)));
                 }
-                v.push(Some(Shape::new(wg, tpr, nr)));
             }
+        }
+    }
+    v
+}
+
+/// The shapes swept on the 1 GiB matrices (fewer: each takes a second of upload).
+fn big_shapes(enc: Encoding) -> Vec<Option<Shape>> {
+    let unit = matches!(enc, Encoding::Ggml(t) if headroom::measure::unitgen::has_unit(t));
+    let mut v = vec![None];
+    if std::env::var("HEADROOM_BENCH_AUTO_ONLY").is_ok() {
+        return v;
+    }
+    let list: &[(u32, u32, u32)] = if unit {
+        &[
+            (128, 1, 4),
+            (128, 2, 4),
+            (128, 4, 4),
+            (256, 4, 4),
+            (128, 1, 2),
+            (128, 4, 2),
+            (128, 1, 1),
+            (128, 4, 1),
+            (128, 8, 1),
+        ]
+    } else {
+        &[
+            (128, 1, 1),
+            (128, 2, 1),
+            (128, 4, 1),
+            (128, 8, 1),
+            (256, 4, 1),
+        ]
+    };
+    let alts: &[bool] = if has_alt(enc) {
+        &[true, false]
+    } else {
+        &[true]
+    };
+    for &alt in alts {
+        for &(wg, tpr, nr) in list {
+            v.push(Some(Shape::new(wg, tpr, nr).with_alt(alt)));
         }
     }
     v
@@ -178,16 +234,7 @@ fn kernels(g: &mut Gpu, copy: f64) {
         if only.as_ref().is_some_and(|o| !o.contains(&enc.label())) {
             continue;
         }
-        let shapes: Vec<Option<Shape>> = sweep_shapes(enc)
-            .into_iter()
-            .filter(|s| s.is_none_or(|s| s.tpr <= 8))
-            .collect();
-        for mant in mant_variants(enc) {
-            g.set_mantissa_unpack(mant);
-            println!("unpack: {}", if mant { "mantissa" } else { "2^23" });
-            bench(g, enc, &shapes, copy);
-        }
-        g.set_mantissa_unpack(true);
+        bench(g, enc, &big_shapes(enc), copy);
     }
 }
 
@@ -259,9 +306,7 @@ fn ops(g: &mut Gpu) {
             })
             .collect();
         let plan = Plan::custom(vec![w], &list);
-        for mant in mant_variants(Encoding::Ggml(ty)) {
-            g.set_mantissa_unpack(mant);
-            let um = if mant { "m" } else { "e" };
+        {
             let mut loaded = g
                 .load(&plan, None, 8 << 30, 64 << 20, &mut |_, _| {})
                 .expect("load");
@@ -271,7 +316,7 @@ fn ops(g: &mut Gpu) {
             for (s, per, _) in &res {
                 let us = per / copies as f64 * 1e6;
                 println!(
-                    "| {name} | {ty}{um} | {rows} × {k} | {:.1} | {} | {us:.2} | {:.0} |",
+                    "| {name} | {ty} | {rows} × {k} | {:.1} | {} | {us:.2} | {:.0} |",
                     bytes as f64 / 1e6,
                     label(*s),
                     bytes as f64 / us / 1e3
@@ -283,7 +328,7 @@ fn ops(g: &mut Gpu) {
             if let (Some(b), Some(auto)) = (best, res.first()) {
                 let au = auto.1 / copies as f64 * 1e6;
                 println!(
-                    "BEST op {name} {ty}{um} {rows}x{k}: best {} {:.2} us ({:.0} GB/s), auto {} {au:.2} us ({:.0} GB/s)",
+                    "BEST op {name} {ty} {rows}x{k}: best {} {:.2} us ({:.0} GB/s), auto {} {au:.2} us ({:.0} GB/s)",
                     label(b.0),
                     b.1,
                     bytes as f64 / b.1 / 1e3,
@@ -291,19 +336,11 @@ fn ops(g: &mut Gpu) {
                     bytes as f64 / au / 1e3
                 );
             }
+            if let Some((Some(b), _)) = best {
+                headroom::measure::gpu::set_tuned_shape(Encoding::Ggml(ty), rows, k, xmod, b);
+            }
         }
-        g.set_mantissa_unpack(true);
     }
-}
-
-/// Both unpackings for the types that have a mantissa variant (`HEADROOM_BENCH_UNPACK=default` for the
-/// default only).
-fn mant_variants(enc: Encoding) -> Vec<bool> {
-    let both = matches!(
-        enc,
-        Encoding::Ggml(TensorType::Q4_0 | TensorType::Q8_0 | TensorType::Q4_K | TensorType::Q6_K)
-    ) && std::env::var("HEADROOM_BENCH_UNPACK").as_deref() != Ok("default");
-    if both { vec![true, false] } else { vec![true] }
 }
 
 fn t(name: String, shape: &[u64], ty: TensorType) -> TensorInfo {
@@ -390,20 +427,30 @@ fn decode(backend: Backend) {
             cache_type_v: TensorType::F16,
             budget_bytes: 60 << 30,
         };
-        let r = measure(&m, &opts, &mut |_| {}).expect("measure");
-        println!(
-            "| {ty}{} (output Q6_K) | {:.2} | {:.3} | {:.1} | {:.0} | {:.0} | {:.3} | {} |",
-            if km { " (Q4_K_M mix)" } else { "" },
-            m.weights_bytes() as f64 / (1u64 << 30) as f64,
-            r.bytes_per_token as f64 / 1e9,
-            r.decode_tokens_per_s,
-            r.effective_bandwidth_bytes_per_s / 1e9,
-            r.copy_bandwidth_bytes_per_s / 1e9,
-            r.effective_bandwidth_bytes_per_s / r.copy_bandwidth_bytes_per_s,
-            r.timestamps
-        );
-        eprintln!("{}", serde_json::to_string(&r).unwrap_or_default());
+        for _ in 0..decode_repeats() {
+            let r = measure(&m, &opts, &mut |_| {}).expect("measure");
+            println!(
+                "| {ty}{} (output Q6_K) | {:.2} | {:.3} | {:.1} | {:.0} | {:.0} | {:.3} | {} |",
+                if km { " (Q4_K_M mix)" } else { "" },
+                m.weights_bytes() as f64 / (1u64 << 30) as f64,
+                r.bytes_per_token as f64 / 1e9,
+                r.decode_tokens_per_s,
+                r.effective_bandwidth_bytes_per_s / 1e9,
+                r.copy_bandwidth_bytes_per_s / 1e9,
+                r.effective_bandwidth_bytes_per_s / r.copy_bandwidth_bytes_per_s,
+                r.timestamps
+            );
+            eprintln!("{}", serde_json::to_string(&r).unwrap_or_default());
+        }
     }
+}
+
+/// Runs of each decode (`HEADROOM_BENCH_DECODE_RUNS`, default 1).
+fn decode_repeats() -> u32 {
+    std::env::var("HEADROOM_BENCH_DECODE_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
 }
 
 fn main() {

@@ -64,22 +64,35 @@ fn scale_fns(st: ScaleType) -> String {
 
 /// The shape of one dispatch's kernel: workgroups of `wg` invocations, `tpr` of them sharing a group of
 /// rows (powers of two, `tpr ≤ wg`), `nr` rows per group (1, 2 or 4; unit kernels only, 1 for the
-/// generic kernel and for products whose rows read different inputs).
+/// generic kernel and for products whose rows read different inputs); `alt`: the unit kernels'
+/// second unpacking (`unitgen::unit`'s `mant`: Q4_0, Q8_0, Q4_K into the top of the mantissa, Q6_K
+/// read as 16-byte vectors; the default), else the first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Shape {
     pub wg: u32,
     pub tpr: u32,
     pub nr: u32,
+    pub alt: bool,
 }
 
 impl Shape {
     pub fn new(wg: u32, tpr: u32, nr: u32) -> Shape {
-        Shape { wg, tpr, nr }
+        Shape {
+            wg,
+            tpr,
+            nr,
+            alt: true,
+        }
     }
 
-    /// "wg/tpr/nr".
+    pub fn with_alt(self, alt: bool) -> Shape {
+        Shape { alt, ..self }
+    }
+
+    /// "wg/tpr/nr", "wg/tpr/nr/first" with the first unpacking.
     pub fn label(&self) -> String {
-        format!("{}/{}/{}", self.wg, self.tpr, self.nr)
+        let first = if self.alt { "" } else { "/first" };
+        format!("{}/{}/{}{first}", self.wg, self.tpr, self.nr)
     }
 }
 
@@ -108,7 +121,7 @@ fn reduction(acc_ty: &str, tpr: u32, subgroup: u32) -> (String, String, bool) {
 /// adapter's smallest subgroup size, 0 without the feature) allows. Types with a unit (`unitgen`) get
 /// the unit kernel (kernels/unit.wgsl for several rows per invocation, unit1.wgsl for one: whole-vector
 /// loads), the others the generic one (kernels/main.wgsl).
-pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32, mant: bool) -> Result<String> {
+pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Result<String> {
     let fill = |main: &str, acc_ty: &str| {
         let (decl, code, sg) = reduction(acc_ty, shape.tpr, subgroup);
         let body = main
@@ -122,7 +135,7 @@ pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32, mant: bool) -> 
     let body = match enc {
         Encoding::Ggml(ty) => {
             let sub = type_snippet(ty).ok_or_else(|| super::dequant::unsupported(ty, "?"))?;
-            if let Some(u) = super::unitgen::unit(ty, shape.nr, mant) {
+            if let Some(u) = super::unitgen::unit(ty, shape.nr, shape.alt) {
                 let (main, en) = if shape.nr > 1 {
                     fill(UNIT_MAIN, "vec4<f32>")
                 } else {
@@ -179,8 +192,8 @@ pub fn all_kernel_sources() -> Vec<(String, String)> {
             for &nr in nrs {
                 for tpr in [4, 16, 64] {
                     for sg in [0, 32] {
-                        let shape = Shape::new(128, tpr, nr);
-                        if let Ok(src) = kernel_source(e, shape, sg, mant) {
+                        let shape = Shape::new(128, tpr, nr).with_alt(mant);
+                        if let Ok(src) = kernel_source(e, shape, sg) {
                             out.push((
                                 format!("{}-{:?}-{}-sg{sg}-m{mant}", e.label(), e, shape.label()),
                                 src,
@@ -215,12 +228,6 @@ fn shape_from_env() -> Option<Shape> {
     ok.then_some(Shape::new(wg, tpr, nr))
 }
 
-/// Whether the unit kernels unpack quants into the top of the mantissa (`unitgen::unit`'s `mant`);
-/// `HEADROOM_MEASURE_UNPACK=exp` (tuning knob for benchmarks) unpacks them into the low bits of 2^23.
-fn unpack_mant() -> bool {
-    std::env::var("HEADROOM_MEASURE_UNPACK").as_deref() != Ok("exp")
-}
-
 /// Invocations a product should at least spread over to fill a large GPU (an H100 holds 132 × 2048).
 const MIN_THREADS: u64 = 1 << 16;
 
@@ -230,6 +237,11 @@ const MIN_THREADS: u64 = 1 << 16;
 /// units (or 32-weight sub-blocks) of a row, so no lane is left without work. Chosen from the sweep of
 /// the Llama-3-8B products on an H100 (docs/benchmarks.md).
 pub fn shape_for(enc: Encoding, rows: u64, k: u64, xmod: u64) -> Shape {
+    if let Ok(t) = TUNED.lock()
+        && let Some(s) = t.get(&(enc.label(), rows, k, xmod))
+    {
+        return *s;
+    }
     let (per_lane, nr) = match enc {
         Encoding::Ggml(ty) if super::unitgen::has_unit(ty) => {
             let u = super::unitgen::unit(ty, 1, false).map_or(32, |u| u.weights as u64);
@@ -260,6 +272,18 @@ pub fn shape_for(enc: Encoding, rows: u64, k: u64, xmod: u64) -> Shape {
     Shape::new(wg, tpr, nr)
 }
 
+type TunedTable = HashMap<(String, u64, u64, u64), Shape>;
+static TUNED: std::sync::LazyLock<std::sync::Mutex<TunedTable>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Benchmarks: [`shape_for`] answers `shape` for products of (encoding label, rows, k, xmod) (the
+/// best of a sweep on the device), in this process.
+pub fn set_tuned_shape(enc: Encoding, rows: u64, k: u64, xmod: u64, shape: Shape) {
+    if let Ok(mut t) = TUNED.lock() {
+        t.insert((enc.label(), rows, k, xmod), shape);
+    }
+}
+
 /// (workgroup size, [`MIN_THREADS`]) of [`shape_for`]; tuning knobs for benchmarks:
 /// `HEADROOM_MEASURE_WG`, `HEADROOM_MEASURE_MIN_THREADS`.
 static POLICY: std::sync::OnceLock<(u32, u64)> = std::sync::OnceLock::new();
@@ -279,8 +303,6 @@ pub struct Gpu {
     force: Option<Shape>,
     /// Smallest subgroup size when the device has subgroup operations, else 0.
     subgroup: u32,
-    /// Unit kernels unpack into the top of the mantissa (`unitgen::unit`'s `mant`).
-    mant: bool,
 }
 
 fn gpu_err(what: &str, e: impl std::fmt::Display) -> Error {
@@ -375,7 +397,6 @@ impl Gpu {
             binding_cap: None,
             force: shape_from_env(),
             subgroup,
-            mant: unpack_mant(),
         }))
     }
 
@@ -410,12 +431,6 @@ impl Gpu {
         self.subgroup
     }
 
-    /// Unpack quants into the top of the mantissa of 1.0 (`true`, the default) or into the low bits of
-    /// 2^23 (`unitgen::unit`'s `mant`; tests and benchmarks of both).
-    pub fn set_mantissa_unpack(&mut self, mant: bool) {
-        self.mant = mant;
-    }
-
     /// Reduce in workgroup memory even where subgroups are available (tests of the fallback).
     pub fn disable_subgroups(&mut self) {
         self.subgroup = 0;
@@ -423,19 +438,18 @@ impl Gpu {
 
     /// The shape a product of `rows` rows of `w` runs at.
     fn shape(&self, w: &Weight, rows: u64, xmod: u64) -> Shape {
-        let Some(f) = self.force else {
-            return shape_for(w.enc, rows, w.k, xmod);
-        };
+        let f = self
+            .force
+            .unwrap_or_else(|| shape_for(w.enc, rows, w.k, xmod));
         let unit = matches!(w.enc, Encoding::Ggml(t) if super::unitgen::has_unit(t));
         let nr = if unit && xmod == 1 { f.nr } else { 1 };
-        Shape::new(f.wg, f.tpr, nr)
+        Shape { nr, ..f }
     }
 
     fn pipeline(&mut self, enc: Encoding, shape: Shape) -> Result<String> {
-        let mant = self.mant;
-        let key = format!("{enc:?}/{}/sg{}/m{mant}", shape.label(), self.subgroup);
+        let key = format!("{enc:?}/{}/sg{}", shape.label(), self.subgroup);
         if !self.pipelines.contains_key(&key) {
-            let src = kernel_source(enc, shape, self.subgroup, mant)?;
+            let src = kernel_source(enc, shape, self.subgroup)?;
             // SAFETY: the kernels index only inside their bindings: row addresses come from the
             // planned rows of each chunk (buffers padded to 16 bytes), x indices stay below the planned
             // x length; tests/measure_gpu.rs checks every kernel against the CPU reference. Runtime
