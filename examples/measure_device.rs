@@ -475,15 +475,15 @@ fn main() {
         );
         let copy = dma.max(shader);
         println!("subgroup reductions: {}", g.subgroup_size());
-        if want("kernels") {
-            kernels(&mut g, copy);
-        }
+        // ops first: the decode then runs each product at the best shape the sweep found
         if want("ops") {
             ops(&mut g);
         }
-        drop(g);
         if want("decode") {
             decode(Backend::Gpu);
+        }
+        if want("kernels") {
+            kernels(&mut g, copy);
         }
     }
     if args.iter().any(|a| a == "cpu") {
