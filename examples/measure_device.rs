@@ -243,19 +243,19 @@ fn kernels(g: &mut Gpu, copy: f64) {
 /// them) run back to back in one pass, as the decode runs them; time per product at each shape.
 fn ops(g: &mut Gpu) {
     println!("\n## decode products: time per product (µs) by shape, back to back in one pass");
+    // the products as the decode dispatches them: Q/K/V and gate/up fused where they share a type
+    // (Q4_K_M: Q and K fused, V Q6_K in some layers)
     let cases: Vec<(&str, TensorType, u64, u64, u64)> = {
         let mut v = Vec::new();
-        for ty in [
-            TensorType::Q4_0,
-            TensorType::Q4_K,
-            TensorType::Q6_K,
-            TensorType::Q8_0,
-        ] {
-            v.push(("q/o", ty, 4096, 4096, 1));
-            v.push(("k/v", ty, 1024, 4096, 1));
-            v.push(("gate/up", ty, 14336, 4096, 1));
+        for ty in [TensorType::Q4_0, TensorType::Q4_K] {
+            v.push(("qkv", ty, 6144, 4096, 1));
+            v.push(("o", ty, 4096, 4096, 1));
+            v.push(("gate+up", ty, 28672, 4096, 1));
             v.push(("down", ty, 4096, 14336, 1));
         }
+        v.push(("qk", TensorType::Q4_K, 5120, 4096, 1));
+        v.push(("v", TensorType::Q6_K, 1024, 4096, 1));
+        v.push(("down", TensorType::Q6_K, 4096, 14336, 1));
         v.push(("output", TensorType::Q6_K, 128256, 4096, 1));
         v.push(("K cache", TensorType::F16, 32768, 128, 8));
         v.push(("V cache", TensorType::F16, 1024, 4096, 1));
@@ -481,6 +481,16 @@ fn main() {
         }
         if want("decode") {
             decode(Backend::Gpu);
+            if std::env::var("HEADROOM_BENCH_FUSE_AB").is_ok() {
+                println!("\nsame, without fused products (HEADROOM_MEASURE_FUSE=0):");
+                // SAFETY: single-threaded here; no other thread reads or writes the environment.
+                unsafe {
+                    std::env::set_var("HEADROOM_MEASURE_FUSE", "0");
+                    std::env::set_var("HEADROOM_BENCH_DECODE_RUNS", "1");
+                }
+                decode(Backend::Gpu);
+                unsafe { std::env::remove_var("HEADROOM_MEASURE_FUSE") };
+            }
         }
         if want("kernels") {
             kernels(&mut g, copy);

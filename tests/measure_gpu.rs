@@ -219,3 +219,77 @@ fn unit_kernels_match_the_cpu_reference_at_every_shape() {
     check(&mut g, ggml_weight(TensorType::F16, 64, 128, 8), 4);
     g.set_shape(None);
 }
+
+#[test]
+fn back_to_back_products_of_one_type_share_a_buffer_and_a_dispatch() {
+    let Some(mut g) = open() else { return };
+    // Q/K/V: three Q4_K matrices of one width, fused into one dispatch writing 37 + 21 + 21 rows;
+    // the output projection after them (same type and width) reads another input in a real decode,
+    // so it is not fused: its 5 rows land at y[0..5], over Q's first rows
+
+    let named = |name: &str, w: Weight| Weight {
+        name: name.into(),
+        ..w
+    };
+    let ws = vec![
+        named(
+            "blk.0.attn_q.weight",
+            ggml_weight(TensorType::Q4_K, 37, 512, 1),
+        ),
+        named(
+            "blk.0.attn_k.weight",
+            ggml_weight(TensorType::Q4_K, 21, 512, 2),
+        ),
+        named(
+            "blk.0.attn_v.weight",
+            ggml_weight(TensorType::Q4_K, 21, 512, 3),
+        ),
+        named(
+            "blk.0.attn_output.weight",
+            ggml_weight(TensorType::Q4_K, 5, 512, 4),
+        ),
+    ];
+    let ops: Vec<MatVec> = (0..4)
+        .map(|w| MatVec {
+            w,
+            row0: 0,
+            rows: ws[w].rows,
+            xmod: 1,
+        })
+        .collect();
+    let plan = Plan::custom(ws, &ops);
+    let cws: Vec<CpuWeight> = plan
+        .weights
+        .iter()
+        .map(|w| CpuWeight {
+            q: load(None, &w.q, &w.name).unwrap(),
+            scales: None,
+            biases: None,
+        })
+        .collect();
+    let mut loaded = g
+        .load(&plan, None, 1 << 30, 1 << 20, &mut |_, _| {})
+        .unwrap();
+    loaded.run_tokens(&plan, 0, 1).unwrap();
+    let y = loaded.read_y(79).unwrap();
+    assert_eq!(y.len(), 79, "y holds the fused run's rows");
+    let x = loaded.x().to_vec();
+    let mut o = 0usize;
+    for (wi, w) in plan.weights.iter().enumerate() {
+        if wi == 3 {
+            o = 0;
+        }
+        for r in 0..w.rows {
+            if wi == 0 && r < 5 {
+                continue; // overwritten by the output projection
+            }
+            let want = cws[wi].dot(w, r, &x[..w.k as usize]);
+            let got = y[o + r as usize];
+            assert!(
+                (got - want).abs() <= 1e-4 * (want.abs() + 1e-3) + 1e-5,
+                "weight {wi} row {r}: gpu {got} cpu {want}"
+            );
+        }
+        o += w.rows as usize;
+    }
+}

@@ -10,6 +10,7 @@ use super::dequant::ScaleType;
 use super::source::{Files, Rng};
 use crate::error::{Error, Result};
 use crate::model::TensorType;
+use crate::model::roles::{Kind, role};
 use std::collections::HashMap;
 use std::time::Instant;
 use wgpu::util::DeviceExt;
@@ -710,7 +711,10 @@ impl Gpu {
 struct Chunk {
     row_start: u64,
     rows: u64,
-    q: wgpu::Buffer,
+    /// Index of the buffer in [`Loaded::bufs`] holding these rows, from its row `base` on (several
+    /// tensors of one fused run share a buffer, one after another, each with its bytes as stored).
+    buf: usize,
+    base: u64,
     scales: Option<wgpu::Buffer>,
     biases: Option<wgpu::Buffer>,
 }
@@ -719,6 +723,7 @@ struct Chunk {
 pub struct Loaded<'g> {
     gpu: &'g mut Gpu,
     chunks: Vec<Vec<Chunk>>,
+    bufs: Vec<wgpu::Buffer>,
     x: wgpu::Buffer,
     y: wgpu::Buffer,
     xs: Vec<f32>,
@@ -734,6 +739,73 @@ struct Dispatch {
     shape: Shape,
     params: [u32; 8],
     groups: (u32, u32),
+}
+
+/// Products that read the same input in a real decode (so one dispatch may compute them together):
+/// a layer's Q, K and V projections; its FFN gate and up.
+fn fuse_class(k: Kind) -> Option<u8> {
+    match k {
+        Kind::AttnQ | Kind::AttnK | Kind::AttnV => Some(0),
+        Kind::FfnGate | Kind::FfnUp => Some(1),
+        _ => None,
+    }
+}
+
+/// Runs of weights to upload into one buffer each, so that products over them, back to back in a
+/// token, run as one dispatch: consecutive full-matrix products of token 0 of one layer's Q/K/V or
+/// gate/up ([`fuse_class`]) with the same ggml type and row width, together within one binding. Each
+/// tensor's bytes stay as stored, one tensor after the other. `HEADROOM_MEASURE_FUSE=0` turns this off.
+fn fused_runs(plan: &Plan, max_binding: u64) -> Vec<Vec<usize>> {
+    let mut in_run = vec![false; plan.weights.len()];
+    let mut runs: Vec<Vec<usize>> = Vec::new();
+    if std::env::var("HEADROOM_MEASURE_FUSE").as_deref() != Ok("0") {
+        let ops = plan.token_ops(0);
+        let mut cur: Vec<usize> = Vec::new();
+        let mut bytes = 0u64;
+        let fusable = |o: &MatVec| {
+            let w = &plan.weights[o.w];
+            o.xmod == 1 && o.row0 == 0 && o.rows == w.rows && matches!(w.enc, Encoding::Ggml(_))
+        };
+        for o in &ops {
+            let w = &plan.weights[o.w];
+            let joins = cur.last().is_some_and(|&l| {
+                let p = &plan.weights[l];
+                let (rp, rw) = (role(&p.name), role(&w.name));
+                fuse_class(rp.kind).is_some()
+                    && fuse_class(rp.kind) == fuse_class(rw.kind)
+                    && rp.layer == rw.layer
+                    && p.enc == w.enc
+                    && p.k == w.k
+                    && p.row_bytes == w.row_bytes
+                    && bytes + w.q.len() <= max_binding
+            });
+            let ok = fusable(o) && !in_run[o.w];
+            if ok && joins {
+                cur.push(o.w);
+                bytes += w.q.len();
+            } else {
+                if cur.len() > 1 {
+                    runs.push(std::mem::take(&mut cur));
+                }
+                cur.clear();
+                if ok && w.q.len() <= max_binding {
+                    cur.push(o.w);
+                    bytes = w.q.len();
+                }
+            }
+            for &i in &cur {
+                in_run[i] = true;
+            }
+        }
+        // a weight that ended up alone is uploaded as usual
+        for i in cur.iter().filter(|_| cur.len() == 1) {
+            in_run[*i] = false;
+        }
+        if cur.len() > 1 {
+            runs.push(cur);
+        }
+    }
+    runs
 }
 
 impl Gpu {
@@ -767,17 +839,50 @@ impl Gpu {
                 contents: bytemuck::cast_slice(&xs),
                 usage: wgpu::BufferUsages::STORAGE,
             });
+        let max_binding = self.max_binding();
+        let runs = fused_runs(plan, max_binding);
+        // a fused dispatch writes the rows of its whole run
+        let yn = runs
+            .iter()
+            .map(|r| r.iter().map(|&i| plan.weights[i].rows).sum::<u64>())
+            .max()
+            .unwrap_or(0)
+            .max(yn);
         let y = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("y"),
             size: 4 * yn.max(1),
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
-        let max_binding = self.max_binding();
         let total = plan.stored_bytes();
         let mut done = 0u64;
-        let mut chunks = Vec::with_capacity(plan.weights.len());
-        for w in &plan.weights {
+        let mut chunks: Vec<Vec<Chunk>> = (0..plan.weights.len()).map(|_| Vec::new()).collect();
+        let mut bufs = Vec::new();
+        for run in runs.iter().filter(|r| r.len() > 1) {
+            let size: u64 = run.iter().map(|&i| plan.weights[i].q.len()).sum();
+            let mut data = Vec::with_capacity(size as usize);
+            let mut base = 0u64;
+            for &i in run {
+                let w = &plan.weights[i];
+                data.extend_from_slice(load(files, &w.q, &w.name)?.as_slice());
+                chunks[i].push(Chunk {
+                    row_start: 0,
+                    rows: w.rows,
+                    buf: bufs.len(),
+                    base,
+                    scales: None,
+                    biases: None,
+                });
+                base += w.rows;
+                done += w.bytes();
+                progress(done, total);
+            }
+            bufs.push(self.upload(&plan.weights[run[0]].name, &data));
+        }
+        for (wi, w) in plan.weights.iter().enumerate() {
+            if !chunks[wi].is_empty() {
+                continue;
+            }
             let q = load(files, &w.q, &w.name)?;
             let s = w
                 .scales
@@ -801,10 +906,12 @@ impl Gpu {
                     )
                 };
                 let srb = w.scale_row_bytes();
+                bufs.push(part(&q, w.row_bytes));
                 list.push(Chunk {
                     row_start: r,
                     rows: n,
-                    q: part(&q, w.row_bytes),
+                    buf: bufs.len() - 1,
+                    base: 0,
                     scales: s.as_ref().map(|s| part(s, srb)),
                     biases: b.as_ref().map(|b| part(b, srb)),
                 });
@@ -812,13 +919,14 @@ impl Gpu {
             }
             done += w.bytes();
             progress(done, total);
-            chunks.push(list);
+            chunks[wi] = list;
             // synthetic bytes are dropped here, one tensor at a time
         }
         self.wait()?;
         Ok(Loaded {
             gpu: self,
             chunks,
+            bufs,
             x,
             y,
             xs,
@@ -839,41 +947,62 @@ pub struct GpuRun {
 
 impl Loaded<'_> {
     fn dispatches(&self, plan: &Plan, ops: &[MatVec], out: &mut Vec<Dispatch>) {
+        // (weight, chunk, rows, first row in the buffer, first row in the tensor, xmod, y0)
+        let mut pieces: Vec<(usize, usize, u64, u64, u64, u64, u64)> = Vec::new();
         for op in ops {
-            let w: &Weight = &plan.weights[op.w];
             for (ci, c) in self.chunks[op.w].iter().enumerate() {
                 let lo = op.row0.max(c.row_start);
                 let hi = (op.row0 + op.rows).min(c.row_start + c.rows);
                 if lo >= hi {
                     continue;
                 }
-                let n = hi - lo;
-                let shape = self.gpu.shape(w, n, op.xmod);
-                let rpw = (shape.wg / shape.tpr) as u64 * shape.nr as u64;
-                let groups = n.div_ceil(rpw);
-                let gx = groups.min(65535);
-                let gy = groups.div_ceil(gx);
-                let srow = match w.enc {
-                    Encoding::Mlx { group, .. } => (w.k / group as u64) as u32,
-                    _ => 0,
-                };
-                out.push(Dispatch {
-                    w: op.w,
-                    chunk: ci,
-                    shape,
-                    params: [
-                        n as u32,
-                        w.k as u32,
-                        w.row_bytes as u32,
-                        (lo - c.row_start) as u32,
-                        lo as u32,
-                        op.xmod as u32,
-                        (lo - op.row0) as u32,
-                        srow,
-                    ],
-                    groups: (gx as u32, gy as u32),
-                });
+                let row0 = lo - c.row_start + c.base;
+                let y0 = lo - op.row0;
+                // back to back with the previous product's rows in the same buffer: one dispatch
+                if let Some(p) = pieces.last_mut() {
+                    let pc = &self.chunks[p.0][p.1];
+                    if pc.buf == c.buf
+                        && p.0 != op.w
+                        && p.5 == 1
+                        && op.xmod == 1
+                        && p.3 + p.2 == row0
+                        && plan.weights[p.0].enc == plan.weights[op.w].enc
+                        && matches!(plan.weights[op.w].enc, Encoding::Ggml(_))
+                    {
+                        p.2 += hi - lo;
+                        continue;
+                    }
+                }
+                pieces.push((op.w, ci, hi - lo, row0, lo, op.xmod, y0));
             }
+        }
+        for (wi, ci, n, row0, grow0, xmod, y0) in pieces {
+            let w: &Weight = &plan.weights[wi];
+            let shape = self.gpu.shape(w, n, xmod);
+            let rpw = (shape.wg / shape.tpr) as u64 * shape.nr as u64;
+            let groups = n.div_ceil(rpw);
+            let gx = groups.min(65535);
+            let gy = groups.div_ceil(gx);
+            let srow = match w.enc {
+                Encoding::Mlx { group, .. } => (w.k / group as u64) as u32,
+                _ => 0,
+            };
+            out.push(Dispatch {
+                w: wi,
+                chunk: ci,
+                shape,
+                params: [
+                    n as u32,
+                    w.k as u32,
+                    w.row_bytes as u32,
+                    row0 as u32,
+                    grow0 as u32,
+                    xmod as u32,
+                    y0 as u32,
+                    srow,
+                ],
+                groups: (gx as u32, gy as u32),
+            });
         }
     }
 
@@ -882,7 +1011,7 @@ impl Loaded<'_> {
         let mut entries = vec![
             wgpu::BindGroupEntry {
                 binding: 0,
-                resource: c.q.as_entire_binding(),
+                resource: self.bufs[c.buf].as_entire_binding(),
             },
             wgpu::BindGroupEntry {
                 binding: 1,
