@@ -181,6 +181,8 @@ fn unit_kernels_match_the_cpu_reference_at_every_shape() {
     eprintln!("subgroup size: {}", g.subgroup_size());
     let types = [
         TensorType::Q4_0,
+        TensorType::Q4_1,
+        TensorType::Q5_1,
         TensorType::Q8_0,
         TensorType::Q4_K,
         TensorType::Q6_K,

@@ -371,6 +371,73 @@ fn q6_k(nr: usize, span: bool) -> String {
     s
 }
 
+/// Q4_1 (`q5 = false`: 8 blocks of 20 bytes = 160 bytes = 10 vectors; d, m, qs[16]) and Q5_1
+/// (`q5`: 8 blocks of 24 bytes = 192 bytes = 12 vectors; d, m, qh[4], qs[16]): every block at a word
+/// boundary. Quants into the top of the mantissa of 1.0 (1 + q/16, or 1 + q/32 with the fifth bit
+/// from qh), so Σ q·x = 16·(t − Σx) (32·(t − Σx)) and the block is d·Σ q·x + m·Σx.
+fn q_1(nr: usize, q5: bool) -> String {
+    let mut s = String::new();
+    let bw = if q5 { 6 } else { 5 };
+    vec_loads(&mut s, if q5 { 12 } else { 10 }, nr);
+    for b in 0..8 {
+        s.push_str("    {\n");
+        let es: Vec<usize> = (0..8).map(|j| 32 * b + 4 * j).collect();
+        x_loads(&mut s, &es);
+        s.push_str(
+            "        let SX = dot(X0 + X1 + X2 + X3 + X4 + X5 + X6 + X7, vec4<f32>(1.0));\n",
+        );
+        for r in 0..nr {
+            let w0 = bw * b;
+            let _ = writeln!(
+                s,
+                "        let dm{r} = unpack2x16float({});\n        var t{r} = vec4<f32>(0.0);",
+                vw(r, w0)
+            );
+            for i in 0..4 {
+                let q = vw(r, w0 + bw - 4 + i);
+                if q5 {
+                    // element 4i + j: nibble of byte j at bits 18..21, qh bit 4i + j at bit 22;
+                    // element 16 + 4i + j: high nibble, qh bit 16 + 4i + j
+                    let h = vw(r, w0 + 1);
+                    let lo = format!(
+                        "((vec4<u32>({q} << 18u, {q} << 10u, {q} << 2u, {q} >> 6u) & vec4<u32>(0x003c0000u)) | ((vec4<u32>({h}) << vec4<u32>({}u, {}u, {}u, {}u)) & vec4<u32>(0x00400000u)) | vec4<u32>(0x3f800000u))",
+                        22 - 4 * i,
+                        21 - 4 * i,
+                        20 - 4 * i,
+                        19 - 4 * i
+                    );
+                    let hi = format!(
+                        "((vec4<u32>({q} << 14u, {q} << 6u, {q} >> 2u, {q} >> 10u) & vec4<u32>(0x003c0000u)) | ((vec4<u32>({h} >> 16u) << vec4<u32>({}u, {}u, {}u, {}u)) & vec4<u32>(0x00400000u)) | vec4<u32>(0x3f800000u))",
+                        22 - 4 * i,
+                        21 - 4 * i,
+                        20 - 4 * i,
+                        19 - 4 * i
+                    );
+                    let _ = writeln!(
+                        s,
+                        "        t{r} += bitcast<vec4<f32>>({lo}) * X{i} + bitcast<vec4<f32>>({hi}) * X{};",
+                        i + 4
+                    );
+                } else {
+                    let _ = writeln!(
+                        s,
+                        "        t{r} += m4lo({q}) * X{i} + m4hi({q}) * X{};",
+                        i + 4
+                    );
+                }
+            }
+            let k = if q5 { "32.0" } else { "16.0" };
+            let _ = writeln!(
+                s,
+                "        acc[{r}] += dm{r}.x * {k} * (dot(t{r}, vec4<f32>(1.0)) - SX) + dm{r}.y * SX;"
+            );
+        }
+        s.push_str("    }\n");
+    }
+    s.push_str("    return acc;\n");
+    s
+}
+
 /// F16 / BF16 / F32: 32 weights (64 or 128 bytes).
 fn float(ty: TensorType, nr: usize) -> String {
     let mut s = String::new();
@@ -413,6 +480,8 @@ pub fn has_unit(ty: TensorType) -> bool {
     matches!(
         ty,
         TensorType::Q4_0
+            | TensorType::Q4_1
+            | TensorType::Q5_1
             | TensorType::Q8_0
             | TensorType::Q4_K
             | TensorType::Q6_K
@@ -436,6 +505,8 @@ pub fn unit(ty: TensorType, nr: u32, mant: bool) -> Option<Unit> {
         TensorType::Q8_0 => (256, 272, 16, q8_0(n, mant)),
         TensorType::Q4_K => (256, 144, 16, q4_k(n, mant)),
         TensorType::Q6_K => (512, 420, 4, q6_k(n, mant)),
+        TensorType::Q4_1 => (256, 160, 16, q_1(n, false)),
+        TensorType::Q5_1 => (256, 192, 16, q_1(n, true)),
         TensorType::F16 | TensorType::BF16 => (32, 64, 16, float(ty, n)),
         TensorType::F32 => (32, 128, 16, float(ty, n)),
         _ => return None,
