@@ -115,6 +115,42 @@ fn check(g: &mut Gpu, w: Weight, xmod: u64) {
     eprintln!("{label}: {} rows match", w.rows);
 }
 
+/// Token 0 of a one-product plan against the CPU reference, normwise: the largest row error within
+/// 1e-5 of the largest row (f32 sums in another order differ by that much relative to the terms;
+/// rows that cancel to near zero make a per-row relative test fail on rounding alone).
+fn check_norm(g: &mut Gpu, w: Weight) {
+    let label = format!("{} {}x{}", w.enc.label(), w.rows, w.k);
+    let op = MatVec {
+        w: 0,
+        row0: 0,
+        rows: w.rows,
+        xmod: 1,
+    };
+    let plan = Plan::custom(vec![w], &[op]);
+    let w = &plan.weights[0];
+    let cw = CpuWeight {
+        q: load(None, &w.q, &w.name).unwrap(),
+        scales: None,
+        biases: None,
+    };
+    let mut loaded = g
+        .load(&plan, None, 1 << 30, 1 << 20, &mut |_, _| {})
+        .unwrap();
+    loaded.run_tokens(&plan, 0, 1).unwrap();
+    let y = loaded.read_y(w.rows).unwrap();
+    let x = loaded.x().to_vec();
+    let want: Vec<f32> = (0..w.rows)
+        .map(|r| cw.dot(w, r, &x[..w.k as usize]))
+        .collect();
+    let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+    for (r, (g, c)) in y.iter().zip(&want).enumerate() {
+        assert!(
+            (g - c).abs() <= 1e-5 * scale && g.is_finite(),
+            "{label} row {r}: gpu {g} cpu {c} (largest row {scale})"
+        );
+    }
+}
+
 #[test]
 fn every_ggml_kernel_matches_the_cpu_reference() {
     let Some(mut g) = open() else { return };
@@ -182,6 +218,7 @@ fn unit_kernels_match_the_cpu_reference_at_every_shape() {
     let types = [
         TensorType::Q4_0,
         TensorType::Q4_1,
+        TensorType::Q5_0,
         TensorType::Q5_1,
         TensorType::Q8_0,
         TensorType::Q4_K,
@@ -212,7 +249,7 @@ fn unit_kernels_match_the_cpu_reference_at_every_shape() {
             };
             for (j, &s) in shapes.iter().enumerate() {
                 g.set_shape(Some(s.with_alt(mant)));
-                check(&mut g, ggml_weight(ty, 23, k, (i * 10 + j) as u64), 1);
+                check_norm(&mut g, ggml_weight(ty, 23, k, (i * 10 + j) as u64));
             }
         }
     }

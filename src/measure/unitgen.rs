@@ -371,6 +371,74 @@ fn q6_k(nr: usize, span: bool) -> String {
     s
 }
 
+/// Q5_0: 8 blocks of 22 bytes = 176 bytes = 11 vectors, in pairs of 11 words (the even block at a
+/// word boundary: d, then qh and qs 2 bytes past words; the odd block's d in the high half of word
+/// 5, qh and qs in words 6..11). Value (nibble | qh bit << 4) − 16 into the top of the mantissa
+/// (1 + v/32), so the block is d·(32·t − 48·Σx).
+fn q5_0(nr: usize) -> String {
+    let mut s = String::new();
+    vec_loads(&mut s, 11, nr);
+    for b in 0..8 {
+        let (c, half) = (b / 2, b % 2);
+        s.push_str("    {\n");
+        let es: Vec<usize> = (0..8).map(|j| 32 * b + 4 * j).collect();
+        x_loads(&mut s, &es);
+        s.push_str(
+            "        let SX = dot(X0 + X1 + X2 + X3 + X4 + X5 + X6 + X7, vec4<f32>(1.0));\n",
+        );
+        for r in 0..nr {
+            let wd = |j: usize| vw(r, 11 * c + j);
+            let fun = |j: usize| format!("(({} >> 16u) | ({} << 16u))", wd(j), wd(j + 1));
+            let (d, h, qs): (String, String, Vec<String>) = if half == 0 {
+                (
+                    format!("unpack2x16float({}).x", wd(0)),
+                    fun(0),
+                    (1..5).map(fun).collect(),
+                )
+            } else {
+                (
+                    format!("unpack2x16float({}).y", wd(5)),
+                    wd(6),
+                    (7..11).map(wd).collect(),
+                )
+            };
+            let _ = writeln!(
+                s,
+                "        let h{r} = {h};\n        var t{r} = vec4<f32>(0.0);"
+            );
+            for (i, q) in qs.iter().enumerate() {
+                let _ = writeln!(s, "        {{ let q = {q};");
+                let lo = format!(
+                    "((vec4<u32>(q << 18u, q << 10u, q << 2u, q >> 6u) & vec4<u32>(0x003c0000u)) | ((vec4<u32>(h{r}) << vec4<u32>({}u, {}u, {}u, {}u)) & vec4<u32>(0x00400000u)) | vec4<u32>(0x3f800000u))",
+                    22 - 4 * i,
+                    21 - 4 * i,
+                    20 - 4 * i,
+                    19 - 4 * i
+                );
+                let hi = format!(
+                    "((vec4<u32>(q << 14u, q << 6u, q >> 2u, q >> 10u) & vec4<u32>(0x003c0000u)) | ((vec4<u32>(h{r} >> 16u) << vec4<u32>({}u, {}u, {}u, {}u)) & vec4<u32>(0x00400000u)) | vec4<u32>(0x3f800000u))",
+                    22 - 4 * i,
+                    21 - 4 * i,
+                    20 - 4 * i,
+                    19 - 4 * i
+                );
+                let _ = writeln!(
+                    s,
+                    "        t{r} += bitcast<vec4<f32>>({lo}) * X{i} + bitcast<vec4<f32>>({hi}) * X{}; }}",
+                    i + 4
+                );
+            }
+            let _ = writeln!(
+                s,
+                "        acc[{r}] += {d} * (32.0 * dot(t{r}, vec4<f32>(1.0)) - 48.0 * SX);"
+            );
+        }
+        s.push_str("    }\n");
+    }
+    s.push_str("    return acc;\n");
+    s
+}
+
 /// Q4_1 (`q5 = false`: 8 blocks of 20 bytes = 160 bytes = 10 vectors; d, m, qs[16]) and Q5_1
 /// (`q5`: 8 blocks of 24 bytes = 192 bytes = 12 vectors; d, m, qh[4], qs[16]): every block at a word
 /// boundary. Quants into the top of the mantissa of 1.0 (1 + q/16, or 1 + q/32 with the fifth bit
@@ -481,6 +549,7 @@ pub fn has_unit(ty: TensorType) -> bool {
         ty,
         TensorType::Q4_0
             | TensorType::Q4_1
+            | TensorType::Q5_0
             | TensorType::Q5_1
             | TensorType::Q8_0
             | TensorType::Q4_K
@@ -506,6 +575,7 @@ pub fn unit(ty: TensorType, nr: u32, mant: bool) -> Option<Unit> {
         TensorType::Q4_K => (256, 144, 16, q4_k(n, mant)),
         TensorType::Q6_K => (512, 420, 4, q6_k(n, mant)),
         TensorType::Q4_1 => (256, 160, 16, q_1(n, false)),
+        TensorType::Q5_0 => (256, 176, 16, q5_0(n)),
         TensorType::Q5_1 => (256, 192, 16, q_1(n, true)),
         TensorType::F16 | TensorType::BF16 => (32, 64, 16, float(ty, n)),
         TensorType::F32 => (32, 128, 16, float(ty, n)),
