@@ -121,6 +121,31 @@ fn big_shapes(enc: Encoding) -> Vec<Option<Shape>> {
     v
 }
 
+/// `HEADROOM_BENCH_MINI`: the rule's shape, and with rows first at its lanes, half and twice.
+fn mini_shapes(enc: Encoding, rows: u64, k: u64, xmod: u64) -> Vec<Option<Shape>> {
+    let r = headroom::measure::gpu::shape_for(enc, rows, k, xmod);
+    let mut v = vec![None, Some(r.with_rows_first(true))];
+    if r.tpr > 1 {
+        v.push(Some(
+            Shape {
+                tpr: r.tpr / 2,
+                ..r
+            }
+            .with_rows_first(true),
+        ));
+    }
+    if r.tpr < 64 {
+        v.push(Some(
+            Shape {
+                tpr: r.tpr * 2,
+                ..r
+            }
+            .with_rows_first(true),
+        ));
+    }
+    v
+}
+
 fn label(s: Option<Shape>) -> String {
     s.map_or("auto".into(), |s| s.label())
 }
@@ -274,6 +299,11 @@ fn ops(g: &mut Gpu) {
         {
             continue;
         }
+        if std::env::var("HEADROOM_BENCH_MINI").is_ok()
+            && matches!(name, "qk" | "v" | "output" | "tiny")
+        {
+            continue;
+        }
         let rb = ty.row_bytes(k).expect("whole blocks");
         let bytes = rows * rb;
         let ops_bytes = std::env::var("HEADROOM_BENCH_OPS_MIB")
@@ -310,7 +340,11 @@ fn ops(g: &mut Gpu) {
             let mut loaded = g
                 .load(&plan, None, 8 << 30, 64 << 20, &mut |_, _| {})
                 .expect("load");
-            let shapes = sweep_shapes(Encoding::Ggml(ty));
+            let shapes = if std::env::var("HEADROOM_BENCH_MINI").is_ok() {
+                mini_shapes(Encoding::Ggml(ty), rows, k, xmod)
+            } else {
+                sweep_shapes(Encoding::Ggml(ty))
+            };
             let res = time_shapes(&mut loaded, &plan, &shapes, 3);
             let mut best: Option<(Option<Shape>, f64)> = None;
             for (s, per, _) in &res {
@@ -418,6 +452,12 @@ fn decode(backend: Backend) {
         (TensorType::Q4_K, false),
         (TensorType::Q4_K, true),
     ] {
+        let name = format!("{ty}{}", if km { "_M" } else { "" });
+        if let Ok(only) = std::env::var("HEADROOM_BENCH_MODELS")
+            && !only.split(',').any(|o| o == name)
+        {
+            continue;
+        }
         let m = llama8b(ty, km);
         let opts = MeasureOptions {
             backend,

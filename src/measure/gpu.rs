@@ -74,6 +74,10 @@ pub struct Shape {
     pub tpr: u32,
     pub nr: u32,
     pub alt: bool,
+    /// Unit kernels: adjacent invocations take adjacent row groups (the same units, so the same
+    /// input vectors: one cache line per load instead of TPR), the TPR of a row group `WG/TPR` apart;
+    /// else adjacent invocations take adjacent units of one row group.
+    pub rows_first: bool,
 }
 
 impl Shape {
@@ -83,26 +87,40 @@ impl Shape {
             tpr,
             nr,
             alt: true,
+            rows_first: false,
         }
+    }
+
+    pub fn with_rows_first(self, rows_first: bool) -> Shape {
+        Shape { rows_first, ..self }
     }
 
     pub fn with_alt(self, alt: bool) -> Shape {
         Shape { alt, ..self }
     }
 
-    /// "wg/tpr/nr", "wg/tpr/nr/first" with the first unpacking.
+    /// "wg/tpr/nr", then "/first" with the first unpacking, "/rows" with rows first.
     pub fn label(&self) -> String {
         let first = if self.alt { "" } else { "/first" };
-        format!("{}/{}/{}{first}", self.wg, self.tpr, self.nr)
+        let rows = if self.rows_first { "/rows" } else { "" };
+        format!("{}/{}/{}{first}{rows}", self.wg, self.tpr, self.nr)
     }
 }
 
 /// The WGSL that adds up the `TPR` partial sums `acc` of a row group: subgroup shuffles when `TPR` lanes
 /// fit in the smallest subgroup the adapter runs (`subgroup` = that size, 0 without the feature),
 /// else a tree in workgroup memory. Returns (declarations, statements, whether subgroups are used).
-fn reduction(acc_ty: &str, tpr: u32, subgroup: u32) -> (String, String, bool) {
+fn reduction(acc_ty: &str, tpr: u32, subgroup: u32, rows_first: bool) -> (String, String, bool) {
     if tpr == 1 {
         return (String::new(), String::new(), false);
+    }
+    if rows_first {
+        // the TPR invocations of a row group are RPW apart
+        return (
+            format!("var<workgroup> red: array<{acc_ty}, WG>;"),
+            "    red[li] = acc;\n    workgroupBarrier();\n    for (var st = TPR / 2u; st > 0u; st = st >> 1u) {\n        if (lane < st) {\n            red[li] += red[li + st * RPW];\n        }\n        workgroupBarrier();\n    }\n    acc = red[li];\n".into(),
+            false,
+        );
     }
     if subgroup >= tpr {
         return (
@@ -123,9 +141,16 @@ fn reduction(acc_ty: &str, tpr: u32, subgroup: u32) -> (String, String, bool) {
 /// the unit kernel (kernels/unit.wgsl for several rows per invocation, unit1.wgsl for one: whole-vector
 /// loads), the others the generic one (kernels/main.wgsl).
 pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Result<String> {
-    let fill = |main: &str, acc_ty: &str| {
-        let (decl, code, sg) = reduction(acc_ty, shape.tpr, subgroup);
+    let fill = |main: &str, acc_ty: &str, rows_first: bool| {
+        let (decl, code, sg) = reduction(acc_ty, shape.tpr, subgroup, rows_first);
+        let (lane, rg) = if rows_first {
+            ("li / RPW", "li % RPW")
+        } else {
+            ("li % TPR", "li / TPR")
+        };
         let body = main
+            .replace("__LANE__", lane)
+            .replace("__RG__", rg)
             .replace("__TPR__", &shape.tpr.to_string())
             .replace("__WG__", &shape.wg.to_string())
             .replace("__RED_DECL__", &decl)
@@ -138,9 +163,9 @@ pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Result<Strin
             let sub = type_snippet(ty).ok_or_else(|| super::dequant::unsupported(ty, "?"))?;
             if let Some(u) = super::unitgen::unit(ty, shape.nr, shape.alt) {
                 let (main, en) = if shape.nr > 1 {
-                    fill(UNIT_MAIN, "vec4<f32>")
+                    fill(UNIT_MAIN, "vec4<f32>", shape.rows_first)
                 } else {
-                    fill(UNIT1_MAIN, "f32")
+                    fill(UNIT1_MAIN, "f32", shape.rows_first)
                 };
                 return Ok(format!(
                     "{en}{BIND_VEC4}\n{COMMON}\n{sub}\n{}\n{main}",
@@ -158,7 +183,7 @@ pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Result<Strin
             .replace("__GROUP__", &group.to_string())
             .replace("__SCALE_FNS__", &scale_fns(scale_type)),
     };
-    let (main, en) = fill(MAIN, "f32");
+    let (main, en) = fill(MAIN, "f32", false);
     Ok(format!("{en}{BIND_SCALAR}\n{COMMON}\n{body}\n{main}"))
 }
 
@@ -189,11 +214,17 @@ pub fn all_kernel_sources() -> Vec<(String, String)> {
             ) => &[false, true],
             _ => &[false],
         };
-        for &mant in mants {
+        for (mant, rows_first) in mants
+            .iter()
+            .map(|&m| (m, false))
+            .chain(unit.then_some((true, true)))
+        {
             for &nr in nrs {
                 for tpr in [4, 16, 64] {
                     for sg in [0, 32] {
-                        let shape = Shape::new(128, tpr, nr).with_alt(mant);
+                        let shape = Shape::new(128, tpr, nr)
+                            .with_alt(mant)
+                            .with_rows_first(rows_first);
                         if let Ok(src) = kernel_source(e, shape, sg) {
                             out.push((
                                 format!("{}-{:?}-{}-sg{sg}-m{mant}", e.label(), e, shape.label()),
@@ -229,48 +260,73 @@ fn shape_from_env() -> Option<Shape> {
     ok.then_some(Shape::new(wg, tpr, nr))
 }
 
-/// Invocations a product should at least spread over to fill a large GPU (an H100 holds 132 × 2048).
-const MIN_THREADS: u64 = 1 << 16;
+/// Invocations a product of the decode's size should at least run (below [`BIG_ROWS`] rows): lanes
+/// per row are doubled until it does.
+const MIN_THREADS: u64 = 24576;
+
+/// Products of at least this many rows (1 GiB benchmark matrices, vocabulary-sized output matrices)
+/// fill the GPU with few lanes per row: they take each type's best shape on large matrices.
+const BIG_ROWS: u64 = 65536;
 
 /// The shape for a product of `rows` rows of `k` weights of `enc` (`xmod > 1`: rows read different
-/// inputs): [`Shape::nr`] rows per invocation where the unit kernel has them, then lanes per row doubled
-/// from 1 while the product would run fewer than [`MIN_THREADS`] invocations, up to 32 and to the
-/// units (or 32-weight sub-blocks) of a row, so no lane is left without work. Chosen from the sweep of
-/// the Llama-3-8B products on an H100 (docs/benchmarks.md).
+/// inputs, one row per invocation). Chosen from the sweeps on an H100 (docs/benchmarks.md, 2026-11-27):
+/// - at least [`BIG_ROWS`] rows: each type's fastest shape on 1 GiB matrices;
+/// - fewer (the decode's products): rows per invocation by type (4, Q6_K 2, F16/BF16 1), lanes per
+///   row doubled from a minimum (Q6_K 2, F16/BF16 and the generic kernel 4, else 1) until the
+///   product runs [`MIN_THREADS`] invocations, up to 32 (lanes past the row's last unit idle: that
+///   still measured faster than fewer lanes); workgroups of 256 for Q4_K, else 128.
+///
+/// Tuning knobs for benchmarks: `HEADROOM_MEASURE_WG`, `HEADROOM_MEASURE_MIN_THREADS`.
 pub fn shape_for(enc: Encoding, rows: u64, k: u64, xmod: u64) -> Shape {
     if let Ok(t) = TUNED.lock()
         && let Some(s) = t.get(&(enc.label(), rows, k, xmod))
     {
         return *s;
     }
-    let (per_lane, nr) = match enc {
-        Encoding::Ggml(ty) if super::unitgen::has_unit(ty) => {
-            let u = super::unitgen::unit(ty, 1, false).map_or(32, |u| u.weights as u64);
-            let nr = match ty {
-                TensorType::Q6_K | TensorType::F16 | TensorType::BF16 => 1,
-                _ => 4,
-            };
-            (u, if xmod > 1 { 1 } else { nr })
-        }
-        _ => (32, 1),
+    let ty = match enc {
+        Encoding::Ggml(ty) if super::unitgen::has_unit(ty) => Some(ty),
+        _ => None,
     };
-    let (wg, min_threads) = *POLICY.get_or_init(|| {
+    let (wg_env, min_threads) = *POLICY.get_or_init(|| {
         let num = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
         let wg = num("HEADROOM_MEASURE_WG")
             .filter(|w| w.is_power_of_two() && (32..=1024).contains(w))
-            .unwrap_or(128) as u32;
+            .map(|w| w as u32);
         (
             wg,
             num("HEADROOM_MEASURE_MIN_THREADS").unwrap_or(MIN_THREADS),
         )
     });
-    let lanes_max = (k / per_lane).max(1);
+    let one_row = |s: Shape| {
+        let s = if xmod > 1 { Shape { nr: 1, ..s } } else { s };
+        wg_env.map_or(s, |wg| Shape { wg, ..s })
+    };
+    if rows >= BIG_ROWS {
+        let (wg, tpr, nr) = match ty {
+            Some(TensorType::Q4_K) => (256, 4, 4),
+            Some(TensorType::Q6_K) => (128, 4, 2),
+            Some(TensorType::F16) => (128, 4, 1),
+            Some(TensorType::BF16) => (128, 2, 4),
+            Some(TensorType::F32) => (128, 4, 4),
+            Some(_) => (128, 1, 1),
+            None => (128, 4, 1),
+        };
+        return one_row(Shape::new(wg, tpr, nr));
+    }
+    let (wg, min_tpr, nr) = match ty {
+        Some(TensorType::Q4_K) => (256, 1, 4),
+        Some(TensorType::Q6_K) => (128, 2, 2),
+        Some(TensorType::F16 | TensorType::BF16) => (128, 4, 1),
+        Some(_) => (128, 1, 4),
+        None => (128, 4, 1),
+    };
+    let nr = if xmod > 1 { 1 } else { nr };
     let groups = rows.div_ceil(nr as u64);
-    let mut tpr = 1u32;
-    while tpr < 32 && (tpr as u64) * 2 <= lanes_max && groups * (tpr as u64) < min_threads {
+    let mut tpr = min_tpr;
+    while tpr < 32 && groups * (tpr as u64) < min_threads {
         tpr *= 2;
     }
-    Shape::new(wg, tpr, nr)
+    one_row(Shape::new(wg, tpr, nr))
 }
 
 type TunedTable = HashMap<(String, u64, u64, u64), Shape>;
@@ -285,9 +341,9 @@ pub fn set_tuned_shape(enc: Encoding, rows: u64, k: u64, xmod: u64, shape: Shape
     }
 }
 
-/// (workgroup size, [`MIN_THREADS`]) of [`shape_for`]; tuning knobs for benchmarks:
+/// (workgroup size, [`MIN_THREADS`]) overrides of [`shape_for`]; tuning knobs for benchmarks:
 /// `HEADROOM_MEASURE_WG`, `HEADROOM_MEASURE_MIN_THREADS`.
-static POLICY: std::sync::OnceLock<(u32, u64)> = std::sync::OnceLock::new();
+static POLICY: std::sync::OnceLock<(Option<u32>, u64)> = std::sync::OnceLock::new();
 
 /// An open GPU device.
 pub struct Gpu {
@@ -1185,5 +1241,40 @@ impl Loaded<'_> {
     /// See [`Gpu::set_shape`].
     pub fn set_shape(&mut self, shape: Option<Shape>) {
         self.gpu.set_shape(shape);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shapes that measured fastest for the Llama-3-8B products on an H100 (sweep of
+    /// 2026-11-27, docs/benchmarks.md) are the ones the rule picks (within 5%, for a simpler rule:
+    /// Q4_0 Q/K/V at 16 lanes, 20.1 against 19.3 µs at 32; the K cache at 4 lanes, 9.05 against 8.6).
+    #[test]
+    fn shape_rule_picks_the_swept_winners() {
+        let g = Encoding::Ggml;
+        let cases = [
+            (g(TensorType::Q4_0), 4096, 4096, 1, "128/32/4"),
+            (g(TensorType::Q4_0), 6144, 4096, 1, "128/16/4"),
+            (g(TensorType::Q4_0), 28672, 4096, 1, "128/4/4"),
+            (g(TensorType::Q4_0), 4096, 14336, 1, "128/32/4"),
+            (g(TensorType::Q4_K), 6144, 4096, 1, "256/16/4"),
+            (g(TensorType::Q4_K), 4096, 4096, 1, "256/32/4"),
+            (g(TensorType::Q4_K), 28672, 4096, 1, "256/4/4"),
+            (g(TensorType::Q4_K), 4096, 14336, 1, "256/32/4"),
+            (g(TensorType::Q6_K), 1024, 4096, 1, "128/32/2"),
+            (g(TensorType::Q6_K), 4096, 14336, 1, "128/16/2"),
+            (g(TensorType::Q6_K), 128256, 4096, 1, "128/4/2"),
+            (g(TensorType::F16), 1024, 4096, 1, "128/32/1"),
+            (g(TensorType::F16), 32768, 128, 8, "128/4/1"),
+        ];
+        for (enc, rows, k, xmod, want) in cases {
+            assert_eq!(
+                shape_for(enc, rows, k, xmod).label(),
+                want,
+                "{enc:?} {rows}x{k}"
+            );
+        }
     }
 }

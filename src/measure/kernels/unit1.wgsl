@@ -18,8 +18,10 @@ fn main(
     @builtin(local_invocation_index) li: u32,
 ) {
     let g = wid.y * nwg.x + wid.x;
-    let lane = li % TPR;
-    let r = g * RPW + li / TPR;
+    // lane: which of the TPR invocations of its row group; rg: which row group of the workgroup
+    let lane = __LANE__;
+    let rg = __RG__;
+    let r = g * RPW + rg;
     var acc = 0.0;
     if (r < p.rows) {
         let row = p.row0 + r;
