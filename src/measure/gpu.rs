@@ -271,8 +271,9 @@ const BIG_ROWS: u64 = 65536;
 /// The shape for a product of `rows` rows of `k` weights of `enc` (`xmod > 1`: rows read different
 /// inputs, one row per invocation). Chosen from the sweeps on an H100 (docs/benchmarks.md, 2026-11-27):
 /// - at least [`BIG_ROWS`] rows: each type's fastest shape on 1 GiB matrices;
-/// - fewer (the decode's products): rows per invocation by type (4, Q6_K 2, F16/BF16 1), lanes per
-///   row doubled from a minimum (Q6_K 2, F16/BF16 and the generic kernel 4, else 1) until the
+/// - fewer (the decode's products): rows per invocation by type (4, Q6_K 2, F16/BF16 1; 1 where rows
+///   read different inputs), lanes per row doubled from a minimum (Q6_K 2, F16/BF16 and the generic
+///   kernel 4, rows reading different inputs 8, else 1) until the
 ///   product runs [`MIN_THREADS`] invocations, up to 32 (lanes past the row's last unit idle: that
 ///   still measured faster than fewer lanes); workgroups of 256 for Q4_K, else 128.
 ///
@@ -320,7 +321,8 @@ pub fn shape_for(enc: Encoding, rows: u64, k: u64, xmod: u64) -> Shape {
         Some(_) => (128, 1, 4),
         None => (128, 4, 1),
     };
-    let nr = if xmod > 1 { 1 } else { nr };
+    // rows that read their own input (the K cache: 4 units of 32 per row) took 8 lanes best
+    let (nr, min_tpr) = if xmod > 1 { (1, 8) } else { (nr, min_tpr) };
     let groups = rows.div_ceil(nr as u64);
     let mut tpr = min_tpr;
     while tpr < 32 && groups * (tpr as u64) < min_threads {
@@ -1250,7 +1252,7 @@ mod tests {
 
     /// The shapes that measured fastest for the Llama-3-8B products on an H100 (sweep of
     /// 2026-11-27, docs/benchmarks.md) are the ones the rule picks (within 5%, for a simpler rule:
-    /// Q4_0 Q/K/V at 16 lanes, 20.1 against 19.3 µs at 32; the K cache at 4 lanes, 9.05 against 8.6).
+    /// Q4_0 Q/K/V at 16 lanes, 20.1 against 19.3 µs at 32).
     #[test]
     fn shape_rule_picks_the_swept_winners() {
         let g = Encoding::Ggml;
@@ -1267,7 +1269,7 @@ mod tests {
             (g(TensorType::Q6_K), 4096, 14336, 1, "128/16/2"),
             (g(TensorType::Q6_K), 128256, 4096, 1, "128/4/2"),
             (g(TensorType::F16), 1024, 4096, 1, "128/32/1"),
-            (g(TensorType::F16), 32768, 128, 8, "128/4/1"),
+            (g(TensorType::F16), 32768, 128, 8, "128/8/1"),
         ];
         for (enc, rows, k, xmod, want) in cases {
             assert_eq!(
