@@ -403,7 +403,7 @@ fn llama8b(ty: TensorType, km: bool) -> ModelDesc {
         ));
         ts.push(t(format!("blk.{l}.attn_q.weight"), &[e, e], ty));
         ts.push(t(format!("blk.{l}.attn_k.weight"), &[e, kv], ty));
-        let more = km && (l < 4 || l >= 28 || (l - 4) % 3 == 2);
+        let more = km && (!(4..28).contains(&l) || (l - 4) % 3 == 2);
         let tv = if more { TensorType::Q6_K } else { ty };
         ts.push(t(format!("blk.{l}.attn_v.weight"), &[e, kv], tv));
         ts.push(t(format!("blk.{l}.attn_output.weight"), &[e, e], ty));
