@@ -222,6 +222,7 @@ fn unit_kernels_match_the_cpu_reference_at_every_shape() {
         TensorType::Q5_1,
         TensorType::Q8_0,
         TensorType::Q4_K,
+        TensorType::Q5_K,
         TensorType::Q6_K,
         TensorType::F16,
         TensorType::BF16,

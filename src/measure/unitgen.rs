@@ -165,9 +165,15 @@ fn q8_0(nr: usize, mant: bool) -> String {
 /// Q4_K: one 144-byte super-block = 9 vectors: d, dmin; 12 bytes of 6-bit scales and mins
 /// (get_scale_min_k4, four at a time); 128 bytes of nibbles, sub-block t in qs[32*(t/2)..] low (even t)
 /// or high nibbles.
-fn q4_k(nr: usize, mant: bool) -> String {
+///
+/// `q5`: Q5_K instead (176 bytes = 11 vectors: d, dmin, the same 12 bytes of scales and mins, qh[32]
+/// in words 4..12, the nibbles in words 12..44; sub-block t's fifth bits are bit t of qh's bytes):
+/// values (nibble | bit << 4) into the top of the mantissa, 1 + v/32.
+fn q4_k(nr: usize, mant: bool, q5: bool) -> String {
     let mut s = String::new();
-    vec_loads(&mut s, 9, nr);
+    let mant = mant || q5;
+    vec_loads(&mut s, if q5 { 11 } else { 9 }, nr);
+    let qs0 = if q5 { 12 } else { 4 };
     for r in 0..nr {
         let _ = writeln!(
             s,
@@ -194,8 +200,21 @@ fn q4_k(nr: usize, mant: bool) -> String {
         for r in 0..nr {
             let _ = writeln!(s, "        var t{r} = vec4<f32>(0.0);");
             for i in 0..8 {
-                let q = vw(r, 4 + 8 * (t / 2) + i);
-                let _ = if mant {
+                let q = vw(r, qs0 + 8 * (t / 2) + i);
+                let _ = if q5 {
+                    // byte j: nibble (low for even t) to bits 18..21, bit t of qh's byte j to 22
+                    let nib: Vec<String> = (0..4)
+                        .map(|j| sh(&q, 18 - (8 * j + 4 * (t % 2)) as i32))
+                        .collect();
+                    let h = vw(r, 4 + i);
+                    let hb: Vec<String> = (0..4).map(|j| sh(&h, 22 - (8 * j + t) as i32)).collect();
+                    writeln!(
+                        s,
+                        "        t{r} += bitcast<vec4<f32>>((vec4<u32>({}) & vec4<u32>(0x003c0000u)) | (vec4<u32>({}) & vec4<u32>(0x00400000u)) | vec4<u32>(0x3f800000u)) * X{i};",
+                        nib.join(", "),
+                        hb.join(", ")
+                    )
+                } else if mant {
                     let f = if t % 2 == 0 { "m4lo" } else { "m4hi" };
                     writeln!(s, "        t{r} += {f}({q}) * X{i};")
                 } else {
@@ -205,12 +224,13 @@ fn q4_k(nr: usize, mant: bool) -> String {
                     )
                 };
             }
-            // mant: t sums (1 + n/16)·x, so Σ n·x = 16·(t − Σx)
+            // mant: t sums (1 + n/16)·x, so Σ n·x = 16·(t − Σx) (Q5_K: 1 + n/32, 32·(t − Σx))
             let _ = if mant {
                 writeln!(
                     s,
-                    "        sq_{half}{r}[{0}] = 16.0 * (dot(t{r}, vec4<f32>(1.0)) - sx_{half}[{0}]);",
-                    t % 4
+                    "        sq_{half}{r}[{0}] = {1} * (dot(t{r}, vec4<f32>(1.0)) - sx_{half}[{0}]);",
+                    t % 4,
+                    if q5 { "32.0" } else { "16.0" }
                 )
             } else {
                 writeln!(
@@ -238,6 +258,15 @@ fn q4_k(nr: usize, mant: bool) -> String {
     }
     s.push_str("    return acc;\n");
     s
+}
+
+/// `w` shifted left by `n` bits (right by −n).
+fn sh(w: &str, n: i32) -> String {
+    match n {
+        0 => w.to_string(),
+        n if n > 0 => format!("({w} << {n}u)"),
+        n => format!("({w} >> {}u)", -n),
+    }
 }
 
 /// Q6_K: two 210-byte super-blocks = 420 bytes = 105 words (4-aligned only): the first at a word
@@ -553,6 +582,7 @@ pub fn has_unit(ty: TensorType) -> bool {
             | TensorType::Q5_1
             | TensorType::Q8_0
             | TensorType::Q4_K
+            | TensorType::Q5_K
             | TensorType::Q6_K
             | TensorType::F16
             | TensorType::BF16
@@ -572,7 +602,8 @@ pub fn unit(ty: TensorType, nr: u32, mant: bool) -> Option<Unit> {
     let (weights, bytes, align, body) = match ty {
         TensorType::Q4_0 => (256, 144, 16, q4_0(n, mant)),
         TensorType::Q8_0 => (256, 272, 16, q8_0(n, mant)),
-        TensorType::Q4_K => (256, 144, 16, q4_k(n, mant)),
+        TensorType::Q4_K => (256, 144, 16, q4_k(n, mant, false)),
+        TensorType::Q5_K => (256, 176, 16, q4_k(n, true, true)),
         TensorType::Q6_K => (512, 420, 4, q6_k(n, mant)),
         TensorType::Q4_1 => (256, 160, 16, q_1(n, false)),
         TensorType::Q5_0 => (256, 176, 16, q5_0(n)),
