@@ -221,6 +221,7 @@ fn unit_kernels_match_the_cpu_reference_at_every_shape() {
         TensorType::Q5_0,
         TensorType::Q5_1,
         TensorType::Q8_0,
+        TensorType::Q2_K,
         TensorType::Q4_K,
         TensorType::Q5_K,
         TensorType::Q6_K,
@@ -250,6 +251,8 @@ fn unit_kernels_match_the_cpu_reference_at_every_shape() {
         for (i, &ty) in types.iter().enumerate() {
             let k = match ty {
                 TensorType::Q6_K => 1536,
+                // 3 units of 4 super-blocks (rows must be 16-aligned for the unit path)
+                TensorType::Q2_K => 3072,
                 _ if ty.block_elems() == 256 => 1280,
                 _ => 608,
             };

@@ -260,6 +260,82 @@ fn q4_k(nr: usize, mant: bool, q5: bool) -> String {
     s
 }
 
+/// Q2_K: 4 super-blocks of 84 bytes = 336 bytes = 21 vectors (blocks at words 0, 21, 42, 63): scales[16]
+/// (words 0..4, low nibble scale, high nibble min, one byte per 16 weights), qs[64] (words 4..20: group
+/// g = 8n + 2j + h of 16 weights takes bits 2j of qs[32n + 16h ..]), d and dmin (word 20). 2-bit
+/// values into the top of the mantissa (1 + v/4), so a group's Σ v·x = 4·(t − Σx).
+fn q2_k(nr: usize) -> String {
+    let mut s = String::new();
+    vec_loads(&mut s, 21, nr);
+    for b in 0..4 {
+        s.push_str("    {\n");
+        for r in 0..nr {
+            let _ = writeln!(
+                s,
+                "        var sq{r}_0 = vec4<f32>(0.0);\n        var sq{r}_1 = vec4<f32>(0.0);\n        var sq{r}_2 = vec4<f32>(0.0);\n        var sq{r}_3 = vec4<f32>(0.0);"
+            );
+        }
+        s.push_str("        var sx_0 = vec4<f32>(0.0);\n        var sx_1 = vec4<f32>(0.0);\n        var sx_2 = vec4<f32>(0.0);\n        var sx_3 = vec4<f32>(0.0);\n");
+        for n in 0..2 {
+            for j in 0..4 {
+                for h in 0..2 {
+                    let g = 8 * n + 2 * j + h;
+                    let e0 = 256 * b + 128 * n + 32 * j + 16 * h;
+                    s.push_str("        {\n");
+                    x_loads(&mut s, &[e0, e0 + 4, e0 + 8, e0 + 12]);
+                    let _ = writeln!(
+                        s,
+                        "        let SX = dot(X0 + X1 + X2 + X3, vec4<f32>(1.0));\n        sx_{}[{}] = SX;",
+                        g / 4,
+                        g % 4
+                    );
+                    for r in 0..nr {
+                        let _ = writeln!(s, "        var t{r} = vec4<f32>(0.0);");
+                        for i in 0..4 {
+                            let q = vw(r, 21 * b + 4 + 8 * n + 4 * h + i);
+                            let v: Vec<String> = (0..4)
+                                .map(|l| sh(&q, 21 - (8 * l + 2 * j) as i32))
+                                .collect();
+                            let _ = writeln!(
+                                s,
+                                "        t{r} += bitcast<vec4<f32>>((vec4<u32>({}) & vec4<u32>(0x00600000u)) | vec4<u32>(0x3f800000u)) * X{i};",
+                                v.join(", ")
+                            );
+                        }
+                        let _ = writeln!(
+                            s,
+                            "        sq{r}_{}[{}] = 4.0 * (dot(t{r}, vec4<f32>(1.0)) - SX);",
+                            g / 4,
+                            g % 4
+                        );
+                    }
+                    s.push_str("        }\n");
+                }
+            }
+        }
+        for r in 0..nr {
+            let sc = |k: usize| vw(r, 21 * b + k);
+            let _ = writeln!(
+                s,
+                "        let dd{r} = unpack2x16float({});",
+                vw(r, 21 * b + 20)
+            );
+            let terms: Vec<String> = (0..4)
+                .map(|k| {
+                    format!(
+                        "dd{r}.x * dot(bf({w} & 0x0f0f0f0fu, 8388608.0), sq{r}_{k}) - dd{r}.y * dot(bf(({w} >> 4u) & 0x0f0f0f0fu, 8388608.0), sx_{k})",
+                        w = sc(k)
+                    )
+                })
+                .collect();
+            let _ = writeln!(s, "        acc[{r}] += {};", terms.join(" + "));
+        }
+        s.push_str("    }\n");
+    }
+    s.push_str("    return acc;\n");
+    s
+}
+
 /// `w` shifted left by `n` bits (right by −n).
 fn sh(w: &str, n: i32) -> String {
     match n {
@@ -581,6 +657,7 @@ pub fn has_unit(ty: TensorType) -> bool {
             | TensorType::Q5_0
             | TensorType::Q5_1
             | TensorType::Q8_0
+            | TensorType::Q2_K
             | TensorType::Q4_K
             | TensorType::Q5_K
             | TensorType::Q6_K
@@ -604,6 +681,7 @@ pub fn unit(ty: TensorType, nr: u32, mant: bool) -> Option<Unit> {
         TensorType::Q8_0 => (256, 272, 16, q8_0(n, mant)),
         TensorType::Q4_K => (256, 144, 16, q4_k(n, mant, false)),
         TensorType::Q5_K => (256, 176, 16, q4_k(n, true, true)),
+        TensorType::Q2_K => (1024, 336, 16, q2_k(n)),
         TensorType::Q6_K => (512, 420, 4, q6_k(n, mant)),
         TensorType::Q4_1 => (256, 160, 16, q_1(n, false)),
         TensorType::Q5_0 => (256, 176, 16, q5_0(n)),
