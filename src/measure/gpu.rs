@@ -1,9 +1,11 @@
 //! The decode on a GPU through wgpu (Vulkan, Metal, DX12): one WGSL dequant-matvec kernel per storage
-//! type reading the stored block bytes as they are (bound as `array<u32>`), each tensor uploaded once
-//! and split into row ranges that fit the adapter's `max_storage_buffer_binding_size`. A token is one
-//! compute pass holding every product of [`Plan::token_ops`] in order; timed with timestamp queries when
-//! the adapter has them, else by wall clock around submit and wait.
-
+//! type reading the stored block bytes as they are (bound as `array<u32>` or `array<vec4<u32>>`), each
+//! tensor uploaded once and split into row ranges that fit the adapter's
+//! `max_storage_buffer_binding_size`; a layer's Q/K/V (and gate/up) of one type share a buffer, one
+//! tensor's bytes after the other, and run as one dispatch. Every dispatch runs at the [`Shape`]
+//! (workgroup size, invocations per row group, rows per invocation) [`shape_for`] picks for its size.
+//! A token is one compute pass holding every product of [`Plan::token_ops`] in order; timed with
+//! timestamp queries when the adapter has them, else by wall clock around submit and wait.
 use super::cpu::{Bytes, load};
 use super::decode::{Encoding, MatVec, Plan, Weight};
 use super::dequant::ScaleType;
