@@ -272,11 +272,11 @@ const BIG_ROWS: u64 = 65536;
 
 /// The shape for a product of `rows` rows of `k` weights of `enc` (`xmod > 1`: rows read different
 /// inputs, one row per invocation). Chosen from the sweeps on an H100 (docs/benchmarks.md, 2026-11-27):
-/// - at least [`BIG_ROWS`] rows: each type's fastest shape on 1 GiB matrices;
+/// - at least 65 536 rows (`BIG_ROWS`): each type's fastest shape on 1 GiB matrices;
 /// - fewer (the decode's products): rows per invocation by type (4, Q6_K 2, F16/BF16 1; 1 where rows
 ///   read different inputs), lanes per row doubled from a minimum (Q6_K 2, F16/BF16 and the generic
 ///   kernel 4, rows reading different inputs 8, else 1) until the
-///   product runs [`MIN_THREADS`] invocations, up to 32 (lanes past the row's last unit idle: that
+///   product runs 24 576 invocations (`MIN_THREADS`), up to 32 (lanes past the row's last unit idle: that
 ///   still measured faster than fewer lanes); workgroups of 256 for Q4_K, else 128.
 ///
 /// Tuning knobs for benchmarks: `HEADROOM_MEASURE_WG`, `HEADROOM_MEASURE_MIN_THREADS`.
