@@ -225,6 +225,7 @@ fn unit_kernels_match_the_cpu_reference_at_every_shape() {
         TensorType::Q4_K,
         TensorType::Q5_K,
         TensorType::Q6_K,
+        TensorType::MXFP4,
         TensorType::F16,
         TensorType::BF16,
         TensorType::F32,
@@ -253,6 +254,8 @@ fn unit_kernels_match_the_cpu_reference_at_every_shape() {
                 TensorType::Q6_K => 1536,
                 // 3 units of 4 super-blocks (rows must be 16-aligned for the unit path)
                 TensorType::Q2_K => 3072,
+                // 3 units of 16 blocks (rows must be 16-aligned for the unit path)
+                TensorType::MXFP4 => 1536,
                 _ if ty.block_elems() == 256 => 1280,
                 _ => 608,
             };

@@ -336,6 +336,67 @@ fn q2_k(nr: usize) -> String {
     s
 }
 
+/// MXFP4: 16 blocks of 17 bytes = 272 bytes = 17 vectors; block b's E8M0 exponent is byte 17b, its
+/// nibbles start 17b + 1 (words funnel-shifted by (b + 1) mod 4 bytes). Each E2M1 nibble goes into an
+/// f16 (magnitude bits to the exponent's low bits and the mantissa's top, sign to the sign), which is
+/// its table value / 2^15 exactly, subnormals included; `unpack2x16float` makes two floats.
+fn mxfp4(nr: usize) -> String {
+    let mut s = String::new();
+    vec_loads(&mut s, 17, nr);
+    // the two f16 of (nibbles at bit p0, p1 of q): magnitude to bits 9..11 / 25..27, sign to 15 / 31
+    let pair = |q: &str, p0: i32, p1: i32| {
+        format!(
+            "unpack2x16float(({} & 0x00000e00u) | ({} & 0x00008000u) | ({} & 0x0e000000u) | ({} & 0x80000000u))",
+            sh(q, 9 - p0),
+            sh(q, 12 - p0),
+            sh(q, 25 - p1),
+            sh(q, 28 - p1)
+        )
+    };
+    for b in 0..16usize {
+        s.push_str("    {\n");
+        let es: Vec<usize> = (0..8).map(|j| 32 * b + 4 * j).collect();
+        x_loads(&mut s, &es);
+        for r in 0..nr {
+            let w = |i: usize| vw(r, i);
+            let eb = 17 * b;
+            let e = format!("(({} >> {}u) & 0xffu)", w(eb / 4), 8 * (eb % 4));
+            let _ = writeln!(s, "        var t{r} = vec4<f32>(0.0);");
+            for m in 0..4 {
+                let st = 17 * b + 1 + 4 * m;
+                let o = st % 4;
+                let q = if o == 0 {
+                    w(st / 4)
+                } else {
+                    format!(
+                        "(({} >> {}u) | ({} << {}u))",
+                        w(st / 4),
+                        8 * o,
+                        w(st / 4 + 1),
+                        32 - 8 * o
+                    )
+                };
+                let _ = writeln!(
+                    s,
+                    "        {{ let q = {q};\n        t{r} += vec4<f32>({}, {}) * X{m} + vec4<f32>({}, {}) * X{}; }}",
+                    pair("q", 0, 8),
+                    pair("q", 16, 24),
+                    pair("q", 4, 12),
+                    pair("q", 20, 28),
+                    m + 4
+                );
+            }
+            let _ = writeln!(
+                s,
+                "        acc[{r}] += e8m0_half({e}) * (32768.0 * dot(t{r}, vec4<f32>(1.0)));"
+            );
+        }
+        s.push_str("    }\n");
+    }
+    s.push_str("    return acc;\n");
+    s
+}
+
 /// `w` shifted left by `n` bits (right by −n).
 fn sh(w: &str, n: i32) -> String {
     match n {
@@ -661,6 +722,7 @@ pub fn has_unit(ty: TensorType) -> bool {
             | TensorType::Q4_K
             | TensorType::Q5_K
             | TensorType::Q6_K
+            | TensorType::MXFP4
             | TensorType::F16
             | TensorType::BF16
             | TensorType::F32
@@ -682,6 +744,7 @@ pub fn unit(ty: TensorType, nr: u32, mant: bool) -> Option<Unit> {
         TensorType::Q4_K => (256, 144, 16, q4_k(n, mant, false)),
         TensorType::Q5_K => (256, 176, 16, q4_k(n, true, true)),
         TensorType::Q2_K => (1024, 336, 16, q2_k(n)),
+        TensorType::MXFP4 => (512, 272, 16, mxfp4(n)),
         TensorType::Q6_K => (512, 420, 4, q6_k(n, mant)),
         TensorType::Q4_1 => (256, 160, 16, q_1(n, false)),
         TensorType::Q5_0 => (256, 176, 16, q5_0(n)),
