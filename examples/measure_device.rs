@@ -55,7 +55,7 @@ fn has_alt(enc: Encoding) -> bool {
 /// Kernel shapes swept on the decode's products (`None`: `shape_for`'s choice): workgroups of 128 and
 /// 256, 1–32 lanes per row, 1/2/4 rows per invocation (unit kernels), both unpackings where there are two.
 fn sweep_shapes(enc: Encoding) -> Vec<Option<Shape>> {
-    let unit = matches!(enc, Encoding::Ggml(t) if headroom::measure::unitgen::has_unit(t));
+    let unit = headroom::measure::gpu::has_unit(enc);
     let mut v = vec![None];
     if std::env::var("HEADROOM_BENCH_AUTO_ONLY").is_ok() {
         return v;
@@ -82,7 +82,7 @@ fn sweep_shapes(enc: Encoding) -> Vec<Option<Shape>> {
 
 /// The shapes swept on the 1 GiB matrices (fewer: each takes a second of upload).
 fn big_shapes(enc: Encoding) -> Vec<Option<Shape>> {
-    let unit = matches!(enc, Encoding::Ggml(t) if headroom::measure::unitgen::has_unit(t));
+    let unit = headroom::measure::gpu::has_unit(enc);
     let mut v = vec![None];
     if std::env::var("HEADROOM_BENCH_AUTO_ONLY").is_ok() {
         return v;

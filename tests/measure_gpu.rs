@@ -130,8 +130,8 @@ fn check_norm(g: &mut Gpu, w: Weight) {
     let w = &plan.weights[0];
     let cw = CpuWeight {
         q: load(None, &w.q, &w.name).unwrap(),
-        scales: None,
-        biases: None,
+        scales: w.scales.as_ref().map(|p| load(None, p, "s").unwrap()),
+        biases: w.biases.as_ref().map(|p| load(None, p, "b").unwrap()),
     };
     let mut loaded = g
         .load(&plan, None, 1 << 30, 1 << 20, &mut |_, _| {})
@@ -262,6 +262,20 @@ fn unit_kernels_match_the_cpu_reference_at_every_shape() {
             for (j, &s) in shapes.iter().enumerate() {
                 g.set_shape(Some(s.with_alt(mant).with_rows_first(rows)));
                 check_norm(&mut g, ggml_weight(ty, 23, k, (i * 10 + j) as u64));
+            }
+        }
+    }
+    // MLX affine units, every group size and scale type at a few shapes
+    for (j, &s) in shapes.iter().enumerate().take(4) {
+        g.set_shape(Some(s));
+        for bits in [4, 8] {
+            for group in [32, 64, 128] {
+                for st in [ScaleType::F32, ScaleType::F16, ScaleType::BF16] {
+                    check_norm(
+                        &mut g,
+                        mlx_weight(bits, group, st, 23, 1280, (bits * group) as u64 + j as u64),
+                    );
+                }
             }
         }
     }

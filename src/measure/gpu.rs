@@ -180,10 +180,24 @@ pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Result<Strin
             bits,
             group,
             scale_type,
-        } => MLX
-            .replace("__BITS__", &bits.to_string())
-            .replace("__GROUP__", &group.to_string())
-            .replace("__SCALE_FNS__", &scale_fns(scale_type)),
+        } => {
+            let sub = MLX
+                .replace("__BITS__", &bits.to_string())
+                .replace("__GROUP__", &group.to_string())
+                .replace("__SCALE_FNS__", &scale_fns(scale_type));
+            if let Some(u) = super::unitgen::unit_mlx(bits, group, shape.nr) {
+                let (main, en) = if shape.nr > 1 {
+                    fill(UNIT_MAIN, "vec4<f32>", shape.rows_first)
+                } else {
+                    fill(UNIT1_MAIN, "f32", shape.rows_first)
+                };
+                return Ok(format!(
+                    "{en}{BIND_VEC4}\n{COMMON}\n{sub}\n{}\n{main}",
+                    u.wgsl
+                ));
+            }
+            sub
+        }
     };
     let (main, en) = fill(MAIN, "f32", false);
     Ok(format!("{en}{BIND_SCALAR}\n{COMMON}\n{body}\n{main}"))
@@ -208,7 +222,7 @@ pub fn all_kernel_sources() -> Vec<(String, String)> {
     }
     let mut out = Vec::new();
     for e in encs {
-        let unit = matches!(e, Encoding::Ggml(t) if super::unitgen::has_unit(t));
+        let unit = has_unit(e);
         let nrs: &[u32] = if unit { &[1, 2, 4] } else { &[1] };
         let mants: &[bool] = match e {
             Encoding::Ggml(
@@ -262,6 +276,14 @@ fn shape_from_env() -> Option<Shape> {
     ok.then_some(Shape::new(wg, tpr, nr))
 }
 
+/// Whether `enc` has a unit kernel (`unitgen`: whole-vector loads, 1, 2 or 4 rows per invocation).
+pub fn has_unit(enc: Encoding) -> bool {
+    match enc {
+        Encoding::Ggml(t) => super::unitgen::has_unit(t),
+        Encoding::Mlx { bits, group, .. } => super::unitgen::unit_mlx(bits, group, 1).is_some(),
+    }
+}
+
 /// Invocations a product of the decode's size should at least run (below [`BIG_ROWS`] rows): lanes
 /// per row are doubled until it does.
 const MIN_THREADS: u64 = 24576;
@@ -286,8 +308,10 @@ pub fn shape_for(enc: Encoding, rows: u64, k: u64, xmod: u64) -> Shape {
     {
         return *s;
     }
+    // MLX affine units: the rule of the ggml unit types without their own line (not swept yet)
     let ty = match enc {
         Encoding::Ggml(ty) if super::unitgen::has_unit(ty) => Some(ty),
+        Encoding::Mlx { .. } if has_unit(enc) => Some(TensorType::Q4_0),
         _ => None,
     };
     let (wg_env, min_threads) = *POLICY.get_or_init(|| {
@@ -502,7 +526,7 @@ impl Gpu {
         let f = self
             .force
             .unwrap_or_else(|| shape_for(w.enc, rows, w.k, xmod));
-        let unit = matches!(w.enc, Encoding::Ggml(t) if super::unitgen::has_unit(t));
+        let unit = has_unit(w.enc);
         let nr = if unit && xmod == 1 { f.nr } else { 1 };
         Shape { nr, ..f }
     }

@@ -397,6 +397,96 @@ fn mxfp4(nr: usize) -> String {
     s
 }
 
+/// MLX affine, `bits` 4 or 8, groups of `group` (32, 64 or 128) weights: a unit of 256 weights (8 or
+/// 16 vectors of packed words, low bits first), its `256 / group` groups' scales and biases read by
+/// group index (`sget`, `bget` of kernels/mlx.wgsl): the unit's byte address over the bytes of a group
+/// is the group's index in the scale arrays. Values into the top of the mantissa (1 + q/16, 1 + q/256),
+/// so a group's Σ q·x = 16·(t − Σx) (256·(t − Σx)) and it adds scale·Σ q·x + bias·Σx.
+fn mlx(nr: usize, bits: u32, group: u32) -> String {
+    let mut s = String::new();
+    let words = 8 * bits as usize; // 256 weights
+    vec_loads(&mut s, words / 4, nr);
+    let per_word = 32 / bits as usize;
+    let gwords = group as usize * bits as usize / 32;
+    let gbytes = group * bits / 8;
+    for r in 0..nr {
+        let _ = writeln!(s, "    let g{r} = a[{r}] / {gbytes}u;");
+    }
+    for g in 0..(256 / group as usize) {
+        s.push_str("    {\n");
+        for r in 0..nr {
+            let _ = writeln!(s, "        var t{r} = vec4<f32>(0.0);");
+        }
+        s.push_str("        var sx = vec4<f32>(0.0);\n");
+        for wi in g * gwords..(g + 1) * gwords {
+            // word wi holds elements per_word·wi .. , four at a time
+            for part in 0..per_word / 4 {
+                let e = per_word * wi + 4 * part;
+                let _ = writeln!(
+                    s,
+                    "        {{ let X = x[xb + {}u];\n        sx += X;",
+                    e / 4
+                );
+                for r in 0..nr {
+                    let q = vw(r, wi);
+                    let v: Vec<String> = (0..4)
+                        .map(|j| {
+                            let p = (bits as usize * (4 * part + j)) as i32;
+                            if bits == 4 {
+                                sh(&q, 19 - p)
+                            } else {
+                                sh(&q, 15 - p)
+                            }
+                        })
+                        .collect();
+                    let mask = if bits == 4 {
+                        "0x00780000u"
+                    } else {
+                        "0x007f8000u"
+                    };
+                    let _ = writeln!(
+                        s,
+                        "        t{r} += bitcast<vec4<f32>>((vec4<u32>({}) & vec4<u32>({mask})) | vec4<u32>(0x3f800000u)) * X;",
+                        v.join(", ")
+                    );
+                }
+                s.push_str("        }\n");
+            }
+        }
+        s.push_str("        let SX = dot(sx, vec4<f32>(1.0));\n");
+        let k = if bits == 4 { "16.0" } else { "256.0" };
+        for r in 0..nr {
+            let _ = writeln!(
+                s,
+                "        acc[{r}] += sget(g{r} + {g}u) * {k} * (dot(t{r}, vec4<f32>(1.0)) - SX) + bget(g{r} + {g}u) * SX;"
+            );
+        }
+        s.push_str("    }\n");
+    }
+    s.push_str("    return acc;\n");
+    s
+}
+
+/// The unit of MLX affine `bits`-bit weights in groups of `group` computing `nr` rows per invocation
+/// (4- and 8-bit, groups of 32, 64 or 128).
+pub fn unit_mlx(bits: u32, group: u32, nr: u32) -> Option<Unit> {
+    if !matches!(bits, 4 | 8) || !matches!(group, 32 | 64 | 128) {
+        return None;
+    }
+    let nr = nr.clamp(1, 4);
+    let bytes = 32 * bits;
+    let body = mlx(nr as usize, bits, group);
+    let wgsl = format!(
+        "const UNIT_W: u32 = 256u;\nconst UNIT_BYTES: u32 = {bytes}u;\nconst UNIT_ALIGN: u32 = 16u;\nconst NR: u32 = {nr}u;\n\n// NR rows at a[0..NR], one input.\nfn unit_dot(a: vec4<u32>, xo: u32) -> vec4<f32> {{\n{body}}}\n"
+    );
+    Some(Unit {
+        weights: 256,
+        bytes,
+        align: 16,
+        wgsl,
+    })
+}
+
 /// `w` shifted left by `n` bits (right by −n).
 fn sh(w: &str, n: i32) -> String {
     match n {
