@@ -9,10 +9,10 @@ use naga::valid::{Capabilities, ValidationFlags, Validator};
 #[test]
 fn every_kernel_translates_to_msl() {
     let sources = all_kernel_sources();
-    // 14 ggml types + 6 MLX variants, 3 row widths each, tree and subgroup reductions; the 19 unit (13 ggml, 6 MLX)
-    // types also at 2 and 4 rows per invocation; Q4_0, Q8_0, Q4_K and Q6_K's 1/2/4-row kernels again
-    // with their second unpacking; every unit type's 1/2/4-row kernels with rows first
-    assert_eq!(sources.len(), (20 + 19 * 2 + 4 * 3 + 19 * 3) * 3 * 2);
+    // every type has a unit kernel now: 14 ggml types + 6 MLX variants, each at 4, 16 and 64 lanes
+    // per row with tree and subgroup reductions, at 1, 2 and 4 rows per invocation (Q3_K: 1), with
+    // adjacent units or rows first; Q4_0, Q8_0, Q4_K and Q6_K also with their first unpacking
+    assert_eq!(sources.len(), (4 * 3 * 3 + 2 + 15 * 2 * 3) * 3 * 2);
     assert!(
         sources
             .iter()

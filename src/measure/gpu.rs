@@ -143,6 +143,10 @@ fn reduction(acc_ty: &str, tpr: u32, subgroup: u32, rows_first: bool) -> (String
 /// the unit kernel (kernels/unit.wgsl for several rows per invocation, unit1.wgsl for one: whole-vector
 /// loads), the others the generic one (kernels/main.wgsl).
 pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Result<String> {
+    let shape = Shape {
+        nr: shape.nr.min(max_rows(enc)),
+        ..shape
+    };
     let fill = |main: &str, acc_ty: &str, rows_first: bool| {
         let (decl, code, sg) = reduction(acc_ty, shape.tpr, subgroup, rows_first);
         let (lane, rg) = if rows_first {
@@ -223,7 +227,10 @@ pub fn all_kernel_sources() -> Vec<(String, String)> {
     let mut out = Vec::new();
     for e in encs {
         let unit = has_unit(e);
-        let nrs: &[u32] = if unit { &[1, 2, 4] } else { &[1] };
+        let nrs: &[u32] = match max_rows(e) {
+            4 => &[1, 2, 4],
+            _ => &[1],
+        };
         let mants: &[bool] = match e {
             Encoding::Ggml(
                 TensorType::Q4_0 | TensorType::Q8_0 | TensorType::Q4_K | TensorType::Q6_K,
@@ -274,6 +281,15 @@ fn shape_from_env() -> Option<Shape> {
         && (1..=wg).contains(&tpr)
         && matches!(nr, 1 | 2 | 4);
     ok.then_some(Shape::new(wg, tpr, nr))
+}
+
+/// Most rows per invocation `enc`'s kernel computes (1 for the generic kernel).
+pub fn max_rows(enc: Encoding) -> u32 {
+    match enc {
+        Encoding::Ggml(t) if super::unitgen::has_unit(t) => super::unitgen::max_rows(t),
+        _ if has_unit(enc) => 4,
+        _ => 1,
+    }
 }
 
 /// Whether `enc` has a unit kernel (`unitgen`: whole-vector loads, 1, 2 or 4 rows per invocation).
@@ -348,7 +364,11 @@ pub fn shape_for(enc: Encoding, rows: u64, k: u64, xmod: u64) -> Shape {
         None => (128, 4, 1),
     };
     // rows that read their own input (the K cache: 4 units of 32 per row) took 8 lanes best
-    let (nr, min_tpr) = if xmod > 1 { (1, 8) } else { (nr, min_tpr) };
+    let (nr, min_tpr) = if xmod > 1 {
+        (1, 8)
+    } else {
+        (nr.min(max_rows(enc)), min_tpr)
+    };
     let groups = rows.div_ceil(nr as u64);
     let mut tpr = min_tpr;
     while tpr < 32 && groups * (tpr as u64) < min_threads {
@@ -526,8 +546,11 @@ impl Gpu {
         let f = self
             .force
             .unwrap_or_else(|| shape_for(w.enc, rows, w.k, xmod));
-        let unit = has_unit(w.enc);
-        let nr = if unit && xmod == 1 { f.nr } else { 1 };
+        let nr = if xmod == 1 {
+            f.nr.min(max_rows(w.enc))
+        } else {
+            1
+        };
         Shape { nr, ..f }
     }
 

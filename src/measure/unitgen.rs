@@ -487,6 +487,114 @@ pub fn unit_mlx(bits: u32, group: u32, nr: u32) -> Option<Unit> {
     })
 }
 
+/// Q3_K: 8 super-blocks of 110 bytes = 880 bytes = 55 vectors, each block's vectors loaded in its
+/// own scope (blocks at even byte offsets: odd blocks' words funnel-shifted by 2 bytes). Per block:
+/// hmask[32], qs[64] (group g = 8n + 2j + h of 16 weights: bits 2j of qs[32n + 16h ..], high bit
+/// 4n + j of hmask[16h ..]), 16 packed 6-bit scales − 32, d. 3-bit values into the top of the
+/// mantissa (1 + v/8), so a group's Σ (v − 4)·x = 8·t − 12·Σx.
+fn q3_k(nr: usize) -> String {
+    let mut s = String::new();
+    for r in 0..nr {
+        let _ = writeln!(s, "    let b4_{r} = a[{r}] >> 4u;");
+    }
+    s.push_str("    let xb = xo >> 2u;\n    var acc = vec4<f32>(0.0);\n");
+    // word at unit byte offset o (even), from the vectors v{r}_{i} loaded in the block's scope
+    let lw = |r: usize, w: usize| format!("v{r}_{}.{}", w / 4, LANES[w % 4]);
+    let word = |r: usize, o: usize| {
+        if o % 4 == 0 {
+            lw(r, o / 4)
+        } else {
+            format!(
+                "(({} >> 16u) | ({} << 16u))",
+                lw(r, o / 4),
+                lw(r, o / 4 + 1)
+            )
+        }
+    };
+    for b in 0..8usize {
+        let base = 110 * b;
+        s.push_str("    {\n");
+        let (lo, hi) = ((base - base % 4) / 16, (base + 109) / 16);
+        for r in 0..nr {
+            for v in lo..=hi {
+                let _ = writeln!(s, "        let v{r}_{v} = w[b4_{r} + {v}u];");
+            }
+            let sc = |k: usize| word(r, base + 96 + 4 * k);
+            let _ = writeln!(
+                s,
+                "        let a0_{r} = {};\n        let a1_{r} = {};\n        let a2_{r} = {};",
+                sc(0),
+                sc(1),
+                sc(2)
+            );
+            let _ = writeln!(
+                s,
+                "        let sc{r}_0 = bf((a0_{r} & 0x0f0f0f0fu) | ((a2_{r} & 0x03030303u) << 4u), 8388640.0);
+        let sc{r}_1 = bf((a1_{r} & 0x0f0f0f0fu) | (((a2_{r} >> 2u) & 0x03030303u) << 4u), 8388640.0);
+        let sc{r}_2 = bf(((a0_{r} >> 4u) & 0x0f0f0f0fu) | (((a2_{r} >> 4u) & 0x03030303u) << 4u), 8388640.0);
+        let sc{r}_3 = bf(((a1_{r} >> 4u) & 0x0f0f0f0fu) | (((a2_{r} >> 6u) & 0x03030303u) << 4u), 8388640.0);
+        var sq{r}_0 = vec4<f32>(0.0);
+        var sq{r}_1 = vec4<f32>(0.0);
+        var sq{r}_2 = vec4<f32>(0.0);
+        var sq{r}_3 = vec4<f32>(0.0);"
+            );
+        }
+        for n in 0..2 {
+            for j in 0..4 {
+                for h in 0..2 {
+                    let g = 8 * n + 2 * j + h;
+                    let e0 = 256 * b + 128 * n + 32 * j + 16 * h;
+                    s.push_str("        {\n");
+                    x_loads(&mut s, &[e0, e0 + 4, e0 + 8, e0 + 12]);
+                    s.push_str("        let SX = dot(X0 + X1 + X2 + X3, vec4<f32>(1.0));\n");
+                    for r in 0..nr {
+                        let _ = writeln!(s, "        var t{r} = vec4<f32>(0.0);");
+                        for i in 0..4 {
+                            let q = word(r, base + 32 + 32 * n + 16 * h + 4 * i);
+                            let m = word(r, base + 16 * h + 4 * i);
+                            let _ = writeln!(s, "        {{ let q = {q};\n        let m = {m};");
+                            let qv: Vec<String> = (0..4)
+                                .map(|l| sh("q", 20 - (8 * l + 2 * j) as i32))
+                                .collect();
+                            let mv: Vec<String> = (0..4)
+                                .map(|l| sh("m", 22 - (8 * l + 4 * n + j) as i32))
+                                .collect();
+                            let _ = writeln!(
+                                s,
+                                "        t{r} += bitcast<vec4<f32>>((vec4<u32>({}) & vec4<u32>(0x00300000u)) | (vec4<u32>({}) & vec4<u32>(0x00400000u)) | vec4<u32>(0x3f800000u)) * X{i}; }}",
+                                qv.join(", "),
+                                mv.join(", ")
+                            );
+                        }
+                        let _ = writeln!(
+                            s,
+                            "        sq{r}_{}[{}] = 8.0 * dot(t{r}, vec4<f32>(1.0)) - 12.0 * SX;",
+                            g / 4,
+                            g % 4
+                        );
+                    }
+                    s.push_str("        }\n");
+                }
+            }
+        }
+        for r in 0..nr {
+            let o = base + 108;
+            let d = if o % 4 == 0 {
+                format!("unpack2x16float({}).x", lw(r, o / 4))
+            } else {
+                format!("unpack2x16float({}).y", lw(r, o / 4))
+            };
+            let _ = writeln!(
+                s,
+                "        acc[{r}] += {d} * (dot(sc{r}_0, sq{r}_0) + dot(sc{r}_1, sq{r}_1) + dot(sc{r}_2, sq{r}_2) + dot(sc{r}_3, sq{r}_3));"
+            );
+        }
+        s.push_str("    }\n");
+    }
+    s.push_str("    return acc;\n");
+    s
+}
+
 /// `w` shifted left by `n` bits (right by −n).
 fn sh(w: &str, n: i32) -> String {
     match n {
@@ -799,6 +907,12 @@ fn float(ty: TensorType, nr: usize) -> String {
     s
 }
 
+/// Most rows one invocation of `ty`'s unit kernel computes: 1 for Q3_K (its 880-byte unit of 8
+/// super-blocks is already long), else 4.
+pub fn max_rows(ty: TensorType) -> u32 {
+    if ty == TensorType::Q3_K { 1 } else { 4 }
+}
+
 /// Whether `ty` has a unit kernel.
 pub fn has_unit(ty: TensorType) -> bool {
     matches!(
@@ -809,6 +923,7 @@ pub fn has_unit(ty: TensorType) -> bool {
             | TensorType::Q5_1
             | TensorType::Q8_0
             | TensorType::Q2_K
+            | TensorType::Q3_K
             | TensorType::Q4_K
             | TensorType::Q5_K
             | TensorType::Q6_K
@@ -826,7 +941,7 @@ pub fn has_unit(ty: TensorType) -> bool {
 /// low bits of 2^23 (`bf`: a subtraction per weight), for Q4_0, Q8_0 and Q4_K; for Q6_K, the unit
 /// read as 16-byte vectors (see `q6_k`'s `span`) instead of words.
 pub fn unit(ty: TensorType, nr: u32, mant: bool) -> Option<Unit> {
-    let nr = nr.clamp(1, 4);
+    let nr = nr.clamp(1, max_rows(ty));
     let n = nr as usize;
     let (weights, bytes, align, body) = match ty {
         TensorType::Q4_0 => (256, 144, 16, q4_0(n, mant)),
@@ -834,6 +949,7 @@ pub fn unit(ty: TensorType, nr: u32, mant: bool) -> Option<Unit> {
         TensorType::Q4_K => (256, 144, 16, q4_k(n, mant, false)),
         TensorType::Q5_K => (256, 176, 16, q4_k(n, true, true)),
         TensorType::Q2_K => (1024, 336, 16, q2_k(n)),
+        TensorType::Q3_K => (2048, 880, 16, q3_k(n)),
         TensorType::MXFP4 => (512, 272, 16, mxfp4(n)),
         TensorType::Q6_K => (512, 420, 4, q6_k(n, mant)),
         TensorType::Q4_1 => (256, 160, 16, q_1(n, false)),
