@@ -501,7 +501,7 @@ fn q3_k(nr: usize) -> String {
     // word at unit byte offset o (even), from the vectors v{r}_{i} loaded in the block's scope
     let lw = |r: usize, w: usize| format!("v{r}_{}.{}", w / 4, LANES[w % 4]);
     let word = |r: usize, o: usize| {
-        if o % 4 == 0 {
+        if o.is_multiple_of(4) {
             lw(r, o / 4)
         } else {
             format!(
@@ -579,7 +579,7 @@ fn q3_k(nr: usize) -> String {
         }
         for r in 0..nr {
             let o = base + 108;
-            let d = if o % 4 == 0 {
+            let d = if o.is_multiple_of(4) {
                 format!("unpack2x16float({}).x", lw(r, o / 4))
             } else {
                 format!("unpack2x16float({}).y", lw(r, o / 4))
