@@ -6,7 +6,7 @@
 use headroom::measure::cpu::{CpuWeight, load};
 use headroom::measure::decode::{Encoding, MatVec, Part, Plan, Weight};
 use headroom::measure::dequant::{SUPPORTED, ScaleType};
-use headroom::measure::gpu::Gpu;
+use headroom::measure::gpu::{Gpu, Shape};
 use headroom::model::TensorType;
 
 fn open() -> Option<Gpu> {
@@ -115,6 +115,42 @@ fn check(g: &mut Gpu, w: Weight, xmod: u64) {
     eprintln!("{label}: {} rows match", w.rows);
 }
 
+/// Token 0 of a one-product plan against the CPU reference, normwise: the largest row error within
+/// 1e-5 of the largest row (f32 sums in another order differ by that much relative to the terms;
+/// rows that cancel to near zero make a per-row relative test fail on rounding alone).
+fn check_norm(g: &mut Gpu, w: Weight) {
+    let label = format!("{} {}x{}", w.enc.label(), w.rows, w.k);
+    let op = MatVec {
+        w: 0,
+        row0: 0,
+        rows: w.rows,
+        xmod: 1,
+    };
+    let plan = Plan::custom(vec![w], &[op]);
+    let w = &plan.weights[0];
+    let cw = CpuWeight {
+        q: load(None, &w.q, &w.name).unwrap(),
+        scales: w.scales.as_ref().map(|p| load(None, p, "s").unwrap()),
+        biases: w.biases.as_ref().map(|p| load(None, p, "b").unwrap()),
+    };
+    let mut loaded = g
+        .load(&plan, None, 1 << 30, 1 << 20, &mut |_, _| {})
+        .unwrap();
+    loaded.run_tokens(&plan, 0, 1).unwrap();
+    let y = loaded.read_y(w.rows).unwrap();
+    let x = loaded.x().to_vec();
+    let want: Vec<f32> = (0..w.rows)
+        .map(|r| cw.dot(w, r, &x[..w.k as usize]))
+        .collect();
+    let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+    for (r, (g, c)) in y.iter().zip(&want).enumerate() {
+        assert!(
+            (g - c).abs() <= 1e-5 * scale && g.is_finite(),
+            "{label} row {r}: gpu {g} cpu {c} (largest row {scale})"
+        );
+    }
+}
+
 #[test]
 fn every_ggml_kernel_matches_the_cpu_reference() {
     let Some(mut g) = open() else { return };
@@ -173,4 +209,157 @@ fn kv_cache_rows_read_their_own_head_of_x() {
     // K-cache layout: row = position * n_kv + head reads query head `head`
     check(&mut g, ggml_weight(TensorType::F16, 64, 128, 8), 4);
     check(&mut g, ggml_weight(TensorType::Q8_0, 30, 64, 9), 3);
+}
+
+#[test]
+fn unit_kernels_match_the_cpu_reference_at_every_shape() {
+    let Some(mut g) = open() else { return };
+    eprintln!("subgroup size: {}", g.subgroup_size());
+    let types = [
+        TensorType::Q4_0,
+        TensorType::Q4_1,
+        TensorType::Q5_0,
+        TensorType::Q5_1,
+        TensorType::Q8_0,
+        TensorType::Q2_K,
+        TensorType::Q3_K,
+        TensorType::Q4_K,
+        TensorType::Q5_K,
+        TensorType::Q6_K,
+        TensorType::MXFP4,
+        TensorType::F16,
+        TensorType::BF16,
+        TensorType::F32,
+    ];
+    // rows not a multiple of 4 (tail groups), rows whose units do not divide among the lanes, and
+    // (Q6_K: 5 super-blocks = 2 units + 1 block) a tail of generic sub-blocks
+    let shapes = [
+        Shape::new(64, 1, 4),
+        Shape::new(128, 2, 2),
+        Shape::new(128, 4, 1),
+        Shape::new(64, 8, 4),
+        Shape::new(256, 32, 2),
+        Shape::new(128, 64, 4),
+    ];
+    for (sg, mant, rows) in [
+        (true, true, false),
+        (true, false, false),
+        (true, true, true),
+        (false, true, false),
+    ] {
+        if !sg {
+            g.disable_subgroups();
+        }
+        for (i, &ty) in types.iter().enumerate() {
+            let k = match ty {
+                TensorType::Q6_K => 1536,
+                // 3 units of 4 super-blocks (rows must be 16-aligned for the unit path)
+                TensorType::Q2_K => 3072,
+                // 2 units of 8 super-blocks
+                TensorType::Q3_K => 4096,
+                // 3 units of 16 blocks (rows must be 16-aligned for the unit path)
+                TensorType::MXFP4 => 1536,
+                _ if ty.block_elems() == 256 => 1280,
+                _ => 608,
+            };
+            // every shape with the defaults; two with each other option (lavapipe compiles slowly)
+            let n = if sg && mant && !rows { shapes.len() } else { 2 };
+            for (j, &s) in shapes.iter().enumerate().take(n) {
+                g.set_shape(Some(s.with_alt(mant).with_rows_first(rows)));
+                check_norm(&mut g, ggml_weight(ty, 23, k, (i * 10 + j) as u64));
+            }
+        }
+    }
+    // MLX affine units at a few shapes (every group size and scale type: the test above)
+    for (j, &s) in shapes.iter().enumerate().take(3) {
+        g.set_shape(Some(s));
+        for bits in [4, 8] {
+            for group in [32, 128] {
+                for st in [ScaleType::F32, ScaleType::BF16] {
+                    check_norm(
+                        &mut g,
+                        mlx_weight(bits, group, st, 23, 1280, (bits * group) as u64 + j as u64),
+                    );
+                }
+            }
+        }
+    }
+    g.set_shape(Some(Shape::new(64, 4, 4)));
+    // rows that read different inputs always go one row per invocation
+    check(&mut g, ggml_weight(TensorType::F16, 64, 128, 8), 4);
+    g.set_shape(None);
+}
+
+#[test]
+fn back_to_back_products_of_one_type_share_a_buffer_and_a_dispatch() {
+    let Some(mut g) = open() else { return };
+    // Q/K/V: three Q4_K matrices of one width, fused into one dispatch writing 37 + 21 + 21 rows;
+    // the output projection after them (same type and width) reads another input in a real decode,
+    // so it is not fused: its 5 rows land at y[0..5], over Q's first rows
+
+    let named = |name: &str, w: Weight| Weight {
+        name: name.into(),
+        ..w
+    };
+    let ws = vec![
+        named(
+            "blk.0.attn_q.weight",
+            ggml_weight(TensorType::Q4_K, 37, 512, 1),
+        ),
+        named(
+            "blk.0.attn_k.weight",
+            ggml_weight(TensorType::Q4_K, 21, 512, 2),
+        ),
+        named(
+            "blk.0.attn_v.weight",
+            ggml_weight(TensorType::Q4_K, 21, 512, 3),
+        ),
+        named(
+            "blk.0.attn_output.weight",
+            ggml_weight(TensorType::Q4_K, 5, 512, 4),
+        ),
+    ];
+    let ops: Vec<MatVec> = (0..4)
+        .map(|w| MatVec {
+            w,
+            row0: 0,
+            rows: ws[w].rows,
+            xmod: 1,
+        })
+        .collect();
+    let plan = Plan::custom(ws, &ops);
+    let cws: Vec<CpuWeight> = plan
+        .weights
+        .iter()
+        .map(|w| CpuWeight {
+            q: load(None, &w.q, &w.name).unwrap(),
+            scales: None,
+            biases: None,
+        })
+        .collect();
+    let mut loaded = g
+        .load(&plan, None, 1 << 30, 1 << 20, &mut |_, _| {})
+        .unwrap();
+    loaded.run_tokens(&plan, 0, 1).unwrap();
+    let y = loaded.read_y(79).unwrap();
+    assert_eq!(y.len(), 79, "y holds the fused run's rows");
+    let x = loaded.x().to_vec();
+    let mut o = 0usize;
+    for (wi, w) in plan.weights.iter().enumerate() {
+        if wi == 3 {
+            o = 0;
+        }
+        for r in 0..w.rows {
+            if wi == 0 && r < 5 {
+                continue; // overwritten by the output projection
+            }
+            let want = cws[wi].dot(w, r, &x[..w.k as usize]);
+            let got = y[o + r as usize];
+            assert!(
+                (got - want).abs() <= 1e-4 * (want.abs() + 1e-3) + 1e-5,
+                "weight {wi} row {r}: gpu {got} cpu {want}"
+            );
+        }
+        o += w.rows as usize;
+    }
 }

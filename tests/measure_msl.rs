@@ -9,9 +9,18 @@ use naga::valid::{Capabilities, ValidationFlags, Validator};
 #[test]
 fn every_kernel_translates_to_msl() {
     let sources = all_kernel_sources();
-    // 14 ggml types + 6 MLX variants, 3 row widths each
-    assert_eq!(sources.len(), 20 * 3);
-    let caps = Capabilities::SHADER_FLOAT16 | Capabilities::SHADER_FLOAT16_IN_FLOAT32;
+    // every type has a unit kernel now: 14 ggml types + 6 MLX variants, each at 4, 16 and 64 lanes
+    // per row with tree and subgroup reductions, at 1, 2 and 4 rows per invocation (Q3_K: 1), with
+    // adjacent units or rows first; Q4_0, Q8_0, Q4_K and Q6_K also with their first unpacking
+    assert_eq!(sources.len(), (4 * 3 * 3 + 2 + 15 * 2 * 3) * 3 * 2);
+    assert!(
+        sources
+            .iter()
+            .any(|(_, s)| s.contains("subgroupShuffleXor"))
+    );
+    let caps = Capabilities::SHADER_FLOAT16
+        | Capabilities::SHADER_FLOAT16_IN_FLOAT32
+        | Capabilities::SUBGROUP;
     for (label, src) in sources {
         let module = naga::front::wgsl::parse_str(&src)
             .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(&src)));

@@ -1,15 +1,18 @@
 //! The decode on a GPU through wgpu (Vulkan, Metal, DX12): one WGSL dequant-matvec kernel per storage
-//! type reading the stored block bytes as they are (bound as `array<u32>`), each tensor uploaded once
-//! and split into row ranges that fit the adapter's `max_storage_buffer_binding_size`. A token is one
-//! compute pass holding every product of [`Plan::token_ops`] in order; timed with timestamp queries when
-//! the adapter has them, else by wall clock around submit and wait.
-
+//! type reading the stored block bytes as they are (bound as `array<u32>` or `array<vec4<u32>>`), each
+//! tensor uploaded once and split into row ranges that fit the adapter's
+//! `max_storage_buffer_binding_size`; a layer's Q/K/V (and gate/up) of one type share a buffer, one
+//! tensor's bytes after the other, and run as one dispatch. Every dispatch runs at the [`Shape`]
+//! (workgroup size, invocations per row group, rows per invocation) [`shape_for`] picks for its size.
+//! A token is one compute pass holding every product of [`Plan::token_ops`] in order; timed with
+//! timestamp queries when the adapter has them, else by wall clock around submit and wait.
 use super::cpu::{Bytes, load};
 use super::decode::{Encoding, MatVec, Plan, Weight};
 use super::dequant::ScaleType;
 use super::source::{Files, Rng};
 use crate::error::{Error, Result};
 use crate::model::TensorType;
+use crate::model::roles::{Kind, role};
 use std::collections::HashMap;
 use std::time::Instant;
 use wgpu::util::DeviceExt;
@@ -19,6 +22,7 @@ const BIND_SCALAR: &str = include_str!("kernels/bind_scalar.wgsl");
 const BIND_VEC4: &str = include_str!("kernels/bind_vec4.wgsl");
 const MAIN: &str = include_str!("kernels/main.wgsl");
 const UNIT_MAIN: &str = include_str!("kernels/unit.wgsl");
+const UNIT1_MAIN: &str = include_str!("kernels/unit1.wgsl");
 const MLX: &str = include_str!("kernels/mlx.wgsl");
 /// Params slot stride in the uniform buffer (≥ every adapter's min_uniform_buffer_offset_alignment).
 const SLOT: u64 = 256;
@@ -61,22 +65,117 @@ fn scale_fns(st: ScaleType) -> String {
     )
 }
 
-/// The WGSL source of the kernel for `enc`: workgroups of `wg` invocations, `tpr` of them per row
-/// (powers of two, `tpr ≤ wg`). Types with a unit (`unitgen`) get the unit kernel (kernels/unit.wgsl,
-/// whole-vector loads), the others the generic one (kernels/main.wgsl).
-pub fn kernel_source(enc: Encoding, tpr: u32, wg: u32) -> Result<String> {
-    let shape = |main: &str| {
-        main.replace("__TPR__", &tpr.to_string())
-            .replace("__WG__", &wg.to_string())
+/// The shape of one dispatch's kernel: workgroups of `wg` invocations, `tpr` of them sharing a group of
+/// rows (powers of two, `tpr ≤ wg`), `nr` rows per group (1, 2 or 4; unit kernels only, 1 for the
+/// generic kernel and for products whose rows read different inputs); `alt`: the unit kernels'
+/// second unpacking (`unitgen::unit`'s `mant`: Q4_0, Q8_0, Q4_K into the top of the mantissa, Q6_K
+/// read as 16-byte vectors; the default), else the first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Shape {
+    pub wg: u32,
+    pub tpr: u32,
+    pub nr: u32,
+    pub alt: bool,
+    /// Unit kernels: adjacent invocations take adjacent row groups (the same units, so the same
+    /// input vectors: one cache line per load instead of TPR), the TPR of a row group `WG/TPR` apart;
+    /// else adjacent invocations take adjacent units of one row group.
+    pub rows_first: bool,
+}
+
+impl Shape {
+    pub fn new(wg: u32, tpr: u32, nr: u32) -> Shape {
+        Shape {
+            wg,
+            tpr,
+            nr,
+            alt: true,
+            rows_first: false,
+        }
+    }
+
+    pub fn with_rows_first(self, rows_first: bool) -> Shape {
+        Shape { rows_first, ..self }
+    }
+
+    pub fn with_alt(self, alt: bool) -> Shape {
+        Shape { alt, ..self }
+    }
+
+    /// "wg/tpr/nr", then "/first" with the first unpacking, "/rows" with rows first.
+    pub fn label(&self) -> String {
+        let first = if self.alt { "" } else { "/first" };
+        let rows = if self.rows_first { "/rows" } else { "" };
+        format!("{}/{}/{}{first}{rows}", self.wg, self.tpr, self.nr)
+    }
+}
+
+/// The WGSL that adds up the `TPR` partial sums `acc` of a row group: subgroup shuffles when `TPR` lanes
+/// fit in the smallest subgroup the adapter runs (`subgroup` = that size, 0 without the feature),
+/// else a tree in workgroup memory. Returns (declarations, statements, whether subgroups are used).
+fn reduction(acc_ty: &str, tpr: u32, subgroup: u32, rows_first: bool) -> (String, String, bool) {
+    if tpr == 1 {
+        return (String::new(), String::new(), false);
+    }
+    if rows_first {
+        // the TPR invocations of a row group are RPW apart
+        return (
+            format!("var<workgroup> red: array<{acc_ty}, WG>;"),
+            "    red[li] = acc;\n    workgroupBarrier();\n    for (var st = TPR / 2u; st > 0u; st = st >> 1u) {\n        if (lane < st) {\n            red[li] += red[li + st * RPW];\n        }\n        workgroupBarrier();\n    }\n    acc = red[li];\n".into(),
+            false,
+        );
+    }
+    if subgroup >= tpr {
+        return (
+            String::new(),
+            "    for (var st = TPR / 2u; st > 0u; st = st >> 1u) {\n        acc += subgroupShuffleXor(acc, st);\n    }\n".into(),
+            true,
+        );
+    }
+    (
+        format!("var<workgroup> red: array<{acc_ty}, WG>;"),
+        "    red[li] = acc;\n    workgroupBarrier();\n    for (var st = TPR / 2u; st > 0u; st = st >> 1u) {\n        if (lane < st) {\n            red[li] += red[li + st];\n        }\n        workgroupBarrier();\n    }\n    acc = red[li];\n".into(),
+        false,
+    )
+}
+
+/// The WGSL source of the kernel for `enc` at `shape`, with subgroup reductions where `subgroup` (the
+/// adapter's smallest subgroup size, 0 without the feature) allows. Types with a unit (`unitgen`) get
+/// the unit kernel (kernels/unit.wgsl for several rows per invocation, unit1.wgsl for one: whole-vector
+/// loads), the others the generic one (kernels/main.wgsl).
+pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Result<String> {
+    let shape = Shape {
+        nr: shape.nr.min(max_rows(enc)),
+        ..shape
+    };
+    let fill = |main: &str, acc_ty: &str, rows_first: bool| {
+        let (decl, code, sg) = reduction(acc_ty, shape.tpr, subgroup, rows_first);
+        let (lane, rg) = if rows_first {
+            ("li / RPW", "li % RPW")
+        } else {
+            ("li % TPR", "li / TPR")
+        };
+        let body = main
+            .replace("__LANE__", lane)
+            .replace("__RG__", rg)
+            .replace("__TPR__", &shape.tpr.to_string())
+            .replace("__WG__", &shape.wg.to_string())
+            .replace("__RED_DECL__", &decl)
+            .replace("__REDUCE__", &code);
+        // naga takes subgroup built-ins without `enable subgroups;` (it rejects the directive)
+        (body, if sg { "// subgroup reduction\n" } else { "" })
     };
     let body = match enc {
         Encoding::Ggml(ty) => {
             let sub = type_snippet(ty).ok_or_else(|| super::dequant::unsupported(ty, "?"))?;
-            if let Some(u) = super::unitgen::unit(ty) {
+            if let Some(u) = super::unitgen::unit(ty, shape.nr, shape.alt) {
+                let (main, en) = if shape.nr > 1 {
+                    fill(UNIT_MAIN, "vec4<f32>", shape.rows_first)
+                } else {
+                    fill(UNIT1_MAIN, "f32", shape.rows_first)
+                };
                 return Ok(format!(
-                    "{BIND_VEC4}\n{COMMON}\n{sub}\n{}\n{}",
-                    u.wgsl,
-                    shape(UNIT_MAIN)
+                    "{en}{BIND_VEC4}\n{COMMON}\n{sub}\n{}\n{main}",
+                    u.wgsl
                 ));
             }
             sub.to_string()
@@ -85,16 +184,32 @@ pub fn kernel_source(enc: Encoding, tpr: u32, wg: u32) -> Result<String> {
             bits,
             group,
             scale_type,
-        } => MLX
-            .replace("__BITS__", &bits.to_string())
-            .replace("__GROUP__", &group.to_string())
-            .replace("__SCALE_FNS__", &scale_fns(scale_type)),
+        } => {
+            let sub = MLX
+                .replace("__BITS__", &bits.to_string())
+                .replace("__GROUP__", &group.to_string())
+                .replace("__SCALE_FNS__", &scale_fns(scale_type));
+            if let Some(u) = super::unitgen::unit_mlx(bits, group, shape.nr) {
+                let (main, en) = if shape.nr > 1 {
+                    fill(UNIT_MAIN, "vec4<f32>", shape.rows_first)
+                } else {
+                    fill(UNIT1_MAIN, "f32", shape.rows_first)
+                };
+                return Ok(format!(
+                    "{en}{BIND_VEC4}\n{COMMON}\n{sub}\n{}\n{main}",
+                    u.wgsl
+                ));
+            }
+            sub
+        }
     };
-    Ok(format!("{BIND_SCALAR}\n{COMMON}\n{body}\n{}", shape(MAIN)))
+    let (main, en) = fill(MAIN, "f32", false);
+    Ok(format!("{en}{BIND_SCALAR}\n{COMMON}\n{body}\n{main}"))
 }
 
 /// Every kernel variant the decode can build, as (label, WGSL): each ggml type, MLX 4/8-bit with each
-/// scale type, at every row width.
+/// scale type, at 4, 16 and 64 lanes per row (tree reductions, and subgroup reductions for a
+/// 32-wide subgroup), and the unit types at 1, 2 and 4 rows per invocation.
 pub fn all_kernel_sources() -> Vec<(String, String)> {
     let mut encs: Vec<Encoding> = super::dequant::SUPPORTED
         .iter()
@@ -111,61 +226,172 @@ pub fn all_kernel_sources() -> Vec<(String, String)> {
     }
     let mut out = Vec::new();
     for e in encs {
-        for tpr in [4, 16, 64] {
-            if let Ok(src) = kernel_source(e, tpr, DEFAULT_SHAPE.0) {
-                out.push((format!("{}-{:?}-tpr{tpr}", e.label(), e), src));
+        let unit = has_unit(e);
+        let nrs: &[u32] = match max_rows(e) {
+            4 => &[1, 2, 4],
+            _ => &[1],
+        };
+        let mants: &[bool] = match e {
+            Encoding::Ggml(
+                TensorType::Q4_0 | TensorType::Q8_0 | TensorType::Q4_K | TensorType::Q6_K,
+            ) => &[false, true],
+            _ => &[false],
+        };
+        for (mant, rows_first) in mants
+            .iter()
+            .map(|&m| (m, false))
+            .chain(unit.then_some((true, true)))
+        {
+            for &nr in nrs {
+                for tpr in [4, 16, 64] {
+                    for sg in [0, 32] {
+                        let shape = Shape::new(128, tpr, nr)
+                            .with_alt(mant)
+                            .with_rows_first(rows_first);
+                        if let Ok(src) = kernel_source(e, shape, sg) {
+                            out.push((
+                                format!("{}-{:?}-{}-sg{sg}-m{mant}", e.label(), e, shape.label()),
+                                src,
+                            ));
+                        }
+                    }
+                }
             }
         }
     }
     out
 }
 
-/// `HEADROOM_MEASURE_SHAPE=wg,tpr` (tuning knob for benchmarks), else [`DEFAULT_SHAPE`].
-fn shape_from_env() -> (u32, u32) {
-    let parse = |v: String| -> Option<(u32, u32)> {
-        let (a, b) = v.split_once(',')?;
-        let (wg, tpr): (u32, u32) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
-        let ok = wg.is_power_of_two()
-            && tpr.is_power_of_two()
-            && (16..=1024).contains(&wg)
-            && (1..=wg).contains(&tpr);
-        ok.then_some((wg, tpr))
+/// `HEADROOM_MEASURE_SHAPE=wg,tpr[,nr]` (tuning knob for benchmarks): every dispatch at that shape
+/// (nr 1 where the kernel has no several-row variant or the rows read different inputs).
+fn shape_from_env() -> Option<Shape> {
+    let v = std::env::var("HEADROOM_MEASURE_SHAPE").ok()?;
+    let n: Vec<u32> = v
+        .split(',')
+        .map(|a| a.trim().parse().ok())
+        .collect::<Option<Vec<u32>>>()?;
+    let (wg, tpr, nr) = match n[..] {
+        [wg, tpr] => (wg, tpr, 4),
+        [wg, tpr, nr] => (wg, tpr, nr),
+        _ => return None,
     };
-    std::env::var("HEADROOM_MEASURE_SHAPE")
-        .ok()
-        .and_then(parse)
-        .unwrap_or(DEFAULT_SHAPE)
+    let ok = wg.is_power_of_two()
+        && tpr.is_power_of_two()
+        && (16..=1024).contains(&wg)
+        && (1..=wg).contains(&tpr)
+        && matches!(nr, 1 | 2 | 4);
+    ok.then_some(Shape::new(wg, tpr, nr))
 }
 
-/// Default (workgroup size, most invocations per row): the fastest of the shapes swept on an H100
-/// (docs/benchmarks.md).
-pub const DEFAULT_SHAPE: (u32, u32) = (128, 4);
+/// Most rows per invocation `enc`'s kernel computes (1 for the generic kernel).
+pub fn max_rows(enc: Encoding) -> u32 {
+    match enc {
+        Encoding::Ggml(t) if super::unitgen::has_unit(t) => super::unitgen::max_rows(t),
+        _ if has_unit(enc) => 4,
+        _ => 1,
+    }
+}
 
-/// Workgroups a product should at least spread over to fill a large GPU.
-const MIN_GROUPS: u64 = 256;
+/// Whether `enc` has a unit kernel (`unitgen`: whole-vector loads, 1, 2 or 4 rows per invocation).
+pub fn has_unit(enc: Encoding) -> bool {
+    match enc {
+        Encoding::Ggml(t) => super::unitgen::has_unit(t),
+        Encoding::Mlx { bits, group, .. } => super::unitgen::unit_mlx(bits, group, 1).is_some(),
+    }
+}
 
-/// Invocations per row for a product of `rows` rows of `k`: the shape's width, doubled (up to the
-/// workgroup size and the row's sub-blocks) while the product would occupy fewer than
-/// [`MIN_GROUPS`] workgroups (few long rows: the V cache, K/V projections). Tuning knob:
-/// `HEADROOM_MEASURE_MIN_GROUPS` (0 turns the widening off).
-fn tpr_for(k: u64, rows: u64, (wg, max): (u32, u32)) -> u32 {
-    let subs = k.div_ceil(32);
-    let mut tpr = if subs <= 4 {
-        4.min(max)
-    } else if subs <= 16 {
-        16.min(max)
-    } else {
-        max
+/// Invocations a product of the decode's size should at least run (below [`BIG_ROWS`] rows): lanes
+/// per row are doubled until it does.
+const MIN_THREADS: u64 = 24576;
+
+/// Products of at least this many rows (1 GiB benchmark matrices, vocabulary-sized output matrices)
+/// fill the GPU with few lanes per row: they take each type's best shape on large matrices.
+const BIG_ROWS: u64 = 65536;
+
+/// The shape for a product of `rows` rows of `k` weights of `enc` (`xmod > 1`: rows read different
+/// inputs, one row per invocation). Chosen from the sweeps on an H100 (docs/benchmarks.md, 2026-11-27):
+/// - at least 65 536 rows (`BIG_ROWS`): each type's fastest shape on 1 GiB matrices;
+/// - fewer (the decode's products): rows per invocation by type (4, Q6_K 2, F16/BF16 1; 1 where rows
+///   read different inputs), lanes per row doubled from a minimum (Q6_K 2, F16/BF16 and the generic
+///   kernel 4, rows reading different inputs 8, else 1) until the
+///   product runs 24 576 invocations (`MIN_THREADS`), up to 32 (lanes past the row's last unit idle: that
+///   still measured faster than fewer lanes); workgroups of 256 for Q4_K, else 128.
+///
+/// Tuning knobs for benchmarks: `HEADROOM_MEASURE_WG`, `HEADROOM_MEASURE_MIN_THREADS`.
+pub fn shape_for(enc: Encoding, rows: u64, k: u64, xmod: u64) -> Shape {
+    if let Ok(t) = TUNED.lock()
+        && let Some(s) = t.get(&(enc.label(), rows, k, xmod))
+    {
+        return *s;
+    }
+    // MLX affine units: the rule of the ggml unit types without their own line (not swept yet)
+    let ty = match enc {
+        Encoding::Ggml(ty) if super::unitgen::has_unit(ty) => Some(ty),
+        Encoding::Mlx { .. } if has_unit(enc) => Some(TensorType::Q4_0),
+        _ => None,
     };
-    let min_groups = std::env::var("HEADROOM_MEASURE_MIN_GROUPS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(MIN_GROUPS);
-    while rows * (tpr as u64) < min_groups * wg as u64 && tpr < wg && (tpr as u64) < subs {
+    let (wg_env, min_threads) = *POLICY.get_or_init(|| {
+        let num = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+        let wg = num("HEADROOM_MEASURE_WG")
+            .filter(|w| w.is_power_of_two() && (32..=1024).contains(w))
+            .map(|w| w as u32);
+        (
+            wg,
+            num("HEADROOM_MEASURE_MIN_THREADS").unwrap_or(MIN_THREADS),
+        )
+    });
+    let one_row = |s: Shape| {
+        let s = if xmod > 1 { Shape { nr: 1, ..s } } else { s };
+        wg_env.map_or(s, |wg| Shape { wg, ..s })
+    };
+    if rows >= BIG_ROWS {
+        let (wg, tpr, nr) = match ty {
+            Some(TensorType::Q4_K) => (256, 4, 4),
+            Some(TensorType::Q6_K) => (128, 4, 2),
+            Some(TensorType::F16) => (128, 4, 1),
+            Some(TensorType::BF16) => (128, 2, 4),
+            Some(TensorType::F32) => (128, 4, 4),
+            Some(_) => (128, 1, 1),
+            None => (128, 4, 1),
+        };
+        return one_row(Shape::new(wg, tpr, nr));
+    }
+    let (wg, min_tpr, nr) = match ty {
+        Some(TensorType::Q4_K) => (256, 1, 4),
+        Some(TensorType::Q6_K) => (128, 2, 2),
+        Some(TensorType::F16 | TensorType::BF16) => (128, 4, 1),
+        Some(_) => (128, 1, 4),
+        None => (128, 4, 1),
+    };
+    // rows that read their own input (the K cache: 4 units of 32 per row) took 8 lanes best
+    let (nr, min_tpr) = if xmod > 1 {
+        (1, 8)
+    } else {
+        (nr.min(max_rows(enc)), min_tpr)
+    };
+    let groups = rows.div_ceil(nr as u64);
+    let mut tpr = min_tpr;
+    while tpr < 32 && groups * (tpr as u64) < min_threads {
         tpr *= 2;
     }
-    tpr
+    one_row(Shape::new(wg, tpr, nr))
 }
+
+type TunedTable = HashMap<(String, u64, u64, u64), Shape>;
+static TUNED: std::sync::LazyLock<std::sync::Mutex<TunedTable>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Benchmarks: [`shape_for`] answers `shape` for products of (encoding label, rows, k, xmod) (the
+/// best of a sweep on the device), in this process.
+pub fn set_tuned_shape(enc: Encoding, rows: u64, k: u64, xmod: u64, shape: Shape) {
+    if let Ok(mut t) = TUNED.lock() {
+        t.insert((enc.label(), rows, k, xmod), shape);
+    }
+}
+
+/// (workgroup size, [`MIN_THREADS`]) overrides of [`shape_for`]; tuning knobs for benchmarks:
+/// `HEADROOM_MEASURE_WG`, `HEADROOM_MEASURE_MIN_THREADS`.
+static POLICY: std::sync::OnceLock<(Option<u32>, u64)> = std::sync::OnceLock::new();
 
 /// An open GPU device.
 pub struct Gpu {
@@ -178,7 +404,10 @@ pub struct Gpu {
     layout_mlx: wgpu::BindGroupLayout,
     pipelines: HashMap<String, wgpu::ComputePipeline>,
     binding_cap: Option<u64>,
-    shape: (u32, u32),
+    /// Every dispatch at this shape instead of [`shape_for`]'s (benchmarks).
+    force: Option<Shape>,
+    /// Smallest subgroup size when the device has subgroup operations, else 0.
+    subgroup: u32,
 }
 
 fn gpu_err(what: &str, e: impl std::fmt::Display) -> Error {
@@ -202,10 +431,18 @@ impl Gpu {
         let info = adapter.get_info();
         let limits = adapter.limits();
         let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
-        let features = if timestamps {
+        let mut features = if timestamps {
             wgpu::Features::TIMESTAMP_QUERY
         } else {
             wgpu::Features::empty()
+        };
+        // subgroup reductions where the adapter has them (`HEADROOM_MEASURE_SUBGROUPS=0` turns them off)
+        let sg_off = std::env::var("HEADROOM_MEASURE_SUBGROUPS").as_deref() == Ok("0");
+        let subgroup = if adapter.features().contains(wgpu::Features::SUBGROUP) && !sg_off {
+            features |= wgpu::Features::SUBGROUP;
+            info.subgroup_min_size
+        } else {
+            0
         };
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("headroom-measure"),
@@ -263,7 +500,8 @@ impl Gpu {
             layout_mlx,
             pipelines: HashMap::new(),
             binding_cap: None,
-            shape: shape_from_env(),
+            force: shape_from_env(),
+            subgroup,
         }))
     }
 
@@ -287,15 +525,39 @@ impl Gpu {
         self.timestamps
     }
 
-    /// Use workgroups of `wg` invocations and up to `tpr_max` per row (benchmarks of the kernel shape).
-    pub fn set_shape(&mut self, wg: u32, tpr_max: u32) {
-        self.shape = (wg, tpr_max.min(wg));
+    /// Run every dispatch at `shape` (benchmarks of the kernel shape; `None`: [`shape_for`]'s choice).
+    /// `nr` falls back to 1 where the kernel has no several-row variant or rows read different inputs.
+    pub fn set_shape(&mut self, shape: Option<Shape>) {
+        self.force = shape.map(|s| Shape::new(s.wg, s.tpr.min(s.wg), s.nr));
     }
 
-    fn pipeline(&mut self, enc: Encoding, tpr: u32) -> Result<String> {
-        let key = format!("{enc:?}/{tpr}/{}", self.shape.0);
+    /// The adapter's smallest subgroup size when subgroup reductions are on, else 0.
+    pub fn subgroup_size(&self) -> u32 {
+        self.subgroup
+    }
+
+    /// Reduce in workgroup memory even where subgroups are available (tests of the fallback).
+    pub fn disable_subgroups(&mut self) {
+        self.subgroup = 0;
+    }
+
+    /// The shape a product of `rows` rows of `w` runs at.
+    fn shape(&self, w: &Weight, rows: u64, xmod: u64) -> Shape {
+        let f = self
+            .force
+            .unwrap_or_else(|| shape_for(w.enc, rows, w.k, xmod));
+        let nr = if xmod == 1 {
+            f.nr.min(max_rows(w.enc))
+        } else {
+            1
+        };
+        Shape { nr, ..f }
+    }
+
+    fn pipeline(&mut self, enc: Encoding, shape: Shape) -> Result<String> {
+        let key = format!("{enc:?}/{}/sg{}", shape.label(), self.subgroup);
         if !self.pipelines.contains_key(&key) {
-            let src = kernel_source(enc, tpr, self.shape.0)?;
+            let src = kernel_source(enc, shape, self.subgroup)?;
             // SAFETY: the kernels index only inside their bindings: row addresses come from the
             // planned rows of each chunk (buffers padded to 16 bytes), x indices stay below the planned
             // x length; tests/measure_gpu.rs checks every kernel against the CPU reference. Runtime
@@ -556,7 +818,10 @@ impl Gpu {
 struct Chunk {
     row_start: u64,
     rows: u64,
-    q: wgpu::Buffer,
+    /// Index of the buffer in [`Loaded::bufs`] holding these rows, from its row `base` on (several
+    /// tensors of one fused run share a buffer, one after another, each with its bytes as stored).
+    buf: usize,
+    base: u64,
     scales: Option<wgpu::Buffer>,
     biases: Option<wgpu::Buffer>,
 }
@@ -565,6 +830,7 @@ struct Chunk {
 pub struct Loaded<'g> {
     gpu: &'g mut Gpu,
     chunks: Vec<Vec<Chunk>>,
+    bufs: Vec<wgpu::Buffer>,
     x: wgpu::Buffer,
     y: wgpu::Buffer,
     xs: Vec<f32>,
@@ -577,9 +843,76 @@ pub struct Loaded<'g> {
 struct Dispatch {
     w: usize,
     chunk: usize,
-    tpr: u32,
+    shape: Shape,
     params: [u32; 8],
     groups: (u32, u32),
+}
+
+/// Products that read the same input in a real decode (so one dispatch may compute them together):
+/// a layer's Q, K and V projections; its FFN gate and up.
+fn fuse_class(k: Kind) -> Option<u8> {
+    match k {
+        Kind::AttnQ | Kind::AttnK | Kind::AttnV => Some(0),
+        Kind::FfnGate | Kind::FfnUp => Some(1),
+        _ => None,
+    }
+}
+
+/// Runs of weights to upload into one buffer each, so that products over them, back to back in a
+/// token, run as one dispatch: consecutive full-matrix products of token 0 of one layer's Q/K/V or
+/// gate/up ([`fuse_class`]) with the same ggml type and row width, together within one binding. Each
+/// tensor's bytes stay as stored, one tensor after the other. `HEADROOM_MEASURE_FUSE=0` turns this off.
+fn fused_runs(plan: &Plan, max_binding: u64) -> Vec<Vec<usize>> {
+    let mut in_run = vec![false; plan.weights.len()];
+    let mut runs: Vec<Vec<usize>> = Vec::new();
+    if std::env::var("HEADROOM_MEASURE_FUSE").as_deref() != Ok("0") {
+        let ops = plan.token_ops(0);
+        let mut cur: Vec<usize> = Vec::new();
+        let mut bytes = 0u64;
+        let fusable = |o: &MatVec| {
+            let w = &plan.weights[o.w];
+            o.xmod == 1 && o.row0 == 0 && o.rows == w.rows && matches!(w.enc, Encoding::Ggml(_))
+        };
+        for o in &ops {
+            let w = &plan.weights[o.w];
+            let joins = cur.last().is_some_and(|&l| {
+                let p = &plan.weights[l];
+                let (rp, rw) = (role(&p.name), role(&w.name));
+                fuse_class(rp.kind).is_some()
+                    && fuse_class(rp.kind) == fuse_class(rw.kind)
+                    && rp.layer == rw.layer
+                    && p.enc == w.enc
+                    && p.k == w.k
+                    && p.row_bytes == w.row_bytes
+                    && bytes + w.q.len() <= max_binding
+            });
+            let ok = fusable(o) && !in_run[o.w];
+            if ok && joins {
+                cur.push(o.w);
+                bytes += w.q.len();
+            } else {
+                if cur.len() > 1 {
+                    runs.push(std::mem::take(&mut cur));
+                }
+                cur.clear();
+                if ok && w.q.len() <= max_binding {
+                    cur.push(o.w);
+                    bytes = w.q.len();
+                }
+            }
+            for &i in &cur {
+                in_run[i] = true;
+            }
+        }
+        // a weight that ended up alone is uploaded as usual
+        for i in cur.iter().filter(|_| cur.len() == 1) {
+            in_run[*i] = false;
+        }
+        if cur.len() > 1 {
+            runs.push(cur);
+        }
+    }
+    runs
 }
 
 impl Gpu {
@@ -613,17 +946,50 @@ impl Gpu {
                 contents: bytemuck::cast_slice(&xs),
                 usage: wgpu::BufferUsages::STORAGE,
             });
+        let max_binding = self.max_binding();
+        let runs = fused_runs(plan, max_binding);
+        // a fused dispatch writes the rows of its whole run
+        let yn = runs
+            .iter()
+            .map(|r| r.iter().map(|&i| plan.weights[i].rows).sum::<u64>())
+            .max()
+            .unwrap_or(0)
+            .max(yn);
         let y = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("y"),
             size: 4 * yn.max(1),
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
-        let max_binding = self.max_binding();
         let total = plan.stored_bytes();
         let mut done = 0u64;
-        let mut chunks = Vec::with_capacity(plan.weights.len());
-        for w in &plan.weights {
+        let mut chunks: Vec<Vec<Chunk>> = (0..plan.weights.len()).map(|_| Vec::new()).collect();
+        let mut bufs = Vec::new();
+        for run in runs.iter().filter(|r| r.len() > 1) {
+            let size: u64 = run.iter().map(|&i| plan.weights[i].q.len()).sum();
+            let mut data = Vec::with_capacity(size as usize);
+            let mut base = 0u64;
+            for &i in run {
+                let w = &plan.weights[i];
+                data.extend_from_slice(load(files, &w.q, &w.name)?.as_slice());
+                chunks[i].push(Chunk {
+                    row_start: 0,
+                    rows: w.rows,
+                    buf: bufs.len(),
+                    base,
+                    scales: None,
+                    biases: None,
+                });
+                base += w.rows;
+                done += w.bytes();
+                progress(done, total);
+            }
+            bufs.push(self.upload(&plan.weights[run[0]].name, &data));
+        }
+        for (wi, w) in plan.weights.iter().enumerate() {
+            if !chunks[wi].is_empty() {
+                continue;
+            }
             let q = load(files, &w.q, &w.name)?;
             let s = w
                 .scales
@@ -647,10 +1013,12 @@ impl Gpu {
                     )
                 };
                 let srb = w.scale_row_bytes();
+                bufs.push(part(&q, w.row_bytes));
                 list.push(Chunk {
                     row_start: r,
                     rows: n,
-                    q: part(&q, w.row_bytes),
+                    buf: bufs.len() - 1,
+                    base: 0,
                     scales: s.as_ref().map(|s| part(s, srb)),
                     biases: b.as_ref().map(|b| part(b, srb)),
                 });
@@ -658,13 +1026,14 @@ impl Gpu {
             }
             done += w.bytes();
             progress(done, total);
-            chunks.push(list);
+            chunks[wi] = list;
             // synthetic bytes are dropped here, one tensor at a time
         }
         self.wait()?;
         Ok(Loaded {
             gpu: self,
             chunks,
+            bufs,
             x,
             y,
             xs,
@@ -685,48 +1054,62 @@ pub struct GpuRun {
 
 impl Loaded<'_> {
     fn dispatches(&self, plan: &Plan, ops: &[MatVec], out: &mut Vec<Dispatch>) {
+        // (weight, chunk, rows, first row in the buffer, first row in the tensor, xmod, y0)
+        let mut pieces: Vec<(usize, usize, u64, u64, u64, u64, u64)> = Vec::new();
         for op in ops {
-            let w: &Weight = &plan.weights[op.w];
             for (ci, c) in self.chunks[op.w].iter().enumerate() {
                 let lo = op.row0.max(c.row_start);
                 let hi = (op.row0 + op.rows).min(c.row_start + c.rows);
                 if lo >= hi {
                     continue;
                 }
-                let n = hi - lo;
-                // unit kernels compute NR rows per invocation group
-                let nr = match w.enc {
-                    Encoding::Ggml(ty) if super::unitgen::has_unit(ty) => {
-                        super::unitgen::rows_per_invocation(ty) as u64
+                let row0 = lo - c.row_start + c.base;
+                let y0 = lo - op.row0;
+                // back to back with the previous product's rows in the same buffer: one dispatch
+                if let Some(p) = pieces.last_mut() {
+                    let pc = &self.chunks[p.0][p.1];
+                    if pc.buf == c.buf
+                        && p.0 != op.w
+                        && p.5 == 1
+                        && op.xmod == 1
+                        && p.3 + p.2 == row0
+                        && plan.weights[p.0].enc == plan.weights[op.w].enc
+                        && matches!(plan.weights[op.w].enc, Encoding::Ggml(_))
+                    {
+                        p.2 += hi - lo;
+                        continue;
                     }
-                    _ => 1,
-                };
-                let tpr = tpr_for(w.k, n.div_ceil(nr), self.gpu.shape);
-                let rpw = (self.gpu.shape.0 / tpr) as u64 * nr;
-                let groups = n.div_ceil(rpw);
-                let gx = groups.min(65535);
-                let gy = groups.div_ceil(gx);
-                let srow = match w.enc {
-                    Encoding::Mlx { group, .. } => (w.k / group as u64) as u32,
-                    _ => 0,
-                };
-                out.push(Dispatch {
-                    w: op.w,
-                    chunk: ci,
-                    tpr,
-                    params: [
-                        n as u32,
-                        w.k as u32,
-                        w.row_bytes as u32,
-                        (lo - c.row_start) as u32,
-                        lo as u32,
-                        op.xmod as u32,
-                        (lo - op.row0) as u32,
-                        srow,
-                    ],
-                    groups: (gx as u32, gy as u32),
-                });
+                }
+                pieces.push((op.w, ci, hi - lo, row0, lo, op.xmod, y0));
             }
+        }
+        for (wi, ci, n, row0, grow0, xmod, y0) in pieces {
+            let w: &Weight = &plan.weights[wi];
+            let shape = self.gpu.shape(w, n, xmod);
+            let rpw = (shape.wg / shape.tpr) as u64 * shape.nr as u64;
+            let groups = n.div_ceil(rpw);
+            let gx = groups.min(65535);
+            let gy = groups.div_ceil(gx);
+            let srow = match w.enc {
+                Encoding::Mlx { group, .. } => (w.k / group as u64) as u32,
+                _ => 0,
+            };
+            out.push(Dispatch {
+                w: wi,
+                chunk: ci,
+                shape,
+                params: [
+                    n as u32,
+                    w.k as u32,
+                    w.row_bytes as u32,
+                    row0 as u32,
+                    grow0 as u32,
+                    xmod as u32,
+                    y0 as u32,
+                    srow,
+                ],
+                groups: (gx as u32, gy as u32),
+            });
         }
     }
 
@@ -735,7 +1118,7 @@ impl Loaded<'_> {
         let mut entries = vec![
             wgpu::BindGroupEntry {
                 binding: 0,
-                resource: c.q.as_entire_binding(),
+                resource: self.bufs[c.buf].as_entire_binding(),
             },
             wgpu::BindGroupEntry {
                 binding: 1,
@@ -794,7 +1177,7 @@ impl Loaded<'_> {
         }
         let mut keys = Vec::new();
         for d in per_token.iter().flatten() {
-            keys.push(self.gpu.pipeline(plan.weights[d.w].enc, d.tpr)?);
+            keys.push(self.gpu.pipeline(plan.weights[d.w].enc, d.shape)?);
         }
         let gpu = &*self.gpu;
         let pbuf = gpu
@@ -907,7 +1290,42 @@ impl Loaded<'_> {
     }
 
     /// See [`Gpu::set_shape`].
-    pub fn set_shape(&mut self, wg: u32, tpr_max: u32) {
-        self.gpu.set_shape(wg, tpr_max);
+    pub fn set_shape(&mut self, shape: Option<Shape>) {
+        self.gpu.set_shape(shape);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shapes that measured fastest for the Llama-3-8B products on an H100 (sweep of
+    /// 2026-11-27, docs/benchmarks.md) are the ones the rule picks (within 5%, for a simpler rule:
+    /// Q4_0 Q/K/V at 16 lanes, 20.1 against 19.3 µs at 32).
+    #[test]
+    fn shape_rule_picks_the_swept_winners() {
+        let g = Encoding::Ggml;
+        let cases = [
+            (g(TensorType::Q4_0), 4096, 4096, 1, "128/32/4"),
+            (g(TensorType::Q4_0), 6144, 4096, 1, "128/16/4"),
+            (g(TensorType::Q4_0), 28672, 4096, 1, "128/4/4"),
+            (g(TensorType::Q4_0), 4096, 14336, 1, "128/32/4"),
+            (g(TensorType::Q4_K), 6144, 4096, 1, "256/16/4"),
+            (g(TensorType::Q4_K), 4096, 4096, 1, "256/32/4"),
+            (g(TensorType::Q4_K), 28672, 4096, 1, "256/4/4"),
+            (g(TensorType::Q4_K), 4096, 14336, 1, "256/32/4"),
+            (g(TensorType::Q6_K), 1024, 4096, 1, "128/32/2"),
+            (g(TensorType::Q6_K), 4096, 14336, 1, "128/16/2"),
+            (g(TensorType::Q6_K), 128256, 4096, 1, "128/4/2"),
+            (g(TensorType::F16), 1024, 4096, 1, "128/32/1"),
+            (g(TensorType::F16), 32768, 128, 8, "128/8/1"),
+        ];
+        for (enc, rows, k, xmod, want) in cases {
+            assert_eq!(
+                shape_for(enc, rows, k, xmod).label(),
+                want,
+                "{enc:?} {rows}x{k}"
+            );
+        }
     }
 }

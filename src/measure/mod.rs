@@ -175,11 +175,19 @@ fn measure_gpu(
             &mut |done, total| progress(Progress::Upload { done, total }),
         )?;
         progress(Progress::Stage("warming up".into()));
-        // GPUs idle at low clocks while the weights upload; warm up for at least WARM_SECONDS so the
-        // timed tokens run at the clocks a real decode sees
+        // GPUs idle at low clocks while the weights upload; warm up with batches like the timed one
+        // for at least WARM_SECONDS and until two batches in a row agree within 1% (at most
+        // 4 × WARM_SECONDS), so the timed tokens run at the clocks a real decode sees
         let mut warm = 0.0;
-        while warm < WARM_SECONDS {
-            warm += loaded.run_tokens(plan, 0, WARMUP)?.wall_seconds;
+        let mut last = f64::INFINITY;
+        loop {
+            let r = loaded.run_tokens(plan, 0, opts.tokens.max(WARMUP))?;
+            warm += r.wall_seconds;
+            let stable = (r.seconds - last).abs() <= 0.01 * last;
+            last = r.seconds;
+            if warm >= 4.0 * WARM_SECONDS || (warm >= WARM_SECONDS && stable) {
+                break;
+            }
         }
         progress(Progress::Stage("decoding".into()));
         loaded.run_tokens(plan, WARMUP, opts.tokens)?

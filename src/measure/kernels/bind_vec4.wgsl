@@ -17,3 +17,21 @@ fn bf(q: u32, bias: f32) -> vec4<f32> {
     let b = vec4<u32>(q, q >> 8u, q >> 16u, q >> 24u) & vec4<u32>(0xffu);
     return bitcast<vec4<f32>>(b | vec4<u32>(0x4b000000u)) - vec4<f32>(bias);
 }
+
+// Nibbles of the four bytes of q (low nibbles: m4lo, high: m4hi) as the floats 1 + n/16, and the
+// four bytes as 1 + b/256: the bits moved to the top of the mantissa of 1.0 with one shift and one
+// and-or each, exactly (callers correct the offset with the block's input sum).
+fn m4lo(q: u32) -> vec4<f32> {
+    let v = vec4<u32>(q << 19u, q << 11u, q << 3u, q >> 5u);
+    return bitcast<vec4<f32>>((v & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u));
+}
+
+fn m4hi(q: u32) -> vec4<f32> {
+    let v = vec4<u32>(q << 15u, q << 7u, q >> 1u, q >> 9u);
+    return bitcast<vec4<f32>>((v & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u));
+}
+
+fn m8(q: u32) -> vec4<f32> {
+    let v = vec4<u32>(q << 15u, q << 7u, q >> 1u, q >> 9u);
+    return bitcast<vec4<f32>>((v & vec4<u32>(0x007f8000u)) | vec4<u32>(0x3f800000u));
+}

@@ -1,10 +1,11 @@
 // One workgroup of WG invocations computes WG/TPR rows; TPR invocations share a row, each taking every
-// TPR-th 32-element sub-block, then a tree reduction in workgroup memory.
+// TPR-th 32-element sub-block; then the TPR partial sums of a row are added (subgroup shuffles, or a
+// tree in workgroup memory).
 const WG: u32 = __WG__u;
 const TPR: u32 = __TPR__u;
 const RPW: u32 = WG / TPR;
 
-var<workgroup> red: array<f32, __WG__>;
+__RED_DECL__
 
 @compute @workgroup_size(__WG__)
 fn main(
@@ -13,8 +14,10 @@ fn main(
     @builtin(local_invocation_index) li: u32,
 ) {
     let g = wid.y * nwg.x + wid.x;
-    let lane = li % TPR;
-    let r = g * RPW + li / TPR;
+    // lane: which of the TPR invocations of its row group; rg: which row group of the workgroup
+    let lane = __LANE__;
+    let rg = __RG__;
+    let r = g * RPW + rg;
     var acc = 0.0;
     if (r < p.rows) {
         let row = p.row0 + r;
@@ -24,15 +27,8 @@ fn main(
             acc += sub_dot(row, s, xo + s * 32u);
         }
     }
-    red[li] = acc;
-    workgroupBarrier();
-    for (var st = TPR / 2u; st > 0u; st = st >> 1u) {
-        if (lane < st) {
-            red[li] += red[li + st];
-        }
-        workgroupBarrier();
-    }
+__REDUCE__
     if (lane == 0u && r < p.rows) {
-        y[p.y0 + r] = red[li];
+        y[p.y0 + r] = acc;
     }
 }
