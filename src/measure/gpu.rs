@@ -311,8 +311,11 @@ const BIG_ROWS: u64 = 65536;
 /// The shape for a product of `rows` rows of `k` weights of `enc` (`xmod > 1`: rows read different
 /// inputs, one row per invocation). Chosen from the sweeps on an H100 (docs/benchmarks.md, 2026-11-27):
 /// - at least 65 536 rows (`BIG_ROWS`): each type's fastest shape on 1 GiB matrices;
-/// - fewer (the decode's products): rows per invocation by type (4, Q6_K 2, F16/BF16 1; 1 where rows
-///   read different inputs), lanes per row doubled from a minimum (Q6_K 2, F16/BF16 and the generic
+/// - fewer (the decode's products): 256 lanes, 16 per row, 2 rows per invocation (1 where the kernel
+///   has no several-row variant or rows read different inputs): measured fastest in the full decode.
+///   With `HEADROOM_MEASURE_PER_PRODUCT=1`, the per-product rule from timing products alone: rows per
+///   invocation by type (4, Q6_K 2, F16/BF16 1; 1 where rows read different inputs), lanes per row
+///   doubled from a minimum (Q6_K 2, F16/BF16 and the generic
 ///   kernel 4, rows reading different inputs 8, else 1) until the
 ///   product runs 24 576 invocations (`MIN_THREADS`), up to 32 (lanes past the row's last unit idle: that
 ///   still measured faster than fewer lanes); workgroups of 256 for Q4_K, else 128.
@@ -355,6 +358,15 @@ pub fn shape_for(enc: Encoding, rows: u64, k: u64, xmod: u64) -> Shape {
             None => (128, 4, 1),
         };
         return one_row(Shape::new(wg, tpr, nr));
+    }
+    // The decode's products: one shape for all (256 lanes, 16 per row, 2 rows per invocation where the
+    // kernel has them). Measured in the full decode (`headroom measure llama-3.1-8b --backend gpu`, H100,
+    // 2026-11-27, every dispatch at one shape): Q4_0 135.4 tok/s against 107.3 with the per-product
+    // rule below, Q4_K_M 104.3 / 97.6, Q8_0 112.2 / 98.1, F16 113.0 / 103.1. The per-product rule came
+    // from timing each product alone, which did not carry over to the products back to back.
+    // `HEADROOM_MEASURE_PER_PRODUCT=1` (benchmarks) brings that rule back.
+    if std::env::var("HEADROOM_MEASURE_PER_PRODUCT").as_deref() != Ok("1") {
+        return one_row(Shape::new(256, 16, 2));
     }
     let (wg, min_tpr, nr) = match ty {
         Some(TensorType::Q4_K) => (256, 1, 4),
