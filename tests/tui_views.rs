@@ -206,13 +206,25 @@ fn assert_set_numbers_shown(a: &App, screen: &str, model: &str, quant: &str, har
             fmt::tps(p.speed.prefill_tokens_per_s),
             p.speed.prefill_error_pct
         ),
-        format!("{:.2}", p.interconnect_s_per_token * 1e3),
         p.interconnect.name.to_string(),
+        format!("{} one way", fmt::gbs(p.interconnect.bandwidth_bytes_per_s)),
+        format!("{} transfer", p.transfers_per_token),
         p.llama_cpp_flags.clone(),
-        headroom::cli::multi::setup_name(&devices),
     ] {
         assert!(screen.contains(&s), "{s} not on screen:\n{screen}");
     }
+    // the interconnect's ms a token, as the device rows' (more decimals below 0.01 ms)
+    let link_ms = p.interconnect_s_per_token * 1e3;
+    let link_ms = if link_ms < 0.01 {
+        format!("{link_ms:.3}")
+    } else {
+        format!("{link_ms:.2}")
+    };
+    let row = screen
+        .lines()
+        .find(|l| l.contains("│interconnect"))
+        .unwrap_or_else(|| panic!("interconnect row missing:\n{screen}"));
+    assert!(row.contains(&link_ms), "{link_ms} not in {row}");
 }
 
 #[test]
@@ -222,7 +234,22 @@ fn device_set_view_70b_on_two_h100s() {
     let screen = text(&render(&a));
     assert_set_numbers_shown(&a, &screen, "llama-3.1-70b", "Q4_K_M", "h100-sxm:x2");
     assert!(screen.contains("layer split"), "{screen}");
+    assert!(screen.contains("2× NVIDIA H100 SXM5 80GB"), "{screen}");
     insta::assert_snapshot!("devices_70b_2x_h100", screen);
+
+    // the capture for the README
+    let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/tui-devices.txt");
+    let want = format!(
+        "headroom tui llama-3.1-70b --hardware h100-sxm:x2, what-if Q4_K_M (120x40 capture)\n\n{screen}\n"
+    );
+    if std::env::var_os("HEADROOM_UPDATE_DOCS").is_some() {
+        std::fs::write(&doc, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(&doc).unwrap_or_default();
+    assert_eq!(
+        have, want,
+        "docs/tui-devices.txt is stale: rerun with HEADROOM_UPDATE_DOCS=1"
+    );
 }
 
 #[test]

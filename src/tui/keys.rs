@@ -49,12 +49,12 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "x",
-        "device-set view: the model split over the marked machines (or 2× the selected one); x again leaves",
+        "device-set view: marked machines (or 2× the selected one); x again leaves",
     ),
     ("s", "device set: split mode layer / row / tensor"),
     (
         "i, I",
-        "device set: next / previous interconnect (NVLink, PCIe, Thunderbolt, Ethernet)",
+        "device set: next / previous link (NVLink, PCIe, Thunderbolt, Ethernet)",
     ),
     (
         "d, D",

@@ -204,6 +204,19 @@ fn machine_title(m: &Machine) -> String {
     format!("{} · {:.0} GiB", m.name, m.memory_bytes as f64 / fmt::GIB)
 }
 
+/// The device set in the title: `2× NVIDIA H100 SXM5 80GB`, or a mix in `--hardware` spelling
+/// (`m2-ultra-76c:192 + m4-max-40c:128`).
+fn set_title(app: &App, devices: &[Machine]) -> String {
+    match &app.set.devices {
+        super::app::SetDevices::Repeat(_) => crate::cli::multi::setup_name(devices),
+        super::app::SetDevices::Mixed(v) => v
+            .iter()
+            .map(|m| format!("{}:{:.0}", m.id, m.memory_bytes as f64 / fmt::GIB))
+            .collect::<Vec<_>>()
+            .join(" + "),
+    }
+}
+
 fn draw_title(app: &App, f: &mut Frame, r: Rect, theme: Theme) {
     let tab = |s: Screen, label: &'static str| {
         if app.screen == s {
@@ -223,10 +236,7 @@ fn draw_title(app: &App, f: &mut Frame, r: Rect, theme: Theme) {
     let devices = app.set_devices();
     if app.screen == Screen::Devices && !devices.is_empty() {
         spans.push(Span::raw(" on "));
-        spans.push(Span::styled(
-            crate::cli::multi::setup_name(&devices),
-            theme.bold(),
-        ));
+        spans.push(Span::styled(set_title(app, &devices), theme.bold()));
     } else if let Some(m) = app.machine() {
         spans.push(Span::raw(" on "));
         spans.push(Span::styled(machine_title(m), theme.bold()));
@@ -235,7 +245,12 @@ fn draw_title(app: &App, f: &mut Frame, r: Rect, theme: Theme) {
     spans.push(tab(Screen::Main, "plan"));
     spans.push(tab(Screen::Compare, "compare (c)"));
     spans.push(tab(Screen::Devices, "devices (x)"));
-    spans.push(Span::styled("│ ? help  q quit", theme.dim()));
+    // the hint only where it fits (the status line has it too)
+    let hint = "│ ? help  q quit";
+    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    if used + hint.chars().count() <= r.width as usize {
+        spans.push(Span::styled(hint, theme.dim()));
+    }
     f.render_widget(Paragraph::new(Line::from(spans)), r);
 }
 
@@ -973,6 +988,16 @@ fn verdict_short(v: &Verdict) -> &'static str {
     }
 }
 
+/// Seconds as milliseconds: two decimals, three below 0.01 ms (a fast link's share of a token).
+fn ms(seconds: f64) -> String {
+    let v = seconds * 1e3;
+    if v != 0.0 && v.abs() < 0.01 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
 fn right_cell(s: String) -> Cell<'static> {
     Cell::from(Line::from(s).right_aligned())
 }
@@ -1014,7 +1039,7 @@ fn draw_devices(app: &App, f: &mut Frame, r: Rect, theme: Theme) {
         Constraint::Length(5),
         Constraint::Length(n + 5),
         Constraint::Length(n + 3),
-        Constraint::Length(7),
+        Constraint::Length(8),
         Constraint::Min(3),
     ])
     .areas(r);
@@ -1054,24 +1079,10 @@ fn draw_set_banner(f: &mut Frame, r: Rect, devices: &[Machine], p: &MultiPlan, t
         .unwrap_or(&line)
         .to_string();
     let style = theme.verdict(&p.verdict);
-    let l = &p.interconnect;
-    let text = vec![
-        Line::from(vec![
-            Span::styled(format!("{} ", verdict_heading(&p.verdict)), style),
-            Span::raw(rest),
-        ]),
-        Line::styled(
-            format!(
-                "{} split (llama.cpp {}) · {}: {} one way, {:.0} µs a transfer",
-                p.split.label(),
-                p.llama_cpp_flags,
-                l.name,
-                fmt::gbs(l.bandwidth_bytes_per_s),
-                l.latency_s * 1e6
-            ),
-            theme.dim(),
-        ),
-    ];
+    let text = Line::from(vec![
+        Span::styled(format!("{} ", verdict_heading(&p.verdict)), style),
+        Span::raw(rest),
+    ]);
     let b = Block::bordered()
         .title(" Verdict ")
         .border_style(style.remove_modifier(Modifier::BOLD));
@@ -1085,9 +1096,9 @@ fn draw_set_table(f: &mut Frame, r: Rect, p: &MultiPlan, theme: Theme) {
         right_cell("weights".into()),
         right_cell("KV".into()),
         right_cell("compute".into()),
-        right_cell("total/budget".into()),
+        right_cell("need/budget".into()),
         Cell::from("verdict"),
-        right_cell("ms/tok".into()),
+        right_cell("ms/tk".into()),
     ])
     .style(theme.bold());
     let mut rows: Vec<Row> = p
@@ -1111,7 +1122,7 @@ fn draw_set_table(f: &mut Frame, r: Rect, p: &MultiPlan, theme: Theme) {
                     verdict_short(&d.verdict),
                     theme.verdict(&d.verdict),
                 )),
-                right_cell(format!("{:.2}", d.decode_s * 1e3)),
+                right_cell(ms(d.decode_s)),
             ])
         })
         .collect();
@@ -1143,25 +1154,26 @@ fn draw_set_table(f: &mut Frame, r: Rect, p: &MultiPlan, theme: Theme) {
         Cell::from(""),
         Cell::from(""),
         Cell::from(""),
-        right_cell(format!("{:.2}", p.interconnect_s_per_token * 1e3)),
+        right_cell(ms(p.interconnect_s_per_token)),
     ]));
     let t = Table::new(
         rows,
         [
             Constraint::Fill(1),
-            Constraint::Length(11),
+            Constraint::Length(13),
             Constraint::Length(7),
             Constraint::Length(6),
             Constraint::Length(7),
-            Constraint::Length(12),
+            Constraint::Length(11),
             Constraint::Length(9),
-            Constraint::Length(7),
+            Constraint::Length(6),
         ],
     )
     .header(header)
     .block(Block::bordered().title(format!(
-        " Devices ({} split; GiB, total ±{:.1}%) ",
+        " Devices · {} split, llama.cpp {} · GiB, total ±{:.1}% ",
         p.split.label(),
+        p.llama_cpp_flags,
         p.memory_error_pct
     )));
     f.render_widget(t, r);
@@ -1181,7 +1193,7 @@ fn draw_set_bars(f: &mut Frame, r: Rect, p: &MultiPlan, theme: Theme) {
         } else {
             f64::INFINITY
         };
-        let label = format!(" {pct:>4.0}% of {}", fmt::gib1(d.budget_bytes));
+        let label = format!(" {pct:>4.0}% of {} GiB", fmt::gib1(d.budget_bytes));
         let prefix = format!("{i} ");
         let bar_w = w.saturating_sub(prefix.chars().count() + label.chars().count());
         let cells = bar_cells(bar_w, &d.memory, d.budget_bytes, 0);
@@ -1207,6 +1219,7 @@ fn draw_set_speed(f: &mut Frame, r: Rect, p: &MultiPlan, theme: Theme) {
         _ => "devices together",
     };
     let link_pct = 100.0 * p.interconnect_s_per_token * s.decode_tokens_per_s;
+    let l = &p.interconnect;
     let max_ctx = p
         .max_context_by_kv
         .iter()
@@ -1243,9 +1256,18 @@ fn draw_set_speed(f: &mut Frame, r: Rect, p: &MultiPlan, theme: Theme) {
         Row::new(vec![
             Cell::from("per token"),
             Cell::from(format!(
-                "{} read; {:.0}% of the time on the interconnect",
+                "{} read; {:.1}% of the time on the interconnect",
                 fmt::gib(s.bytes_per_token),
                 link_pct
+            )),
+        ]),
+        Row::new(vec![
+            Cell::from("interconnect"),
+            Cell::from(format!(
+                "{}: {} one way, {:.0} µs a transfer",
+                l.name,
+                fmt::gbs(l.bandwidth_bytes_per_s),
+                l.latency_s * 1e6
             )),
         ]),
         Row::new(vec![
@@ -1261,7 +1283,7 @@ fn draw_set_speed(f: &mut Frame, r: Rect, p: &MultiPlan, theme: Theme) {
             )),
         ]),
     ];
-    let t = Table::new(rows, [Constraint::Length(12), Constraint::Fill(1)])
+    let t = Table::new(rows, [Constraint::Length(13), Constraint::Fill(1)])
         .block(Block::bordered().title(" Speed "));
     f.render_widget(t, r);
 }
