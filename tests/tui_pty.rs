@@ -133,11 +133,11 @@ fn change_context_switch_machine_quit() {
 fn device_set_split_link_and_count_keys() {
     let mut s = Session::start(&["tui", "llama-3.1-70b", "--hardware", "h100-sxm:x2"]);
     s.wait_for("2× NVIDIA H100");
-    s.wait_for("layer split (llama.cpp -ngl 99 -sm layer)");
+    s.wait_for("layer split, llama.cpp -ngl 99 -sm layer");
     s.wait_for("NVLink 4");
     // split: layer -> row -> tensor
     s.keys(b"ss");
-    s.wait_for("tensor split (llama.cpp -ngl 99 -sm tensor");
+    s.wait_for("tensor split, llama.cpp -ngl 99 -sm tensor");
     // the link: NVLink 4 -> NVLink 3 -> PCIe 5.0
     s.keys(b"ii");
     s.wait_for("PCIe 5.0 x16");

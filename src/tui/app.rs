@@ -763,6 +763,13 @@ impl App {
     /// Open the device-set view: over the marked machines when two or more are marked, else over N
     /// (the set's count, or 2) of the selected machine.
     pub fn open_devices(&mut self) {
+        self.set_from_marks();
+        self.screen = Screen::Devices;
+    }
+
+    /// The set from the marks: the marked machines (at their selected memory, in list order) when two
+    /// or more are marked, else N of the selected machine.
+    fn set_from_marks(&mut self) {
         let marked: Vec<Machine> = self
             .hardware
             .iter()
@@ -774,7 +781,6 @@ impl App {
         } else if let SetDevices::Mixed(_) = self.set.devices {
             self.set.devices = SetDevices::Repeat(MIN_SET_DEVICES);
         }
-        self.screen = Screen::Devices;
     }
 
     /// Whether the selected model is a spec (no weights to run).
@@ -1109,6 +1115,17 @@ pub fn update(app: &mut App, action: Action) {
         Action::ToggleMark => {
             if let Some(h) = app.hardware.get_mut(app.hw_sel) {
                 h.marked = !h.marked;
+            }
+            if app.screen == Screen::Devices {
+                // the picker: the set is the marked machines (two or more), else N of the selected one
+                app.set_from_marks();
+                let n = app.hardware.iter().filter(|h| h.marked).count();
+                if n == 1 {
+                    app.status = Some(
+                        "1 machine marked: mark another to split over the marked ones; until then N of the selected one"
+                            .into(),
+                    );
+                }
             }
         }
         Action::ToggleCompare => {
@@ -1993,6 +2010,30 @@ mod tests {
         update(&mut a, Action::CycleSplit);
         assert_eq!(a.set.split, SplitMode::Row);
         assert!(a.status.as_deref().unwrap().contains("press x"));
+    }
+
+    #[test]
+    fn space_in_the_device_set_view_picks_the_set_from_the_marks() {
+        let mut a = set_app("h100-sxm:x2");
+        a.focus = Pane::Hardware;
+        update(&mut a, Action::ToggleMark); // the H100: one mark, still 2x the selected one
+        assert_eq!(a.set.devices, SetDevices::Repeat(2));
+        assert!(a.status.as_deref().unwrap().contains("1 machine marked"));
+        let h200 = a.hardware.iter().position(|h| h.id == "h200").unwrap();
+        a.hw_sel = h200;
+        update(&mut a, Action::ToggleMark); // H100 + H200
+        let devs = a.set_devices();
+        let ids: Vec<&str> = devs.iter().map(|m| m.id.as_str()).collect();
+        let h100 = a.hardware.iter().position(|h| h.id == "h100-sxm").unwrap();
+        if h100 < h200 {
+            assert_eq!(ids, ["h100-sxm", "h200"]);
+        } else {
+            assert_eq!(ids, ["h200", "h100-sxm"]);
+        }
+        assert_eq!(shown(&a), direct(&a, &devs, SplitMode::Layer, None));
+        update(&mut a, Action::ToggleMark); // unmark the H200: back to N of the selected one
+        assert_eq!(a.set.devices, SetDevices::Repeat(2));
+        assert!(a.set_devices().iter().all(|m| m.id == "h200"));
     }
 
     #[test]

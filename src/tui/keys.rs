@@ -32,7 +32,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "/",
         "filter the models (or hardware) list; Enter keeps, Esc clears",
     ),
-    ("space", "mark a machine for the compare view"),
+    (
+        "space",
+        "mark a machine for the compare view (device-set view: the set is the marked machines)",
+    ),
     (
         "c",
         "compare view: the model on the marked (or all listed) machines",
