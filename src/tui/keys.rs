@@ -34,7 +34,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "space",
-        "mark a machine for the compare view (device-set view: the set is the marked machines)",
+        "mark a machine for the compare (c) and device-set (x) views",
     ),
     (
         "c",
