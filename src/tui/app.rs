@@ -1,9 +1,10 @@
 //! tui::app: the explorer's whole state ([`App`]) and the one function that changes it ([`update`]).
 //!
 //! Every number shown comes from `estimate::plan::plan()` (one machine) or
-//! `estimate::multi::plan_multi()` (a device set: one model split over several devices); this module only
-//! decides which (model, machine or devices, workload, split, link) to ask about, caches the answers, and
-//! keeps selections and scroll offsets consistent. After each [`Action`], [`update`] makes sure everything the view will read is computed,
+//! `estimate::multi::plan_multi()` (a device set: one model split over several devices); this module
+//! only decides which (model, machine or devices, workload, split, link) to ask about, caches the
+//! answers, and keeps selections and scroll offsets consistent. After each [`Action`], [`update`]
+//! makes sure everything the view will read is computed,
 //! so `view` stays a pure function of the state.
 
 use crate::error::Result;
