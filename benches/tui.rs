@@ -9,7 +9,9 @@
 //! - `machine_switch_cold`: the next memory size, plan cache emptied, first frame.
 //! - `devices_*`: the device-set view, llama-3.1-70b Q4_K_M on `h100-sxm:x2`: `context_step` (+/-,
 //!   cached), `split_cold` (`s` with the cache emptied: one `plan_multi`, whose largest-context search
-//!   re-plans the devices about 3×17 times), `count_cold` (`d`/`D`, 2 <-> 3 devices, cache emptied).
+//!   re-plans the devices about 3×17 times; cycles layer, row, tensor), `layer_kv_cold` and
+//!   `tensor_kv_cold` (a K cache type change with the cache emptied, under each split), `count_cold`
+//!   (`d`/`D`, 2 <-> 3 devices, cache emptied).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use headroom::hardware::profile;
@@ -107,6 +109,22 @@ fn bench(c: &mut Criterion) {
             term.draw(|f| view(black_box(&a), f)).unwrap();
         })
     });
+    for (name, presses) in [
+        ("tui/devices_layer_kv_cold+render", 0),
+        ("tui/devices_tensor_kv_cold+render", 2),
+    ] {
+        let mut a = app_on("h100-sxm:x2");
+        for _ in 0..presses {
+            update(&mut a, Action::CycleSplit);
+        }
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                a.clear_plan_cache();
+                update(&mut a, Action::CycleCacheK);
+                term.draw(|f| view(black_box(&a), f)).unwrap();
+            })
+        });
+    }
     let mut a = app_on("h100-sxm:x2");
     let mut more = true;
     c.bench_function("tui/devices_count_cold+render", |b| {
