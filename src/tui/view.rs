@@ -1181,8 +1181,8 @@ fn draw_set_table(f: &mut Frame, r: Rect, p: &MultiPlan, theme: Theme) {
 
 /// One bar per device: its weights, KV, compute and overhead against its own budget.
 fn draw_set_bars(f: &mut Frame, r: Rect, p: &MultiPlan, theme: Theme) {
-    let b =
-        Block::bordered().title(" Memory per device (bar = its GPU budget, or its need if more) ");
+    let b = Block::bordered()
+        .title(" Memory per device (bar = its GPU budget; ┃ = the budget when over) ");
     let inner = b.inner(r);
     f.render_widget(b, r);
     let w = inner.width as usize;
@@ -1198,7 +1198,15 @@ fn draw_set_bars(f: &mut Frame, r: Rect, p: &MultiPlan, theme: Theme) {
         let bar_w = w.saturating_sub(prefix.chars().count() + label.chars().count());
         let cells = bar_cells(bar_w, &d.memory, d.budget_bytes, 0);
         let mut spans = vec![Span::raw(prefix)];
-        spans.extend(bar_spans(&cells, theme));
+        if d.memory.total_bytes > d.budget_bytes && bar_w > 0 {
+            // over its budget: the bar is the need, and ┃ marks where the budget ends
+            let col = marker_col(bar_w, d.budget_bytes, d.memory.total_bytes);
+            spans.extend(bar_spans(&cells[..col], theme));
+            spans.push(Span::styled("┃", theme.verdict(&d.verdict)));
+            spans.extend(bar_spans(&cells[col + 1..], theme));
+        } else {
+            spans.extend(bar_spans(&cells, theme));
+        }
         spans.push(Span::styled(label, theme.verdict(&d.verdict)));
         lines.push(Line::from(spans));
     }
