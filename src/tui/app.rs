@@ -161,8 +161,9 @@ pub struct DeviceSet {
     pub split: SplitMode,
     /// A link id from [`link::LINKS`]; `None`: [`link::default_for`] the devices.
     pub link: Option<&'static str>,
-    /// llama.cpp `-ts`; `None`: each device's budget (llama.cpp's default).
-    pub tensor_split: Option<Vec<f64>>,
+    /// llama.cpp `-ts 1,1,...` (an even split) instead of llama.cpp's default, each device's budget
+    /// (`t`). A tensor split is even either way.
+    pub even: bool,
 }
 
 impl Default for DeviceSet {
@@ -171,7 +172,7 @@ impl Default for DeviceSet {
             devices: SetDevices::Repeat(MIN_SET_DEVICES),
             split: SplitMode::Layer,
             link: None,
-            tensor_split: None,
+            even: false,
         }
     }
 }
@@ -332,6 +333,8 @@ pub enum Action {
     /// `i` / `I`: next / previous interconnect.
     LinkNext,
     LinkPrev,
+    /// `t`: llama.cpp `-ts` even / by budget.
+    ToggleEvenSplit,
     /// `d` / `D`: one device more / fewer.
     DevicesMore,
     DevicesFewer,
@@ -369,8 +372,8 @@ pub struct MultiKey {
     pub devices: Vec<(String, u64, u64)>,
     pub split: &'static str,
     pub link: &'static str,
-    /// `-ts` proportions as bit patterns.
-    pub tensor_split: Option<Vec<u64>>,
+    /// `-ts 1,1,...` instead of the budgets.
+    pub even: bool,
 }
 
 pub type PlanResult = std::result::Result<Arc<Plan>, String>;
@@ -708,11 +711,7 @@ impl App {
                 .collect(),
             split: self.set.split.label(),
             link: link_id,
-            tensor_split: self
-                .set
-                .tensor_split
-                .as_ref()
-                .map(|v| v.iter().map(|x| x.to_bits()).collect()),
+            even: self.set.even,
         }
     }
 
@@ -744,7 +743,7 @@ impl App {
                 self.multi_plan_calls += 1;
                 let opts = MultiOptions {
                     split: self.set.split,
-                    tensor_split: self.set.tensor_split.clone(),
+                    tensor_split: self.set.even.then(|| vec![1.0; devices.len()]),
                     link: l,
                     link_note: note,
                 };
@@ -1145,6 +1144,10 @@ pub fn update(app: &mut App, action: Action) {
         Action::CycleSplit => set_control(app, Control::Split, true),
         Action::LinkNext => set_control(app, Control::Link, true),
         Action::LinkPrev => set_control(app, Control::Link, false),
+        Action::ToggleEvenSplit => {
+            app.set.even = !app.set.even;
+            set_control_status(app, Control::Split);
+        }
         Action::DevicesMore => set_control(app, Control::Devices, true),
         Action::DevicesFewer => set_control(app, Control::Devices, false),
         Action::QuantNext => change_control(app, Control::Quant, true),
@@ -1200,6 +1203,10 @@ fn move_sel(app: &mut App, delta: i64) {
 /// the change shows.
 fn set_control(app: &mut App, c: Control, fwd: bool) {
     change_control(app, c, fwd);
+    set_control_status(app, c);
+}
+
+fn set_control_status(app: &mut App, c: Control) {
     if app.screen != Screen::Devices && app.status.is_none() {
         app.status = Some(format!(
             "{} is now {}: it applies to the device-set view (press x)",
@@ -1216,6 +1223,9 @@ pub fn set_value(app: &App, c: Control) -> String {
             SetDevices::Repeat(n) => format!("{n}×"),
             SetDevices::Mixed(v) => format!("{} mixed", v.len()),
         },
+        Control::Split if app.set.even && app.set.split != SplitMode::Tensor => {
+            format!("{} -ts even", app.set.split.label())
+        }
         Control::Split => app.set.split.label().to_string(),
         Control::Link => match app.set.link {
             Some(id) => id.to_string(),
@@ -2035,6 +2045,36 @@ mod tests {
         update(&mut a, Action::ToggleMark); // unmark the H200: back to N of the selected one
         assert_eq!(a.set.devices, SetDevices::Repeat(2));
         assert!(a.set_devices().iter().all(|m| m.id == "h200"));
+    }
+
+    #[test]
+    fn t_switches_llama_cpps_budget_split_to_an_even_one() {
+        // an M2 Ultra 192 GiB and an M4 Max 128 GiB: by budget the Ultra takes more layers
+        let hw = "m2-ultra-76c:192+m4-max-40c:128";
+        let mut a = set_app(hw);
+        let devs = a.set_devices();
+        let by_budget = shown(&a);
+        update(&mut a, Action::ToggleEvenSplit);
+        assert!(a.set.even);
+        assert_eq!(set_value(&a, Control::Split), "layer -ts even");
+        let even = shown(&a);
+        let model = crate::model::load_with_quant("llama-3.1-70b", Some("Q4_K_M")).unwrap();
+        let (l, note) = link::default_for(&devs);
+        let opts = MultiOptions {
+            split: SplitMode::Layer,
+            tensor_split: Some(vec![1.0, 1.0]),
+            link: l,
+            link_note: Some(note),
+        };
+        assert_eq!(even, plan_multi(&model, &devs, &a.workload, &opts).unwrap());
+        assert!(
+            even.llama_cpp_flags.contains("-ts 1,1"),
+            "{}",
+            even.llama_cpp_flags
+        );
+        assert!(by_budget.devices[0].n_layers > even.devices[0].n_layers);
+        update(&mut a, Action::ToggleEvenSplit);
+        assert_eq!(shown(&a), by_budget);
     }
 
     #[test]

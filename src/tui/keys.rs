@@ -56,6 +56,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("s", "device set: split mode layer / row / tensor"),
     (
+        "t",
+        "device set: llama.cpp -ts even / by each device's budget (the default)",
+    ),
+    (
         "i, I",
         "device set: next / previous link (NVLink, PCIe, Thunderbolt, Ethernet)",
     ),
@@ -139,6 +143,7 @@ pub fn map_key(app: &App, k: &KeyEvent) -> Option<Action> {
         KeyCode::Char('r') => Action::ToggleRuntime,
         KeyCode::Char('x') => Action::ToggleDevices,
         KeyCode::Char('s') => Action::CycleSplit,
+        KeyCode::Char('t') => Action::ToggleEvenSplit,
         KeyCode::Char('i') => Action::LinkNext,
         KeyCode::Char('I') => Action::LinkPrev,
         KeyCode::Char('d') => Action::DevicesMore,
@@ -179,6 +184,7 @@ mod tests {
         for (c, a) in [
             ('x', Action::ToggleDevices),
             ('s', Action::CycleSplit),
+            ('t', Action::ToggleEvenSplit),
             ('i', Action::LinkNext),
             ('I', Action::LinkPrev),
             ('d', Action::DevicesMore),
@@ -186,7 +192,7 @@ mod tests {
         ] {
             assert_eq!(press(&app, c), Some(a), "{c}");
         }
-        for k in ["x", "s", "i, I", "d, D"] {
+        for k in ["x", "s", "t", "i, I", "d, D"] {
             assert!(KEYS.iter().any(|(keys, _)| *keys == k), "{k} not in KEYS");
         }
     }

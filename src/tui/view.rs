@@ -1311,7 +1311,7 @@ pub fn status_text(app: &App) -> String {
         return "type to filter · Enter keep · Esc clear".into();
     }
     if app.screen == Screen::Devices {
-        return "s split · i/I link · d/D devices · space mark · +/- context · Tab pane · x/Esc one device · ? help · q quit"
+        return "s split · t -ts · i/I link · d/D devices · space mark · +/- context · Tab pane · x/Esc one device · ? help · q quit"
             .into();
     }
     "Tab pane · ↑↓ select · ←→ change · +/- context · / filter · space mark · c compare · m measure · ? help · q quit"
