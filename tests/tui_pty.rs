@@ -1,5 +1,6 @@
 //! End to end: start the real `headroom tui` binary in a pseudo-terminal (portable-pty), type keys,
-//! and read the screen through a VT100 parser (vt100): change the context, switch machine, quit.
+//! and read the screen through a VT100 parser (vt100): change the context, switch machine, quit; and a
+//! device set's split, link and count keys.
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use std::io::{Read, Write};
@@ -126,6 +127,36 @@ fn change_context_switch_machine_quit() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "exit status {status:?}");
+}
+
+#[test]
+fn device_set_split_link_and_count_keys() {
+    let mut s = Session::start(&["tui", "llama-3.1-70b", "--hardware", "h100-sxm:x2"]);
+    s.wait_for("2× NVIDIA H100");
+    s.wait_for("layer split, llama.cpp -ngl 99 -sm layer");
+    s.wait_for("NVLink 4");
+    // split: layer -> row -> tensor
+    s.keys(b"ss");
+    s.wait_for("tensor split, llama.cpp -ngl 99 -sm tensor");
+    // the link: NVLink 4 -> NVLink 3 -> PCIe 5.0
+    s.keys(b"ii");
+    s.wait_for("PCIe 5.0 x16");
+    // one more device
+    s.keys(b"d");
+    let screen = s.wait_for("3× NVIDIA H100");
+    assert!(screen.contains("│2 h100-sxm"), "{screen}");
+    // Esc: the one-device plan view; Esc again quits
+    s.keys(b"\x1b");
+    s.wait_for("Breakdown");
+    s.keys(b"\x1b");
+    let start = Instant::now();
+    while s.child.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "Esc did not quit"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]

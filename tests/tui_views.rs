@@ -160,6 +160,120 @@ fn compare_view_lists_each_machine_with_its_plan() {
     insta::assert_snapshot!("compare_qwen3_30b", screen);
 }
 
+/// Every device row, the interconnect and the speed on screen are `plan_multi`'s, formatted by
+/// `cli::fmt`.
+fn assert_set_numbers_shown(a: &App, screen: &str, model: &str, quant: &str, hardware: &str) {
+    use headroom::estimate::multi::{MultiOptions, plan_multi};
+    let devices = profile::resolve_setups(hardware, false)
+        .unwrap()
+        .0
+        .remove(0);
+    let model = headroom::model::load_with_quant(model, Some(quant)).unwrap();
+    let (link, note) = headroom::hardware::link::default_for(&devices);
+    let opts = MultiOptions {
+        split: a.set.split,
+        tensor_split: None,
+        link,
+        link_note: Some(note),
+    };
+    let p = plan_multi(&model, &devices, &a.workload, &opts).unwrap();
+    assert_eq!(a.multi_plan().unwrap().as_ref().unwrap().as_ref(), &p);
+    for (i, d) in p.devices.iter().enumerate() {
+        let m = &d.memory;
+        let row = screen
+            .lines()
+            .find(|l| l.contains(&format!("│{i} {}", d.id)))
+            .unwrap_or_else(|| panic!("device {i} row missing:\n{screen}"));
+        for s in [
+            headroom::cli::multi::layers_cell(&p, d),
+            fmt::gib1(m.weights_bytes),
+            fmt::gib1(m.kv_cache_bytes),
+            fmt::gib1(m.compute_bytes),
+            format!("{}/{}", fmt::gib1(m.total_bytes), fmt::gib1(d.budget_bytes)),
+            format!("{:.2}", d.decode_s * 1e3),
+        ] {
+            assert!(row.contains(&s), "{s} not in device {i}'s row: {row}");
+        }
+    }
+    for s in [
+        format!(
+            "{} tok/s ±{:.0}%",
+            fmt::tps(p.speed.decode_tokens_per_s),
+            p.speed.decode_error_pct
+        ),
+        format!(
+            "{} tok/s ±{:.0}%",
+            fmt::tps(p.speed.prefill_tokens_per_s),
+            p.speed.prefill_error_pct
+        ),
+        p.interconnect.name.to_string(),
+        format!("{} one way", fmt::gbs(p.interconnect.bandwidth_bytes_per_s)),
+        format!("{} transfer", p.transfers_per_token),
+        p.llama_cpp_flags.clone(),
+    ] {
+        assert!(screen.contains(&s), "{s} not on screen:\n{screen}");
+    }
+    // the interconnect's ms a token, as the device rows' (more decimals below 0.01 ms)
+    let link_ms = p.interconnect_s_per_token * 1e3;
+    let link_ms = if link_ms < 0.01 {
+        format!("{link_ms:.3}")
+    } else {
+        format!("{link_ms:.2}")
+    };
+    let row = screen
+        .lines()
+        .find(|l| l.contains("│interconnect"))
+        .unwrap_or_else(|| panic!("interconnect row missing:\n{screen}"));
+    assert!(row.contains(&link_ms), "{link_ms} not in {row}");
+}
+
+#[test]
+fn device_set_view_70b_on_two_h100s() {
+    let a = app(&["llama-3.1-70b"], "h100-sxm:x2", "Q4_K_M");
+    assert_eq!(a.screen, headroom::tui::app::Screen::Devices);
+    let screen = text(&render(&a));
+    assert_set_numbers_shown(&a, &screen, "llama-3.1-70b", "Q4_K_M", "h100-sxm:x2");
+    assert!(screen.contains("layer split"), "{screen}");
+    assert!(screen.contains("2× NVIDIA H100 SXM5 80GB"), "{screen}");
+    insta::assert_snapshot!("devices_70b_2x_h100", screen);
+
+    // the capture for the README
+    let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/tui-devices.txt");
+    let want = format!(
+        "headroom tui llama-3.1-70b --hardware h100-sxm:x2, what-if Q4_K_M (120x40 capture)\n\n{screen}\n"
+    );
+    if std::env::var_os("HEADROOM_UPDATE_DOCS").is_some() {
+        std::fs::write(&doc, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(&doc).unwrap_or_default();
+    assert_eq!(
+        have, want,
+        "docs/tui-devices.txt is stale: rerun with HEADROOM_UPDATE_DOCS=1"
+    );
+}
+
+#[test]
+fn device_set_view_405b_on_two_macs_tensor_split() {
+    let mut a = app(
+        &["llama-3.1-405b"],
+        "m2-ultra-76c:192+m4-max-40c:128",
+        "Q4_K_M",
+    );
+    update(&mut a, Action::CycleSplit);
+    update(&mut a, Action::CycleSplit);
+    assert_eq!(a.set.split, headroom::estimate::multi::SplitMode::Tensor);
+    let screen = text(&render(&a));
+    assert_set_numbers_shown(
+        &a,
+        &screen,
+        "llama-3.1-405b",
+        "Q4_K_M",
+        "m2-ultra-76c:192+m4-max-40c:128",
+    );
+    assert!(screen.contains("tensor split"), "{screen}");
+    insta::assert_snapshot!("devices_405b_two_macs_tensor", screen);
+}
+
 #[test]
 fn help_lists_every_key() {
     let mut a = app(&["llama-3.1-8b"], "rtx-4090", "as stored");
@@ -226,9 +340,18 @@ fn tiny_and_odd_terminal_sizes_do_not_panic() {
             let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
             t.draw(|f| view(&a, f)).unwrap();
         }
-        update(&mut a, Action::ToggleCompare);
+        for toggle in [Action::ToggleCompare, Action::ToggleDevices] {
+            update(&mut a, toggle);
+            let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+            t.draw(|f| view(&a, f)).unwrap();
+            update(&mut a, toggle);
+        }
+    }
+    // a set of many devices on a small terminal
+    let mut a = app(&["llama-3.1-8b"], "rtx-4090:x16", "as stored");
+    for (w, h) in [(1, 1), (40, 12), (80, 24), (120, 40)] {
+        update(&mut a, Action::Resize(w, h));
         let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
         t.draw(|f| view(&a, f)).unwrap();
-        update(&mut a, Action::ToggleCompare);
     }
 }

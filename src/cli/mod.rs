@@ -89,6 +89,7 @@ Several devices, one model (llama.cpp -sm layer/row/tensor, -ts; Macs over llama
   headroom tui
   headroom tui llama-3.1-70b --hardware m3-max-40c:64
   headroom tui ./models/ --hardware m4-pro-20c:48,rtx-4090   (a folder is scanned for models)
+  headroom tui llama-3.1-70b --hardware h100-sxm:x2   (a device set: s split, i link, d devices)
 
 Keys: press ? inside for the full list.")]
     Tui(TuiArgs),
@@ -100,7 +101,7 @@ pub struct TuiArgs {
     /// or bundled spec ids. Bundled specs are always listed.
     pub models: Vec<String>,
     /// Machine(s) to select, as for `plan` (m3-max-40c:64, rtx-4090, a profile YAML); several open the
-    /// compare view.
+    /// compare view, a device set (h100-sxm:x2, a+b) the device-set view.
     #[arg(long = "hardware", short = 'H')]
     pub hardware: Option<String>,
 }

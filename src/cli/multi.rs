@@ -238,7 +238,8 @@ pub fn verdict_line(devices: &[Machine], p: &MultiPlan) -> String {
     }
 }
 
-fn layers_cell(p: &MultiPlan, d: &crate::estimate::multi::DevicePlan) -> String {
+/// The layers a device holds (`0-40`, `41-79 + out`), or its share under a row/tensor split.
+pub fn layers_cell(p: &MultiPlan, d: &crate::estimate::multi::DevicePlan) -> String {
     let out = if d.holds_output { " + out" } else { "" };
     match p.split {
         SplitMode::Layer if d.n_layers == 0 => format!("-{out}"),

@@ -523,16 +523,25 @@ fn slice_bytes(t: &crate::model::TensorInfo, axis: usize, part: u64) -> u64 {
 }
 
 /// Per-device weight and KV bytes under llama.cpp's `-sm tensor` (standard attention and FFN; other
-/// tensors mirrored, as llama.cpp does for everything it does not name).
+/// tensors mirrored, as llama.cpp does for everything it does not name). Without `with_weights` the
+/// weights are left at zero (the largest-context search asks for the KV bytes only, many times).
 fn tensor_parallel_bytes(
     model: &ModelDesc,
     n: usize,
     ts: Option<&[f64]>,
     wl: &Workload,
+    with_weights: bool,
 ) -> Result<(Vec<u64>, Vec<u64>)> {
     let hp = &model.hparams;
     let nl = hp.n_layer as usize;
-    let ty_of = |name: &str| model.tensors.iter().find(|t| t.name == name).map(|t| t.ty);
+    // name -> storage type, built once (a linear search per lookup made this quadratic in the tensor count;
+    // the largest-context search calls this function dozens of times); the first tensor of a name wins
+    let mut types: std::collections::HashMap<&str, crate::model::TensorType> =
+        std::collections::HashMap::with_capacity(model.tensors.len());
+    for t in &model.tensors {
+        types.entry(t.name.as_str()).or_insert(t.ty);
+    }
+    let ty_of = |name: &str| types.get(name).copied();
     let is_swa =
         |l: usize| hp.sliding_window.is_some() && hp.swa_layers.get(l).copied().unwrap_or(false);
     let is_recr = |l: usize| hp.recurrent_layers.get(l).copied().unwrap_or(false);
@@ -619,7 +628,12 @@ fn tensor_parallel_bytes(
         }
     };
     let mut w = vec![0u64; n];
-    for t in &model.tensors {
+    let weight_tensors = if with_weights {
+        model.tensors.as_slice()
+    } else {
+        &[]
+    };
+    for t in weight_tensors {
         let r = roles::role(&t.name);
         if place(&t.name, r, nl) == Place::Host {
             continue;
@@ -652,10 +666,11 @@ fn tensor_parallel_bytes(
         }
     }
     // tied embeddings: the output layer's duplicate of token_embd is mirrored
-    if !model
-        .tensors
-        .iter()
-        .any(|t| roles::role(&t.name).kind == Kind::Output)
+    if with_weights
+        && !model
+            .tensors
+            .iter()
+            .any(|t| roles::role(&t.name).kind == Kind::Output)
         && let Some(te) = model.tensors.iter().find(|t| t.name == "token_embd.weight")
     {
         w.iter_mut().for_each(|x| *x += te.n_bytes);
@@ -836,7 +851,7 @@ fn kv_per_device(
             }
         }
         SplitMode::Row => out[0] = per_layer.iter().sum(),
-        SplitMode::Tensor => out = tensor_parallel_bytes(model, nd, ts, wl)?.1,
+        SplitMode::Tensor => out = tensor_parallel_bytes(model, nd, ts, wl, false)?.1,
     }
     Ok(out)
 }
@@ -960,8 +975,14 @@ pub fn plan_multi(
     let share = shares(machines, ts)?;
     let mut lay = layout(model, &inv, machines, &share, opts.split, wl.runtime);
     if opts.split == SplitMode::Tensor {
-        lay.weights =
-            tensor_parallel_bytes(model, machines.len(), opts.tensor_split.as_deref(), wl)?.0;
+        lay.weights = tensor_parallel_bytes(
+            model,
+            machines.len(),
+            opts.tensor_split.as_deref(),
+            wl,
+            true,
+        )?
+        .0;
     }
     let pc = PipelineCompute::new(hp, &model.architecture);
     let kv_shape = KvShape::for_workload(hp, wl)?;

@@ -1,12 +1,16 @@
 //! tui::app: the explorer's whole state ([`App`]) and the one function that changes it ([`update`]).
 //!
-//! Every number shown comes from `estimate::plan::plan()`; this module only decides which (model,
-//! machine, workload) to ask about, caches the answers, and keeps selections and scroll offsets
-//! consistent. After each [`Action`], [`update`] makes sure everything the view will read is computed,
+//! Every number shown comes from `estimate::plan::plan()` (one machine) or
+//! `estimate::multi::plan_multi()` (a device set: one model split over several devices); this module
+//! only decides which (model, machine or devices, workload, split, link) to ask about, caches the
+//! answers, and keeps selections and scroll offsets consistent. After each [`Action`], [`update`]
+//! makes sure everything the view will read is computed,
 //! so `view` stays a pure function of the state.
 
 use crate::error::Result;
+use crate::estimate::multi::{MultiOptions, MultiPlan, SplitMode};
 use crate::estimate::{Plan, Runtime, Workload};
+use crate::hardware::link::{self, LINKS};
 use crate::hardware::{Machine, Vendor};
 use crate::model::{ModelDesc, ModelFormat, TensorType};
 use std::collections::HashMap;
@@ -15,6 +19,8 @@ use std::sync::Arc;
 
 /// The planner the TUI asks; the real one is [`crate::estimate::plan::plan`].
 pub type Planner = fn(&ModelDesc, &Machine, &Workload) -> Result<Plan>;
+/// The multi-device planner the TUI asks; the real one is [`crate::estimate::multi::plan_multi`].
+pub type MultiPlanner = fn(&ModelDesc, &[Machine], &Workload, &MultiOptions) -> Result<MultiPlan>;
 /// Reads a model by the argument the user gave (path or bundled spec id): [`crate::model::load`].
 pub type Loader = fn(&str) -> Result<ModelDesc>;
 /// Re-types a model as a what-if quantization (`Q4_K_M`, `mlx-4bit`...): [`requantize_by_name`].
@@ -38,6 +44,12 @@ pub const UBATCH_STEPS: [u32; 8] = [32, 64, 128, 256, 512, 1024, 2048, 4096];
 pub const NBATCH_STEPS: [u32; 9] = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
 pub const PARALLEL_STEPS: [u32; 7] = [1, 2, 4, 8, 16, 32, 64];
 pub const BATCH_STEPS: [u32; 9] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+/// Split modes in the order `s` cycles them.
+pub const SPLIT_MODES: [SplitMode; 3] = [SplitMode::Layer, SplitMode::Row, SplitMode::Tensor];
+/// Fewest devices in a set (one device is the plan view).
+pub const MIN_SET_DEVICES: usize = 2;
+/// Most devices in a set (as `--hardware ID:xN` allows).
+pub const MAX_SET_DEVICES: usize = crate::hardware::profile::arg::MAX_DEVICES;
 /// Most plans kept before the cache is emptied (each is a few hundred bytes).
 const PLAN_CACHE_MAX: usize = 20_000;
 
@@ -132,6 +144,39 @@ impl HwEntry {
     }
 }
 
+/// Which devices the device-set view splits the model over.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SetDevices {
+    /// N of the machine selected in the hardware list (`--hardware h100-sxm:x2`): moving in the hardware
+    /// list changes the kind and memory, `d`/`D` the count.
+    Repeat(usize),
+    /// These machines in this order (`--hardware a+b`, or the machines marked when `x` was pressed).
+    Mixed(Vec<Machine>),
+}
+
+/// The device-set view's settings: the devices and the `plan --split/--link/--tensor-split` options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceSet {
+    pub devices: SetDevices,
+    pub split: SplitMode,
+    /// A link id from [`link::LINKS`]; `None`: [`link::default_for`] the devices.
+    pub link: Option<&'static str>,
+    /// llama.cpp `-ts 1,1,...` (an even split) instead of llama.cpp's default, each device's budget
+    /// (`t`). A tensor split is even either way.
+    pub even: bool,
+}
+
+impl Default for DeviceSet {
+    fn default() -> Self {
+        DeviceSet {
+            devices: SetDevices::Repeat(MIN_SET_DEVICES),
+            split: SplitMode::Layer,
+            link: None,
+            even: false,
+        }
+    }
+}
+
 /// The vendor groups of the hardware list, in display order.
 pub fn vendor_group(v: Vendor) -> (u8, &'static str) {
     match v {
@@ -167,6 +212,8 @@ pub enum Screen {
     Main,
     /// One model across several machines side by side.
     Compare,
+    /// One model split over a device set: per-device table, interconnect, speed.
+    Devices,
 }
 
 /// The workload controls, in display order.
@@ -182,6 +229,12 @@ pub enum Control {
     Batch,
     Quant,
     Runtime,
+    /// Device-set view only: how many devices (`d`/`D`).
+    Devices,
+    /// Device-set view only: layer / row / tensor split (`s`).
+    Split,
+    /// Device-set view only: the interconnect (`i`/`I`).
+    Link,
 }
 
 impl Control {
@@ -210,6 +263,9 @@ impl Control {
             Control::Batch => "decode batch",
             Control::Quant => "what-if quant",
             Control::Runtime => "runtime",
+            Control::Devices => "devices",
+            Control::Split => "split",
+            Control::Link => "link",
         }
     }
 }
@@ -270,6 +326,18 @@ pub enum Action {
     CycleCacheV,
     ToggleFlash,
     ToggleRuntime,
+    /// `x`: open the device-set view (the marked machines, or N of the selected one), or leave it.
+    ToggleDevices,
+    /// `s`: next split mode.
+    CycleSplit,
+    /// `i` / `I`: next / previous interconnect.
+    LinkNext,
+    LinkPrev,
+    /// `t`: llama.cpp `-ts` even / by budget.
+    ToggleEvenSplit,
+    /// `d` / `D`: one device more / fewer.
+    DevicesMore,
+    DevicesFewer,
     Measure,
     Resize(u16, u16),
     Click(u16, u16),
@@ -296,7 +364,20 @@ pub struct PlanKey {
     pub kv_unified: bool,
 }
 
+/// Cache key of a device-set plan: the workload part of [`PlanKey`] (its `hw`/`mem` are 0) and the set.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MultiKey {
+    pub plan: PlanKey,
+    /// Each device's id, memory and budget bytes.
+    pub devices: Vec<(String, u64, u64)>,
+    pub split: &'static str,
+    pub link: &'static str,
+    /// `-ts 1,1,...` instead of the budgets.
+    pub even: bool,
+}
+
 pub type PlanResult = std::result::Result<Arc<Plan>, String>;
+pub type MultiResult = std::result::Result<Arc<MultiPlan>, String>;
 type ModelResult = std::result::Result<Arc<ModelDesc>, String>;
 
 /// The explorer's state.
@@ -331,13 +412,19 @@ pub struct App {
     /// First visible row of the model list / hardware list.
     pub model_offset: usize,
     pub hw_offset: usize,
+    /// The device-set view's devices, split and link (kept while other views show).
+    pub set: DeviceSet,
     pub planner: Planner,
+    pub multi_planner: MultiPlanner,
     pub loader: Loader,
     pub requantizer: Requantizer,
     quantized: HashMap<(usize, usize), ModelResult>,
     plans: HashMap<PlanKey, PlanResult>,
+    multi_plans: HashMap<MultiKey, MultiResult>,
     /// How many times the planner was called (for tests and the bench).
     pub plan_calls: u64,
+    /// How many times the multi-device planner was called.
+    pub multi_plan_calls: u64,
 }
 
 impl App {
@@ -374,18 +461,23 @@ impl App {
             size: (120, 40),
             model_offset: 0,
             hw_offset: 0,
+            set: DeviceSet::default(),
             planner: crate::estimate::plan::plan,
+            multi_planner: crate::estimate::multi::plan_multi,
             loader: crate::model::load,
             requantizer: requantize_by_name,
             quantized: HashMap::new(),
             plans: HashMap::new(),
+            multi_plans: HashMap::new(),
             plan_calls: 0,
+            multi_plan_calls: 0,
         }
     }
 
     /// Forget every cached plan (the bench uses this to time a cold re-plan).
     pub fn clear_plan_cache(&mut self) {
         self.plans.clear();
+        self.multi_plans.clear();
     }
 
     /// Select the model whose label or source equals `arg`; false if none does.
@@ -578,6 +670,119 @@ impl App {
             .collect()
     }
 
+    /// The workload pane's rows: the workload controls, and on the device-set view also devices, split
+    /// and link.
+    pub fn controls(&self) -> Vec<Control> {
+        let mut v = Control::ALL.to_vec();
+        if self.screen == Screen::Devices {
+            v.extend([Control::Devices, Control::Split, Control::Link]);
+        }
+        v
+    }
+
+    /// The devices the device-set view splits the model over (empty when no machine is selected).
+    pub fn set_devices(&self) -> Vec<Machine> {
+        match &self.set.devices {
+            SetDevices::Repeat(n) => self
+                .machine()
+                .map(|m| vec![m.clone(); *n])
+                .unwrap_or_default(),
+            SetDevices::Mixed(v) => v.clone(),
+        }
+    }
+
+    /// The interconnect of the device set and, when it is the default for these devices, why.
+    pub fn set_link(&self, devices: &[Machine]) -> (link::Link, Option<String>) {
+        match self.set.link.and_then(|id| link::by_id(id).ok()) {
+            Some(l) => (l, None),
+            None => {
+                let (l, note) = link::default_for(devices);
+                (l, Some(note))
+            }
+        }
+    }
+
+    fn multi_key(&self, devices: &[Machine], link_id: &'static str, context: u64) -> MultiKey {
+        MultiKey {
+            plan: self.key(0, 0, context),
+            devices: devices
+                .iter()
+                .map(|m| (m.id.clone(), m.memory_bytes, m.gpu_budget_bytes))
+                .collect(),
+            split: self.set.split.label(),
+            link: link_id,
+            even: self.set.even,
+        }
+    }
+
+    /// The device-set plan for the selected model, the set and the workload (None until computed, or
+    /// when the set has no device).
+    pub fn multi_plan(&self) -> Option<&MultiResult> {
+        let devices = self.set_devices();
+        if devices.is_empty() {
+            return None;
+        }
+        let (l, _) = self.set_link(&devices);
+        self.multi_plans
+            .get(&self.multi_key(&devices, l.id, self.workload.context))
+    }
+
+    /// Plan the device set at the current workload unless cached.
+    fn ensure_multi(&mut self) {
+        let devices = self.set_devices();
+        if devices.is_empty() {
+            return;
+        }
+        let (l, note) = self.set_link(&devices);
+        let key = self.multi_key(&devices, l.id, self.workload.context);
+        if self.multi_plans.contains_key(&key) {
+            return;
+        }
+        let r = match self.quantized.get(&(self.model_sel, self.quant_idx)) {
+            Some(Ok(m)) => {
+                self.multi_plan_calls += 1;
+                let opts = MultiOptions {
+                    split: self.set.split,
+                    tensor_split: self.set.even.then(|| vec![1.0; devices.len()]),
+                    link: l,
+                    link_note: note,
+                };
+                (self.multi_planner)(m, &devices, &self.workload, &opts)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            }
+            Some(Err(e)) => Err(e.clone()),
+            None => return,
+        };
+        if self.multi_plans.len() >= PLAN_CACHE_MAX {
+            self.multi_plans.clear();
+        }
+        self.multi_plans.insert(key, r);
+    }
+
+    /// Open the device-set view: over the marked machines when two or more are marked, else over N
+    /// (the set's count, or 2) of the selected machine.
+    pub fn open_devices(&mut self) {
+        self.set_from_marks();
+        self.screen = Screen::Devices;
+    }
+
+    /// The set from the marks: the marked machines (at their selected memory, in list order) when two
+    /// or more are marked, else N of the selected machine.
+    fn set_from_marks(&mut self) {
+        let marked: Vec<Machine> = self
+            .hardware
+            .iter()
+            .filter(|h| h.marked)
+            .filter_map(|h| h.machine().cloned())
+            .collect();
+        if marked.len() >= MIN_SET_DEVICES {
+            self.set.devices = SetDevices::Mixed(marked);
+        } else if let SetDevices::Mixed(_) = self.set.devices {
+            self.set.devices = SetDevices::Repeat(MIN_SET_DEVICES);
+        }
+    }
+
     /// Whether the selected model is a spec (no weights to run).
     pub fn selected_is_spec(&self) -> bool {
         match self.base_model() {
@@ -750,8 +955,13 @@ impl App {
         let wanted: Vec<(usize, u64)> = match self.screen {
             Screen::Main => vec![(self.hw_sel, ctx)],
             Screen::Compare => self.compare_hw().into_iter().map(|i| (i, ctx)).collect(),
+            Screen::Devices => {
+                self.ensure_multi();
+                Vec::new()
+            }
         };
         self.ensure_plans(&wanted);
+        self.control_sel = self.control_sel.min(self.controls().len() - 1);
         self.scroll_into_view();
     }
 
@@ -829,7 +1039,7 @@ pub fn update(app: &mut App, action: Action) {
                 app.help = false;
             } else if app.filter_editing {
                 filter_cancel(app);
-            } else if app.screen == Screen::Compare {
+            } else if app.screen != Screen::Main {
                 app.screen = Screen::Main;
             } else {
                 app.quit = true;
@@ -871,7 +1081,11 @@ pub fn update(app: &mut App, action: Action) {
                         }
                     }
                 }
-                Pane::Workload => change_control(app, Control::ALL[app.control_sel], fwd),
+                Pane::Workload => {
+                    if let Some(&c) = app.controls().get(app.control_sel) {
+                        change_control(app, c, fwd)
+                    }
+                }
                 Pane::Models => {
                     // a model has nothing to change sideways: step the what-if quant
                     change_control(app, Control::Quant, fwd)
@@ -902,13 +1116,40 @@ pub fn update(app: &mut App, action: Action) {
             if let Some(h) = app.hardware.get_mut(app.hw_sel) {
                 h.marked = !h.marked;
             }
+            if app.screen == Screen::Devices {
+                // the picker: the set is the marked machines (two or more), else N of the selected one
+                app.set_from_marks();
+                let n = app.hardware.iter().filter(|h| h.marked).count();
+                if n == 1 {
+                    app.status = Some(
+                        "1 machine marked: mark another to split over the marked ones; until then N of the selected one"
+                            .into(),
+                    );
+                }
+            }
         }
         Action::ToggleCompare => {
             app.screen = match app.screen {
-                Screen::Main => Screen::Compare,
                 Screen::Compare => Screen::Main,
+                _ => Screen::Compare,
             }
         }
+        Action::ToggleDevices => {
+            if app.screen == Screen::Devices {
+                app.screen = Screen::Main;
+            } else {
+                app.open_devices();
+            }
+        }
+        Action::CycleSplit => set_control(app, Control::Split, true),
+        Action::LinkNext => set_control(app, Control::Link, true),
+        Action::LinkPrev => set_control(app, Control::Link, false),
+        Action::ToggleEvenSplit => {
+            app.set.even = !app.set.even;
+            set_control_status(app, Control::Split);
+        }
+        Action::DevicesMore => set_control(app, Control::Devices, true),
+        Action::DevicesFewer => set_control(app, Control::Devices, false),
         Action::QuantNext => change_control(app, Control::Quant, true),
         Action::QuantPrev => change_control(app, Control::Quant, false),
         Action::CycleCacheK => change_control(app, Control::CacheK, true),
@@ -954,7 +1195,46 @@ fn move_sel(app: &mut App, delta: i64) {
                 app.hw_sel = vis[step(pos, vis.len())];
             }
         }
-        Pane::Workload => app.control_sel = step(app.control_sel, Control::ALL.len()),
+        Pane::Workload => app.control_sel = step(app.control_sel, app.controls().len()),
+    }
+}
+
+/// A device-set key (`s`, `i`, `d`...): changes the set; outside the device-set view it says where
+/// the change shows.
+fn set_control(app: &mut App, c: Control, fwd: bool) {
+    change_control(app, c, fwd);
+    set_control_status(app, c);
+}
+
+fn set_control_status(app: &mut App, c: Control) {
+    if app.screen != Screen::Devices && app.status.is_none() {
+        app.status = Some(format!(
+            "{} is now {}: it applies to the device-set view (press x)",
+            c.label(),
+            set_value(app, c)
+        ));
+    }
+}
+
+/// The value of a device-set control as the workload pane and the status line show it.
+pub fn set_value(app: &App, c: Control) -> String {
+    match c {
+        Control::Devices => match &app.set.devices {
+            SetDevices::Repeat(n) => format!("{n}×"),
+            SetDevices::Mixed(v) => format!("{} mixed", v.len()),
+        },
+        Control::Split if app.set.even && app.set.split != SplitMode::Tensor => {
+            format!("{} -ts even", app.set.split.label())
+        }
+        Control::Split => app.set.split.label().to_string(),
+        Control::Link => match app.set.link {
+            Some(id) => id.to_string(),
+            None => {
+                let (l, _) = app.set_link(&app.set_devices());
+                format!("{} (auto)", l.id)
+            }
+        },
+        _ => String::new(),
     }
 }
 
@@ -1003,10 +1283,47 @@ fn change_control(app: &mut App, c: Control, fwd: bool) {
             let n = order.len();
             (w.runtime, w.kv_unified) = order[if fwd { (i + 1) % n } else { (i + n - 1) % n }];
         }
+        Control::Split => app.set.split = cycle(&SPLIT_MODES, app.set.split, fwd),
+        Control::Link => {
+            // from the link in use (the default one included) to the next in the table
+            let (cur, _) = app.set_link(&app.set_devices());
+            let ids: Vec<&'static str> = LINKS.iter().map(|l| l.id).collect();
+            app.set.link = Some(cycle(&ids, cur.id, fwd));
+        }
+        Control::Devices => match &mut app.set.devices {
+            SetDevices::Repeat(n) => {
+                let next = if fwd {
+                    (*n + 1).min(MAX_SET_DEVICES)
+                } else {
+                    n.saturating_sub(1).max(MIN_SET_DEVICES)
+                };
+                if next == *n {
+                    app.status = Some(if fwd {
+                        format!("at most {MAX_SET_DEVICES} devices in a set")
+                    } else {
+                        format!(
+                            "a set has at least {MIN_SET_DEVICES} devices; Esc shows one device"
+                        )
+                    });
+                }
+                *n = next;
+            }
+            SetDevices::Mixed(_) => {
+                app.status = Some(
+                    "the set mixes machines: d/D count N of one kind (unmark all, select one, press x)"
+                        .into(),
+                );
+            }
+        },
     }
 }
 
 fn request_measure(app: &mut App) {
+    if app.screen == Screen::Devices {
+        app.status =
+            Some("measure runs on this machine's one GPU: Esc to the plan view, then m".into());
+        return;
+    }
     if app.selected_is_spec() {
         app.measure = MeasureState::NeedsFile;
         return;
@@ -1077,7 +1394,7 @@ fn click(app: &mut App, x: u16, y: u16) {
             }
         }
         Pane::Workload => {
-            if row < Control::ALL.len() {
+            if row < app.controls().len() {
                 app.control_sel = row;
             }
         }
@@ -1088,7 +1405,7 @@ fn scroll(app: &mut App, x: u16, y: u16, delta: i64) {
     if let Some((pane, _)) = hit(app, x, y) {
         app.focus = pane;
         move_sel(app, delta);
-    } else if app.screen == Screen::Main {
+    } else if app.screen != Screen::Compare {
         // over the charts and tables: the wheel changes the context
         change_control(app, Control::Context, delta < 0);
     }
@@ -1489,5 +1806,287 @@ mod tests {
             .height as usize
             - 3;
         assert!(a.model_offset <= 30 && 30 < a.model_offset + h);
+    }
+
+    // ---- the device-set view: every plan is plan_multi's, for the set the keys describe ----
+
+    use crate::estimate::multi::plan_multi;
+
+    /// The explorer over the bundled specs and profiles with llama-3.1-70b at a what-if Q4_K_M.
+    fn set_app(hardware: &str) -> App {
+        let hw = super::super::sources::hardware_from(crate::hardware::profile::bundled().unwrap());
+        let mut a =
+            super::super::build_app_with(&["llama-3.1-70b".to_string()], Some(hardware), hw)
+                .unwrap();
+        assert!(a.select_quant("Q4_K_M"));
+        a.refresh();
+        a
+    }
+
+    /// What `plan_multi` says for these devices, split and link (None: the default link), at the
+    /// app's workload.
+    fn direct(a: &App, devices: &[Machine], split: SplitMode, link_id: Option<&str>) -> MultiPlan {
+        let model = crate::model::load_with_quant("llama-3.1-70b", Some("Q4_K_M")).unwrap();
+        let (l, note) = match link_id {
+            Some(id) => (link::by_id(id).unwrap(), None),
+            None => {
+                let (l, n) = link::default_for(devices);
+                (l, Some(n))
+            }
+        };
+        let opts = MultiOptions {
+            split,
+            tensor_split: None,
+            link: l,
+            link_note: note,
+        };
+        plan_multi(&model, devices, &a.workload, &opts).unwrap()
+    }
+
+    fn shown(a: &App) -> MultiPlan {
+        match a.multi_plan() {
+            Some(Ok(p)) => p.as_ref().clone(),
+            other => panic!("no device-set plan: {other:?}"),
+        }
+    }
+
+    fn h100s(n: usize) -> Vec<Machine> {
+        let m = crate::hardware::profile::resolve("h100-sxm")
+            .unwrap()
+            .remove(0);
+        vec![m; n]
+    }
+
+    #[test]
+    fn an_xn_hardware_argument_opens_the_device_set_view_with_plan_multis_plan() {
+        let a = set_app("h100-sxm:x2");
+        assert_eq!(a.screen, Screen::Devices);
+        assert_eq!(a.set.devices, SetDevices::Repeat(2));
+        assert_eq!(a.set_devices(), h100s(2));
+        let p = shown(&a);
+        assert_eq!(p, direct(&a, &h100s(2), SplitMode::Layer, None));
+        assert_eq!(p.interconnect.id, "nvlink4", "SXM cards default to NVLink");
+        assert_eq!(p.devices.len(), 2);
+        assert_eq!(a.controls().len(), Control::ALL.len() + 3);
+    }
+
+    #[test]
+    fn s_cycles_layer_row_tensor_and_each_plan_is_plan_multis() {
+        let mut a = set_app("h100-sxm:x2");
+        let layer = shown(&a);
+        update(&mut a, Action::CycleSplit);
+        assert_eq!(a.set.split, SplitMode::Row);
+        assert_eq!(shown(&a), direct(&a, &h100s(2), SplitMode::Row, None));
+        update(&mut a, Action::CycleSplit);
+        assert_eq!(a.set.split, SplitMode::Tensor);
+        let tensor = shown(&a);
+        assert_eq!(tensor, direct(&a, &h100s(2), SplitMode::Tensor, None));
+        assert_eq!(tensor.split, SplitMode::Tensor);
+        // tensor parallelism all-reduces twice a layer: more transfers than the one layer-split hop
+        assert!(tensor.transfers_per_token > layer.transfers_per_token);
+        let calls = a.multi_plan_calls;
+        update(&mut a, Action::CycleSplit);
+        assert_eq!(a.set.split, SplitMode::Layer);
+        assert_eq!(shown(&a), layer);
+        assert_eq!(a.multi_plan_calls, calls, "back to layer split: cached");
+    }
+
+    #[test]
+    fn i_and_shift_i_walk_the_link_table_from_the_default() {
+        let mut a = set_app("h100-sxm:x2");
+        assert_eq!(set_value(&a, Control::Link), "nvlink4 (auto)");
+        let nvlink = shown(&a);
+        update(&mut a, Action::LinkNext);
+        assert_eq!(a.set.link, Some("nvlink3"));
+        update(&mut a, Action::LinkNext);
+        assert_eq!(a.set.link, Some("pcie5"));
+        let pcie = shown(&a);
+        assert_eq!(pcie, direct(&a, &h100s(2), SplitMode::Layer, Some("pcie5")));
+        assert!(pcie.interconnect_s_per_token > nvlink.interconnect_s_per_token);
+        update(&mut a, Action::LinkPrev);
+        update(&mut a, Action::LinkPrev);
+        assert_eq!(a.set.link, Some("nvlink4"));
+        update(&mut a, Action::LinkPrev); // wraps to the end of the table
+        assert_eq!(a.set.link, Some(LINKS[LINKS.len() - 1].id));
+        assert_eq!(
+            shown(&a),
+            direct(
+                &a,
+                &h100s(2),
+                SplitMode::Layer,
+                Some(LINKS[LINKS.len() - 1].id)
+            )
+        );
+    }
+
+    #[test]
+    fn d_and_shift_d_change_the_count_within_bounds() {
+        let mut a = set_app("h100-sxm:x2");
+        update(&mut a, Action::DevicesMore);
+        assert_eq!(a.set.devices, SetDevices::Repeat(3));
+        let p = shown(&a);
+        assert_eq!(p.devices.len(), 3);
+        assert_eq!(p, direct(&a, &h100s(3), SplitMode::Layer, None));
+        update(&mut a, Action::DevicesFewer);
+        update(&mut a, Action::DevicesFewer);
+        assert_eq!(a.set.devices, SetDevices::Repeat(2));
+        assert!(a.status.as_deref().unwrap().contains("at least 2"));
+        // the set follows the hardware list: another machine, same count
+        a.focus = Pane::Hardware;
+        let before = a.set_devices()[0].id.clone();
+        update(&mut a, Action::Down);
+        let devs = a.set_devices();
+        assert_eq!(devs.len(), 2);
+        assert_ne!(devs[0].id, before);
+        assert_eq!(
+            shown(&a).devices[0].id,
+            devs[0].id,
+            "re-planned for the new machine"
+        );
+    }
+
+    #[test]
+    fn workload_keys_replan_the_set() {
+        let mut a = set_app("h100-sxm:x2");
+        update(&mut a, Action::ContextUp);
+        update(&mut a, Action::CycleCacheK);
+        update(&mut a, Action::ToggleFlash);
+        assert_eq!(a.workload.context, 8192);
+        let p = shown(&a);
+        assert_eq!(p, direct(&a, &h100s(2), SplitMode::Layer, None));
+        // the workload pane's device rows change the set with ← →
+        a.focus = Pane::Workload;
+        update(&mut a, Action::End);
+        assert_eq!(a.controls()[a.control_sel], Control::Link);
+        update(&mut a, Action::Up);
+        update(&mut a, Action::Right);
+        assert_eq!(a.set.split, SplitMode::Row);
+        // mlx is not a multi-device runtime: the planner's words are shown, not a number
+        update(&mut a, Action::ToggleRuntime);
+        let err = a.multi_plan().unwrap().as_ref().unwrap_err();
+        assert!(err.contains("llama.cpp"), "{err}");
+    }
+
+    #[test]
+    fn a_plus_set_is_a_fixed_mix_over_rpc() {
+        let mut a = set_app("m2-ultra-76c:192+m4-max-40c:128");
+        let devs =
+            crate::hardware::profile::resolve_setups("m2-ultra-76c:192+m4-max-40c:128", false)
+                .unwrap()
+                .0
+                .remove(0);
+        assert_eq!(a.set.devices, SetDevices::Mixed(devs.clone()));
+        let p = shown(&a);
+        assert_eq!(p, direct(&a, &devs, SplitMode::Layer, None));
+        assert_eq!(p.interconnect.id, "tb4");
+        update(&mut a, Action::DevicesMore);
+        assert!(a.status.as_deref().unwrap().contains("mixes"));
+        assert_eq!(a.set_devices(), devs);
+    }
+
+    #[test]
+    fn x_opens_a_set_of_the_marked_machines_or_two_of_the_selected_one_and_esc_leaves() {
+        let mut a = set_app("rtx-4090");
+        assert_eq!(a.screen, Screen::Main);
+        update(&mut a, Action::ToggleDevices);
+        assert_eq!(a.screen, Screen::Devices);
+        let devs = a.set_devices();
+        assert_eq!(devs.len(), 2);
+        assert!(devs.iter().all(|m| m.id == "rtx-4090"));
+        assert_eq!(shown(&a), direct(&a, &devs, SplitMode::Layer, None));
+        update(&mut a, Action::Measure);
+        assert!(a.take_measure_request().is_none());
+        assert!(a.status.as_deref().unwrap().contains("one GPU"));
+        update(&mut a, Action::Back);
+        assert_eq!(a.screen, Screen::Main);
+        assert!(!a.quit);
+        // mark the 4090 and an H100, then x: the two, in list order
+        a.focus = Pane::Hardware;
+        update(&mut a, Action::ToggleMark);
+        let h100 = a.hardware.iter().position(|h| h.id == "h100-sxm").unwrap();
+        a.hw_sel = h100;
+        update(&mut a, Action::ToggleMark);
+        update(&mut a, Action::ToggleDevices);
+        let ids: Vec<String> = a.set_devices().iter().map(|m| m.id.clone()).collect();
+        let mut want = vec!["rtx-4090".to_string(), "h100-sxm".to_string()];
+        let r4090 = a.hardware.iter().position(|h| h.id == "rtx-4090").unwrap();
+        if h100 < r4090 {
+            want.reverse();
+        }
+        assert_eq!(ids, want);
+        let devs = a.set_devices();
+        assert_eq!(shown(&a), direct(&a, &devs, SplitMode::Layer, None));
+        // outside the view the keys still set the split, and say where it shows
+        update(&mut a, Action::ToggleDevices);
+        update(&mut a, Action::CycleSplit);
+        assert_eq!(a.set.split, SplitMode::Row);
+        assert!(a.status.as_deref().unwrap().contains("press x"));
+    }
+
+    #[test]
+    fn space_in_the_device_set_view_picks_the_set_from_the_marks() {
+        let mut a = set_app("h100-sxm:x2");
+        a.focus = Pane::Hardware;
+        update(&mut a, Action::ToggleMark); // the H100: one mark, still 2x the selected one
+        assert_eq!(a.set.devices, SetDevices::Repeat(2));
+        assert!(a.status.as_deref().unwrap().contains("1 machine marked"));
+        let h200 = a.hardware.iter().position(|h| h.id == "h200").unwrap();
+        a.hw_sel = h200;
+        update(&mut a, Action::ToggleMark); // H100 + H200
+        let devs = a.set_devices();
+        let ids: Vec<&str> = devs.iter().map(|m| m.id.as_str()).collect();
+        let h100 = a.hardware.iter().position(|h| h.id == "h100-sxm").unwrap();
+        if h100 < h200 {
+            assert_eq!(ids, ["h100-sxm", "h200"]);
+        } else {
+            assert_eq!(ids, ["h200", "h100-sxm"]);
+        }
+        assert_eq!(shown(&a), direct(&a, &devs, SplitMode::Layer, None));
+        update(&mut a, Action::ToggleMark); // unmark the H200: back to N of the selected one
+        assert_eq!(a.set.devices, SetDevices::Repeat(2));
+        assert!(a.set_devices().iter().all(|m| m.id == "h200"));
+    }
+
+    #[test]
+    fn t_switches_llama_cpps_budget_split_to_an_even_one() {
+        // an M2 Ultra 192 GiB and an M4 Max 128 GiB: by budget the Ultra takes more layers
+        let hw = "m2-ultra-76c:192+m4-max-40c:128";
+        let mut a = set_app(hw);
+        let devs = a.set_devices();
+        let by_budget = shown(&a);
+        update(&mut a, Action::ToggleEvenSplit);
+        assert!(a.set.even);
+        assert_eq!(set_value(&a, Control::Split), "layer -ts even");
+        let even = shown(&a);
+        let model = crate::model::load_with_quant("llama-3.1-70b", Some("Q4_K_M")).unwrap();
+        let (l, note) = link::default_for(&devs);
+        let opts = MultiOptions {
+            split: SplitMode::Layer,
+            tensor_split: Some(vec![1.0, 1.0]),
+            link: l,
+            link_note: Some(note),
+        };
+        assert_eq!(even, plan_multi(&model, &devs, &a.workload, &opts).unwrap());
+        assert!(
+            even.llama_cpp_flags.contains("-ts 1,1"),
+            "{}",
+            even.llama_cpp_flags
+        );
+        assert!(by_budget.devices[0].n_layers > even.devices[0].n_layers);
+        update(&mut a, Action::ToggleEvenSplit);
+        assert_eq!(shown(&a), by_budget);
+    }
+
+    #[test]
+    fn several_setups_are_refused_with_a_pointer_to_plan() {
+        let hw = super::super::sources::hardware_from(crate::hardware::profile::bundled().unwrap());
+        let err = super::super::build_app_with(
+            &["llama-3.1-70b".to_string()],
+            Some("h100-sxm:x2,h200"),
+            hw,
+        )
+        .err()
+        .expect("refused");
+        assert!(err.to_string().contains("headroom plan"), "{err}");
     }
 }

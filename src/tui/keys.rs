@@ -11,7 +11,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("q, Ctrl-C", "quit"),
     (
         "Esc",
-        "close help / filter / compare; quit from the plan view",
+        "close help / filter / compare / device set; quit from the plan view",
     ),
     ("?", "show or hide this help"),
     (
@@ -32,7 +32,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "/",
         "filter the models (or hardware) list; Enter keeps, Esc clears",
     ),
-    ("space", "mark a machine for the compare view"),
+    (
+        "space",
+        "mark a machine for the compare (c) and device-set (x) views",
+    ),
     (
         "c",
         "compare view: the model on the marked (or all listed) machines",
@@ -46,6 +49,23 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "r",
         "runtime: llama.cpp / mlx / llama.cpp -kvu (unified KV)",
+    ),
+    (
+        "x",
+        "device-set view: marked machines (or 2× the selected one); x again leaves",
+    ),
+    ("s", "device set: split mode layer / row / tensor"),
+    (
+        "t",
+        "device set: llama.cpp -ts even / by each device's budget (the default)",
+    ),
+    (
+        "i, I",
+        "device set: next / previous link (NVLink, PCIe, Thunderbolt, Ethernet)",
+    ),
+    (
+        "d, D",
+        "device set: one device more / fewer (N of one machine)",
     ),
     ("m", "measure decode (needs a local model file)"),
     (
@@ -121,6 +141,13 @@ pub fn map_key(app: &App, k: &KeyEvent) -> Option<Action> {
         KeyCode::Char('V') => Action::CycleCacheV,
         KeyCode::Char('f') => Action::ToggleFlash,
         KeyCode::Char('r') => Action::ToggleRuntime,
+        KeyCode::Char('x') => Action::ToggleDevices,
+        KeyCode::Char('s') => Action::CycleSplit,
+        KeyCode::Char('t') => Action::ToggleEvenSplit,
+        KeyCode::Char('i') => Action::LinkNext,
+        KeyCode::Char('I') => Action::LinkPrev,
+        KeyCode::Char('d') => Action::DevicesMore,
+        KeyCode::Char('D') => Action::DevicesFewer,
         KeyCode::Char('m') => Action::Measure,
         KeyCode::Enter => Action::Right,
         _ => return None,
@@ -131,7 +158,8 @@ pub fn map_key(app: &App, k: &KeyEvent) -> Option<Action> {
 pub fn keys_markdown() -> String {
     let mut s = String::from(
         "# headroom tui: keys\n\n\
-         `headroom tui [MODEL...] [--hardware H]` (or `headroom` alone on a terminal) opens the explorer.\n\
+         `headroom tui [MODEL...] [--hardware H]` (or `headroom` alone on a terminal) opens the explorer;\n\
+         a device set (`--hardware h100-sxm:x2`, `a+b`) opens the device-set view.\n\
          This list is generated from `src/tui/keys.rs` (`KEYS`); a test keeps the two equal.\n\n\
          | keys | action |\n| --- | --- |\n",
     );
@@ -139,4 +167,33 @@ pub fn keys_markdown() -> String {
         s.push_str(&format!("| {} | {} |\n", k.replace('|', "\\|"), what));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::app::{HwEntry, ModelEntry};
+
+    fn press(app: &App, c: char) -> Option<Action> {
+        map_key(app, &KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    }
+
+    #[test]
+    fn device_set_keys_map_to_their_actions_and_are_listed() {
+        let app = App::new(Vec::<ModelEntry>::new(), Vec::<HwEntry>::new());
+        for (c, a) in [
+            ('x', Action::ToggleDevices),
+            ('s', Action::CycleSplit),
+            ('t', Action::ToggleEvenSplit),
+            ('i', Action::LinkNext),
+            ('I', Action::LinkPrev),
+            ('d', Action::DevicesMore),
+            ('D', Action::DevicesFewer),
+        ] {
+            assert_eq!(press(&app, c), Some(a), "{c}");
+        }
+        for k in ["x", "s", "t", "i, I", "d, D"] {
+            assert!(KEYS.iter().any(|(keys, _)| *keys == k), "{k} not in KEYS");
+        }
+    }
 }

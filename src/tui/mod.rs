@@ -1,7 +1,8 @@
 //! tui: the interactive explorer (ratatui + crossterm), as state -> update -> view.
 //!
 //! - [`app`]: the state ([`App`]) and [`update`], which applies an [`Action`] and then asks
-//!   `estimate::plan::plan()` for whatever the screen shows (cached per model, machine and workload).
+//!   `estimate::plan::plan()` (or `estimate::multi::plan_multi()` for a device set) for whatever the
+//!   screen shows (cached per model, machine or devices, and workload).
 //! - [`view`]: draws the state; a pure function of [`App`].
 //! - [`keys`]: terminal events to actions, and the key list behind `?` and `docs/tui-keys.md`.
 //! - [`sources`]: what the model and hardware lists hold.
@@ -24,7 +25,8 @@ use ratatui::crossterm::execute;
 use std::io::IsTerminal;
 
 /// Build the explorer for these command-line models (files, folders, spec ids) and machines
-/// (`--hardware`, as `headroom plan` takes it). Several machines are marked and open the compare view.
+/// (`--hardware`, as `headroom plan` takes it). Several machines are marked and open the compare view;
+/// a device set (`h100-sxm:x2`, `a+b`) opens the device-set view.
 pub fn build_app(models: &[String], hardware: Option<&str>) -> Result<App> {
     build_app_with(models, hardware, sources::hardware_entries()?)
 }
@@ -43,10 +45,15 @@ pub fn build_app_with(
     }
     if let Some(h) = hardware {
         if crate::hardware::profile::names_several_devices(h) {
-            return Err(crate::error::Error::usage(format!(
-                "--hardware {h}: the explorer plans one machine at a time; for a model split over several \
-                 devices run `headroom plan MODEL --hardware {h}`"
-            )));
+            let (mut setups, _) = crate::hardware::profile::resolve_setups(h, false)?;
+            if setups.len() != 1 {
+                return Err(crate::error::Error::usage(format!(
+                    "--hardware {h}: the explorer shows one device set at a time (`h100-sxm:x2` or \
+                     `a+b`); to compare setups run `headroom plan MODEL --hardware {h}`"
+                )));
+            }
+            open_set(&mut app, setups.remove(0));
+            return Ok(app);
         }
         let machines = crate::hardware::profile::resolve(h)?;
         let several = machines.len() > 1;
@@ -58,6 +65,22 @@ pub fn build_app_with(
         }
     }
     Ok(app)
+}
+
+/// Open the device-set view over `devices` (from `--hardware`): N of one machine becomes a set whose
+/// count the keys change and whose machine follows the hardware list; anything else a fixed mix.
+fn open_set(app: &mut App, devices: Vec<crate::hardware::Machine>) {
+    let Some(first) = devices.first().cloned() else {
+        return;
+    };
+    app.select_machine(&first, false);
+    let repeat = devices.iter().all(|m| *m == first) && app.machine() == Some(&first);
+    app.set.devices = if repeat {
+        app::SetDevices::Repeat(devices.len())
+    } else {
+        app::SetDevices::Mixed(devices)
+    };
+    app.screen = app::Screen::Devices;
 }
 
 /// The measured-decode hook: the shell calls this when the user presses `m` on a model file.

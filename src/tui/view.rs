@@ -1,10 +1,13 @@
 //! tui::view: draws the explorer. [`view`] is a pure function of [`App`]: it reads the plans that
 //! `update` already computed and formats them (numbers through `cli::fmt`); it computes nothing itself.
+//! The device-set view ([`Screen::Devices`]) draws a `MultiPlan` the same way: the verdict, one row per
+//! device, each device's memory against its own budget, the interconnect and the speed.
 //! [`layout`] is shared with `update` so mouse clicks land on what was drawn.
 
 use super::app::{App, Control, HwRow, MeasureState, Pane, Screen};
 use super::keys::KEYS;
 use crate::cli::fmt;
+use crate::estimate::multi::{MultiPlan, SplitMode};
 use crate::estimate::{Bound, MemoryBreakdown, Plan, Runtime, Verdict};
 use crate::hardware::{Machine, MemoryKind};
 use ratatui::Frame;
@@ -39,7 +42,7 @@ pub struct Areas {
 }
 
 /// The screen layout for a terminal of this size.
-pub fn layout(area: Rect, _app: &App) -> Areas {
+pub fn layout(area: Rect, app: &App) -> Areas {
     let [title, body, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
@@ -51,7 +54,7 @@ pub fn layout(area: Rect, _app: &App) -> Areas {
     let [models, hardware, workload] = Layout::vertical([
         Constraint::Fill(1),
         Constraint::Fill(1),
-        Constraint::Length(Control::ALL.len() as u16 + 2),
+        Constraint::Length(app.controls().len() as u16 + 2),
     ])
     .areas(left);
     let [banner, bar, tables, charts, advice] = Layout::vertical([
@@ -168,6 +171,7 @@ pub fn view(app: &App, f: &mut Frame) {
     match app.screen {
         Screen::Main => draw_main(app, f, &a, theme),
         Screen::Compare => draw_compare(app, f, a.right, theme),
+        Screen::Devices => draw_devices(app, f, a.right, theme),
     }
     draw_status(app, f, a.status, theme);
     if app.help {
@@ -200,6 +204,19 @@ fn machine_title(m: &Machine) -> String {
     format!("{} · {:.0} GiB", m.name, m.memory_bytes as f64 / fmt::GIB)
 }
 
+/// The device set in the title: `2× NVIDIA H100 SXM5 80GB`, or a mix in `--hardware` spelling
+/// (`m2-ultra-76c:192 + m4-max-40c:128`).
+fn set_title(app: &App, devices: &[Machine]) -> String {
+    match &app.set.devices {
+        super::app::SetDevices::Repeat(_) => crate::cli::multi::setup_name(devices),
+        super::app::SetDevices::Mixed(v) => v
+            .iter()
+            .map(|m| format!("{}:{:.0}", m.id, m.memory_bytes as f64 / fmt::GIB))
+            .collect::<Vec<_>>()
+            .join(" + "),
+    }
+}
+
 fn draw_title(app: &App, f: &mut Frame, r: Rect, theme: Theme) {
     let tab = |s: Screen, label: &'static str| {
         if app.screen == s {
@@ -216,14 +233,24 @@ fn draw_title(app: &App, f: &mut Frame, r: Rect, theme: Theme) {
         Span::raw("│ "),
         Span::styled(model_title(app), theme.bold()),
     ];
-    if let Some(m) = app.machine() {
+    let devices = app.set_devices();
+    if app.screen == Screen::Devices && !devices.is_empty() {
+        spans.push(Span::raw(" on "));
+        spans.push(Span::styled(set_title(app, &devices), theme.bold()));
+    } else if let Some(m) = app.machine() {
         spans.push(Span::raw(" on "));
         spans.push(Span::styled(machine_title(m), theme.bold()));
     }
     spans.push(Span::raw(" │"));
     spans.push(tab(Screen::Main, "plan"));
     spans.push(tab(Screen::Compare, "compare (c)"));
-    spans.push(Span::styled("│ ? help  q quit", theme.dim()));
+    spans.push(tab(Screen::Devices, "devices (x)"));
+    // the hint only where it fits (the status line has it too)
+    let hint = "│ ? help  q quit";
+    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    if used + hint.chars().count() <= r.width as usize {
+        spans.push(Span::styled(hint, theme.dim()));
+    }
     f.render_widget(Paragraph::new(Line::from(spans)), r);
 }
 
@@ -353,6 +380,7 @@ pub fn control_value(app: &App, c: Control) -> String {
             (Runtime::LlamaCpp, true) => "llama.cpp -kvu".into(),
             (Runtime::Mlx, _) => "mlx".into(),
         },
+        Control::Devices | Control::Split | Control::Link => super::app::set_value(app, c),
     }
 }
 
@@ -362,7 +390,8 @@ fn draw_workload(app: &App, f: &mut Frame, r: Rect, theme: Theme) {
     let inner = b.inner(r);
     f.render_widget(b, r);
     let w = inner.width as usize;
-    let lines: Vec<Line> = Control::ALL
+    let lines: Vec<Line> = app
+        .controls()
         .iter()
         .enumerate()
         .map(|(i, &c)| {
@@ -489,6 +518,26 @@ pub fn marker_col(width: usize, value: u64, scale: u64) -> usize {
     c.saturating_sub(1).min(width - 1)
 }
 
+/// The bar's cells as styled runs (a segment's glyph and color; `·` for free space).
+fn bar_spans(cells: &[Option<usize>], theme: Theme) -> Vec<Span<'static>> {
+    let mut spans: Vec<Span> = Vec::new();
+    let mut i = 0;
+    while i < cells.len() {
+        let k = cells[i];
+        let mut j = i;
+        while j < cells.len() && cells[j] == k {
+            j += 1;
+        }
+        let n = j - i;
+        spans.push(match k {
+            Some(k) => Span::styled(SEGMENTS[k].1.to_string().repeat(n), theme.fg(SEGMENTS[k].2)),
+            None => Span::styled("·".repeat(n), theme.dim()),
+        });
+        i = j;
+    }
+    spans
+}
+
 fn marker_line(width: usize, col: usize, label: &str, style: Style) -> Line<'static> {
     let right = format!("▲ {label}");
     let left = format!("{label} ▲");
@@ -510,21 +559,7 @@ fn draw_bar(f: &mut Frame, r: Rect, m: &Machine, p: &Plan, theme: Theme) {
     f.render_widget(b, r);
     let w = inner.width as usize;
     let cells = bar_cells(w, &p.memory, p.gpu_budget_bytes, m.memory_bytes);
-    let mut spans: Vec<Span> = Vec::new();
-    let mut i = 0;
-    while i < cells.len() {
-        let k = cells[i];
-        let mut j = i;
-        while j < cells.len() && cells[j] == k {
-            j += 1;
-        }
-        let n = j - i;
-        spans.push(match k {
-            Some(k) => Span::styled(SEGMENTS[k].1.to_string().repeat(n), theme.fg(SEGMENTS[k].2)),
-            None => Span::styled("·".repeat(n), theme.dim()),
-        });
-        i = j;
-    }
+    let spans = bar_spans(&cells, theme);
     let scale = p
         .memory
         .total_bytes
@@ -943,6 +978,324 @@ fn draw_compare(app: &App, f: &mut Frame, r: Rect, theme: Theme) {
     f.render_widget(t, r);
 }
 
+/// A device's verdict in a few letters (the table is narrow; the banner says it in full).
+fn verdict_short(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::Fits => "fits",
+        Verdict::FitsIfLimitRaised { .. } => "if raised",
+        Verdict::PartialOffload { .. } => "partial",
+        Verdict::DoesNotFit => "no fit",
+    }
+}
+
+/// Seconds as milliseconds: two decimals, three below 0.01 ms (a fast link's share of a token).
+fn ms(seconds: f64) -> String {
+    let v = seconds * 1e3;
+    if v != 0.0 && v.abs() < 0.01 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn right_cell(s: String) -> Cell<'static> {
+    Cell::from(Line::from(s).right_aligned())
+}
+
+/// The device-set view: verdict, per-device table, memory against each budget, speed, advice.
+fn draw_devices(app: &App, f: &mut Frame, r: Rect, theme: Theme) {
+    let devices = app.set_devices();
+    let message = |f: &mut Frame, text: Line<'static>, style: Style| {
+        let p = Paragraph::new(text)
+            .block(block("Device set", false, theme).border_style(style))
+            .wrap(Wrap { trim: true });
+        f.render_widget(p, Rect::new(r.x, r.y, r.width, r.height.min(5)));
+    };
+    if devices.is_empty() {
+        message(
+            f,
+            Line::from("no hardware selected: pick a machine in the hardware list"),
+            Style::new(),
+        );
+        return;
+    }
+    let p = match (app.model(), app.multi_plan()) {
+        (Some(Err(e)), _) | (_, Some(Err(e))) => {
+            message(
+                f,
+                Line::styled(format!("cannot plan: {e}"), theme.error()),
+                theme.error(),
+            );
+            return;
+        }
+        (_, Some(Ok(p))) => p,
+        _ => {
+            message(f, Line::from("reading…"), Style::new());
+            return;
+        }
+    };
+    let n = p.devices.len() as u16;
+    let [banner, table, bars, speed, advice] = Layout::vertical([
+        Constraint::Length(5),
+        Constraint::Length(n + 5),
+        Constraint::Length(n + 3),
+        Constraint::Length(8),
+        Constraint::Min(3),
+    ])
+    .areas(r);
+    draw_set_banner(f, banner, &devices, p, theme);
+    draw_set_table(f, table, p, theme);
+    draw_set_bars(f, bars, p, theme);
+    draw_set_speed(f, speed, p, theme);
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(note) = &p.interconnect_note {
+        lines.push(Line::styled(format!("• {note}"), theme.dim()));
+    }
+    lines.extend(p.advice.iter().map(|s| Line::from(format!("• {s}"))));
+    if let Some(Ok(m)) = app.model() {
+        for w in &m.warnings {
+            lines.push(Line::styled(
+                format!("warning: {w}"),
+                theme.fg(Color::Yellow),
+            ));
+        }
+    }
+    if lines.is_empty() {
+        lines.push(Line::styled("no advice", theme.dim()));
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(Block::bordered().title(" Advice "))
+            .wrap(Wrap { trim: true }),
+        advice,
+    );
+}
+
+fn draw_set_banner(f: &mut Frame, r: Rect, devices: &[Machine], p: &MultiPlan, theme: Theme) {
+    let line = crate::cli::multi::verdict_line(devices, p);
+    let rest = line
+        .split_once(": ")
+        .map(|x| x.1)
+        .unwrap_or(&line)
+        .to_string();
+    let style = theme.verdict(&p.verdict);
+    let text = Line::from(vec![
+        Span::styled(format!("{} ", verdict_heading(&p.verdict)), style),
+        Span::raw(rest),
+    ]);
+    let b = Block::bordered()
+        .title(" Verdict ")
+        .border_style(style.remove_modifier(Modifier::BOLD));
+    f.render_widget(Paragraph::new(text).block(b).wrap(Wrap { trim: true }), r);
+}
+
+fn draw_set_table(f: &mut Frame, r: Rect, p: &MultiPlan, theme: Theme) {
+    let header = Row::new(vec![
+        Cell::from("device"),
+        Cell::from("layers"),
+        right_cell("weights".into()),
+        right_cell("KV".into()),
+        right_cell("compute".into()),
+        right_cell("need/budget".into()),
+        Cell::from("verdict"),
+        right_cell("ms/tk".into()),
+    ])
+    .style(theme.bold());
+    let mut rows: Vec<Row> = p
+        .devices
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let m = &d.memory;
+            Row::new(vec![
+                Cell::from(format!("{i} {}", d.id)),
+                Cell::from(crate::cli::multi::layers_cell(p, d)),
+                right_cell(fmt::gib1(m.weights_bytes)),
+                right_cell(fmt::gib1(m.kv_cache_bytes)),
+                right_cell(fmt::gib1(m.compute_bytes)),
+                right_cell(format!(
+                    "{}/{}",
+                    fmt::gib1(m.total_bytes),
+                    fmt::gib1(d.budget_bytes)
+                )),
+                Cell::from(Span::styled(
+                    verdict_short(&d.verdict),
+                    theme.verdict(&d.verdict),
+                )),
+                right_cell(ms(d.decode_s)),
+            ])
+        })
+        .collect();
+    rows.push(
+        Row::new(vec![
+            Cell::from("host CPU"),
+            Cell::from("input"),
+            right_cell(fmt::gib1(p.host.weights_bytes)),
+            right_cell("-".into()),
+            right_cell("-".into()),
+            right_cell(format!(
+                "{}/RAM",
+                fmt::gib1(p.host.weights_bytes + p.host.output_bytes)
+            )),
+            Cell::from(""),
+            Cell::from(""),
+        ])
+        .style(theme.dim()),
+    );
+    rows.push(Row::new(vec![
+        Cell::from("interconnect"),
+        Cell::from(format!(
+            "{} transfer{}",
+            p.transfers_per_token,
+            if p.transfers_per_token == 1 { "" } else { "s" }
+        )),
+        Cell::from(""),
+        Cell::from(""),
+        Cell::from(""),
+        Cell::from(""),
+        Cell::from(""),
+        right_cell(ms(p.interconnect_s_per_token)),
+    ]));
+    let t = Table::new(
+        rows,
+        [
+            Constraint::Fill(1),
+            Constraint::Length(13),
+            Constraint::Length(7),
+            Constraint::Length(6),
+            Constraint::Length(7),
+            Constraint::Length(11),
+            Constraint::Length(9),
+            Constraint::Length(6),
+        ],
+    )
+    .header(header)
+    .block(Block::bordered().title(format!(
+        " Devices · {} split, llama.cpp {} · GiB, total ±{:.1}% ",
+        p.split.label(),
+        p.llama_cpp_flags,
+        p.memory_error_pct
+    )));
+    f.render_widget(t, r);
+}
+
+/// One bar per device: its weights, KV, compute and overhead against its own budget.
+fn draw_set_bars(f: &mut Frame, r: Rect, p: &MultiPlan, theme: Theme) {
+    let b = Block::bordered()
+        .title(" Memory per device (bar = its GPU budget; ┃ = the budget when over) ");
+    let inner = b.inner(r);
+    f.render_widget(b, r);
+    let w = inner.width as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    for (i, d) in p.devices.iter().enumerate() {
+        let pct = if d.budget_bytes > 0 {
+            100.0 * d.memory.total_bytes as f64 / d.budget_bytes as f64
+        } else {
+            f64::INFINITY
+        };
+        let label = format!(" {pct:>4.0}% of {} GiB", fmt::gib1(d.budget_bytes));
+        let prefix = format!("{i} ");
+        let bar_w = w.saturating_sub(prefix.chars().count() + label.chars().count());
+        let cells = bar_cells(bar_w, &d.memory, d.budget_bytes, 0);
+        let mut spans = vec![Span::raw(prefix)];
+        if d.memory.total_bytes > d.budget_bytes && bar_w > 0 {
+            // over its budget: the bar is the need, and ┃ marks where the budget ends
+            let col = marker_col(bar_w, d.budget_bytes, d.memory.total_bytes);
+            spans.extend(bar_spans(&cells[..col], theme));
+            spans.push(Span::styled("┃", theme.verdict(&d.verdict)));
+            spans.extend(bar_spans(&cells[col + 1..], theme));
+        } else {
+            spans.extend(bar_spans(&cells, theme));
+        }
+        spans.push(Span::styled(label, theme.verdict(&d.verdict)));
+        lines.push(Line::from(spans));
+    }
+    let mut legend: Vec<Span> = Vec::new();
+    for (label, glyph, color) in SEGMENTS.iter() {
+        legend.push(Span::styled(format!("{glyph}"), theme.fg(*color)));
+        legend.push(Span::raw(format!(" {label}  ")));
+    }
+    legend.push(Span::styled("· free", theme.dim()));
+    lines.push(Line::from(legend));
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_set_speed(f: &mut Frame, r: Rect, p: &MultiPlan, theme: Theme) {
+    let s = &p.speed;
+    let how = match p.split {
+        SplitMode::Layer => "devices in turn",
+        _ => "devices together",
+    };
+    let link_pct = 100.0 * p.interconnect_s_per_token * s.decode_tokens_per_s;
+    let l = &p.interconnect;
+    let max_ctx = p
+        .max_context_by_kv
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c.cache_type.name().to_ascii_lowercase(),
+                c.max_context
+                    .map(fmt::ctx_short)
+                    .unwrap_or_else(|| "none".into())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = vec![
+        Row::new(vec![
+            Cell::from("decode"),
+            Cell::from(Line::from(vec![
+                Span::styled(
+                    format!("{} tok/s", fmt::tps(s.decode_tokens_per_s)),
+                    theme.bold(),
+                ),
+                Span::raw(format!(" ±{:.0}%  {how}", s.decode_error_pct)),
+            ])),
+        ]),
+        Row::new(vec![
+            Cell::from("prefill"),
+            Cell::from(format!(
+                "{} tok/s ±{:.0}%",
+                fmt::tps(s.prefill_tokens_per_s),
+                s.prefill_error_pct
+            )),
+        ]),
+        Row::new(vec![
+            Cell::from("per token"),
+            Cell::from(format!(
+                "{} read; {:.1}% of the time on the interconnect",
+                fmt::gib(s.bytes_per_token),
+                link_pct
+            )),
+        ]),
+        Row::new(vec![
+            Cell::from("interconnect"),
+            Cell::from(format!(
+                "{}: {} one way, {:.0} µs a transfer",
+                l.name,
+                fmt::gbs(l.bandwidth_bytes_per_s),
+                l.latency_s * 1e6
+            )),
+        ]),
+        Row::new(vec![
+            Cell::from("max context"),
+            Cell::from(format!("{max_ctx} (every device)")),
+        ]),
+        Row::new(vec![
+            Cell::from("host CPU"),
+            Cell::from(format!(
+                "{} input embeddings, {} logits (RAM)",
+                fmt::gib(p.host.weights_bytes),
+                fmt::gib(p.host.output_bytes)
+            )),
+        ]),
+    ];
+    let t = Table::new(rows, [Constraint::Length(13), Constraint::Fill(1)])
+        .block(Block::bordered().title(" Speed "));
+    f.render_widget(t, r);
+}
+
 /// The status line's text: the last message, the measure state, or the key hints.
 pub fn status_text(app: &App) -> String {
     if let Some(s) = &app.status {
@@ -956,6 +1309,10 @@ pub fn status_text(app: &App) -> String {
     }
     if app.filter_editing {
         return "type to filter · Enter keep · Esc clear".into();
+    }
+    if app.screen == Screen::Devices {
+        return "s split · t -ts · i/I link · d/D devices · space mark · +/- context · Tab pane · x/Esc one device · ? help · q quit"
+            .into();
     }
     "Tab pane · ↑↓ select · ←→ change · +/- context · / filter · space mark · c compare · m measure · ? help · q quit"
         .into()
