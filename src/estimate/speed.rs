@@ -47,7 +47,7 @@
 use super::kv::KvShape;
 use super::weights::{WeightStats, flops_per_token};
 use super::{Bound, SpeedEstimate};
-use crate::hardware::{Machine, Vendor};
+use crate::hardware::{Device, Machine, Vendor};
 use crate::model::HyperParams;
 
 /// η: fraction of datasheet bandwidth reached by decode (fitted, see module docs).
@@ -82,8 +82,27 @@ pub const PREFILL_ERROR_PCT: f64 = 2.9;
 /// Extra decode uncertainty when layers run from CPU memory (no calibration rows), percent.
 pub const PARTIAL_OFFLOAD_EXTRA_ERROR_PCT: f64 = 25.0;
 
+/// η on CPU-only machines (`device: cpu`): fraction of the machine's measured STREAM read bandwidth
+/// that llama.cpp's CPU decode reaches. Fitted with [`CPU_LAYER_OVERHEAD_S`] by [`fit_decode`] on the
+/// llama-bench tg64 rows of `tests/data/cpu_llamacpp_zen5_2c.csv` (this project's runs, llama.cpp
+/// 0c1e570, 2 threads; `tests/estimate_cpu.rs` refits and checks both).
+pub const CPU_DECODE_BW_EFFICIENCY: f64 = 0.0;
+/// τ on CPU-only machines: seconds per layer per decoded token (graph and thread synchronisation).
+pub const CPU_LAYER_OVERHEAD_S: f64 = 0.0;
+/// ε on CPU-only machines for F16/BF16/F32 weights: fraction of the cores' FMA peak reached by pp512.
+pub const PREFILL_EFF_FLOAT_CPU: f64 = 0.0;
+/// ε on CPU-only machines for block-quantized weights.
+pub const PREFILL_EFF_QUANT_CPU: f64 = 0.0;
+/// Expected |error| of decode on CPU-only machines: leave-one-model-out median over the CPU rows, percent.
+pub const DECODE_ERROR_PCT_CPU: f64 = 0.0;
+/// Expected |error| of prefill on CPU-only machines: leave-one-model-out median, percent.
+pub const PREFILL_ERROR_PCT_CPU: f64 = 0.0;
+
 /// Per-layer per-token overhead of the backend that runs on `machine`.
 pub fn layer_overhead_s(machine: &Machine) -> f64 {
+    if machine.device == Device::Cpu {
+        return CPU_LAYER_OVERHEAD_S;
+    }
     match machine.vendor {
         Vendor::Nvidia => CUDA_LAYER_OVERHEAD_S,
         // Metal's is the larger, the conservative choice for backends without calibration
@@ -95,6 +114,7 @@ pub fn layer_overhead_s(machine: &Machine) -> f64 {
 pub fn bandwidth_efficiency(machine: &Machine) -> f64 {
     match machine.measured_efficiency {
         Some(e) if e.is_finite() && e > 0.0 && e <= 1.5 => e,
+        _ if machine.device == Device::Cpu => CPU_DECODE_BW_EFFICIENCY,
         _ => DECODE_BW_EFFICIENCY,
     }
 }
@@ -104,8 +124,15 @@ pub fn prefill_efficiency(quantized_fraction: f64) -> f64 {
     mix(quantized_fraction, PREFILL_EFF_QUANT, PREFILL_EFF_FLOAT)
 }
 
-/// Prefill FLOPS efficiency on `machine`'s backend (CUDA on NVIDIA, Metal's fit elsewhere).
+/// Prefill FLOPS efficiency on `machine`'s backend (CPU, CUDA on NVIDIA, Metal's fit elsewhere).
 pub fn prefill_efficiency_on(machine: &Machine, quantized_fraction: f64) -> f64 {
+    if machine.device == Device::Cpu {
+        return mix(
+            quantized_fraction,
+            PREFILL_EFF_QUANT_CPU,
+            PREFILL_EFF_FLOAT_CPU,
+        );
+    }
     match machine.vendor {
         Vendor::Nvidia => mix(
             quantized_fraction,
@@ -305,8 +332,9 @@ pub fn estimate(inp: &SpeedInputs) -> SpeedEstimate {
         }
     };
 
-    let mut decode_error_pct = match m.vendor {
-        Vendor::Nvidia => DECODE_ERROR_PCT_NVIDIA,
+    let mut decode_error_pct = match (m.device, m.vendor) {
+        (Device::Cpu, _) => DECODE_ERROR_PCT_CPU,
+        (_, Vendor::Nvidia) => DECODE_ERROR_PCT_NVIDIA,
         _ => DECODE_ERROR_PCT_APPLE,
     };
     if inp.placement.is_some_and(|p| p.cpu_read_bytes > 0.0) {
@@ -316,8 +344,9 @@ pub fn estimate(inp: &SpeedInputs) -> SpeedEstimate {
         decode_tokens_per_s: 1.0 / decode_s,
         decode_error_pct,
         prefill_tokens_per_s: 1.0 / prefill_s,
-        prefill_error_pct: match m.vendor {
-            Vendor::Nvidia => PREFILL_ERROR_PCT_NVIDIA,
+        prefill_error_pct: match (m.device, m.vendor) {
+            (Device::Cpu, _) => PREFILL_ERROR_PCT_CPU,
+            (_, Vendor::Nvidia) => PREFILL_ERROR_PCT_NVIDIA,
             _ => PREFILL_ERROR_PCT,
         },
         decode_bound: Some(decode_bound),

@@ -9,11 +9,12 @@
 //! take the f32 input as is (F16C `vcvtph2ps` then FMA). Every other type falls back to the reference
 //! [`dot_row_unchecked`] (decode one block to a stack array, then dot).
 //!
-//! Levels ([`Level`]): `Avx512` (x86-64 with AVX2/FMA/F16C and AVX-512 F/VL/BW/VNNI: 256-bit VNNI dot
-//! products), `Avx2` (AVX2/FMA/F16C), `Scalar` (portable Rust with the same integer arithmetic; what
-//! non-x86 targets run), `Reference` (the old path: [`dot_row_unchecked`] for every type, f32 input).
-//! `HEADROOM_CPU_KERNELS=reference|scalar|avx2|avx512` forces a level (benchmarks, before/after);
-//! a level the CPU lacks falls back to the best one it has.
+//! Levels ([`Level`]): `Avx2` (x86-64 with AVX2/FMA/F16C), `Scalar` (portable Rust with the same
+//! integer arithmetic; what non-x86 targets run), `Reference` (the old path: [`dot_row_unchecked`] for
+//! every type, f32 input). `HEADROOM_CPU_KERNELS=reference|scalar|avx2` forces a level (benchmarks,
+//! before/after); a level the CPU lacks falls back to the best one it has. AVX-512 VNNI
+//! (`vpdpbusd`) was tried for Q8_0/Q4_0 and dropped: on the Zen 5 machine of docs/benchmarks.md it
+//! was slower (Q8_0 15.7 against 23.4 GB/s per core in cache) or equal (Q4_0).
 //!
 //! Correctness (tests/measure_cpudot.rs): for every supported type on random blocks, each level's
 //! fused dot equals dequantize-then-dot within the bound set by quantizing the input (exactly derived
@@ -159,8 +160,6 @@ pub enum Level {
     Scalar,
     /// x86-64 AVX2 + FMA + F16C.
     Avx2,
-    /// x86-64 AVX2 + FMA + F16C + AVX-512 F/VL/BW/VNNI.
-    Avx512,
 }
 
 impl Level {
@@ -169,7 +168,6 @@ impl Level {
             Level::Reference => "reference",
             Level::Scalar => "scalar",
             Level::Avx2 => "avx2",
-            Level::Avx512 => "avx512-vnni",
         }
     }
 }
@@ -184,13 +182,6 @@ pub fn available_levels() -> Vec<Level> {
             && std::arch::is_x86_feature_detected!("f16c")
         {
             v.push(Level::Avx2);
-            if std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512vl")
-                && std::arch::is_x86_feature_detected!("avx512bw")
-                && std::arch::is_x86_feature_detected!("avx512vnni")
-            {
-                v.push(Level::Avx512);
-            }
         }
     }
     v
@@ -207,7 +198,7 @@ pub fn level() -> Level {
             Ok(s) => avail
                 .iter()
                 .copied()
-                .find(|l| l.name() == s || (s == "avx512" && *l == Level::Avx512))
+                .find(|l| l.name() == s)
                 .unwrap_or(best),
             Err(_) => best,
         }
@@ -251,7 +242,7 @@ impl Kernel {
         match (lvl, ty) {
             (Level::Reference, _) => Kernel::Reference(ty),
             #[cfg(target_arch = "x86_64")]
-            (Level::Avx2 | Level::Avx512, T::F32 | T::F16 | T::BF16) => fast(
+            (Level::Avx2, T::F32 | T::F16 | T::BF16) => fast(
                 match ty {
                     T::F32 => x86::f32_avx2,
                     T::F16 => x86::f16_avx2,
@@ -262,15 +253,11 @@ impl Kernel {
             #[cfg(target_arch = "x86_64")]
             (Level::Avx2, T::Q8_0) => fast(x86::q8_0_avx2, Q8_0),
             #[cfg(target_arch = "x86_64")]
-            (Level::Avx512, T::Q8_0) => fast(x86::q8_0_vnni, Q8_0),
-            #[cfg(target_arch = "x86_64")]
             (Level::Avx2, T::Q4_0) => fast(x86::q4_0_avx2, Q8_0),
             #[cfg(target_arch = "x86_64")]
-            (Level::Avx512, T::Q4_0) => fast(x86::q4_0_vnni, Q8_0),
+            (Level::Avx2, T::Q4_K) => fast(x86::q4_k_avx2, Q8K),
             #[cfg(target_arch = "x86_64")]
-            (Level::Avx2 | Level::Avx512, T::Q4_K) => fast(x86::q4_k_avx2, Q8K),
-            #[cfg(target_arch = "x86_64")]
-            (Level::Avx2 | Level::Avx512, T::Q6_K) => fast(x86::q6_k_avx2, Q8K),
+            (Level::Avx2, T::Q6_K) => fast(x86::q6_k_avx2, Q8K),
             (_, T::Q8_0) => fast(scalar::q8_0, Q8_0),
             (_, T::Q4_0) => fast(scalar::q4_0, Q8_0),
             (_, T::Q4_K) => fast(scalar::q4_k, Q8K),
@@ -398,7 +385,7 @@ mod scalar {
     }
 }
 
-/// x86-64 kernels. Each `*_avx2`/`*_vnni` wrapper is only reachable through [`Kernel::at`], which
+/// x86-64 kernels. Each `*_avx2` wrapper is only reachable through [`Kernel::at`], which
 /// hands it out only when [`available_levels`] found the features its body is compiled for.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
@@ -446,16 +433,19 @@ mod x86 {
         _mm_cvtss_f32(s)
     }
 
+    /// The f16 at `w[o..o + 2]` as f32 (F16C).
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn h2f(w: &[u8], o: usize) -> f32 {
+        let bits = u16::from_le_bytes([w[o], w[o + 1]]);
+        _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(bits as i32)))
+    }
+
+    /// Sums of four adjacent u8×i8 products, as i32 (`vpmaddubsw` then `vpmaddwd` by ones).
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     fn us8_avx2(ax: __m256i, sy: __m256i) -> __m256i {
         _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1))
-    }
-
-    #[inline]
-    #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512bw,avx512vnni")]
-    fn us8_vnni(ax: __m256i, sy: __m256i) -> __m256i {
-        _mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sy)
     }
 
     macro_rules! q8_kernels {
@@ -469,7 +459,7 @@ mod x86 {
                 let mut acc = [_mm256_setzero_ps(); 2];
                 for i in 0..nb {
                     let o = 34 * i;
-                    let d = _mm256_set1_ps(f16::from_le_bytes([w[o], w[o + 1]]).to_f32() * a.d[i]);
+                    let d = _mm256_set1_ps(h2f(w, o) * a.d[i]);
                     // SAFETY: 32 bytes at o+2 end at 34(i+1) <= w.len(); 32 at 32i end <= qs.len()
                     let (qx, qy) = unsafe {
                         (
@@ -496,7 +486,7 @@ mod x86 {
                 let mut acc = [_mm256_setzero_ps(); 2];
                 for i in 0..nb {
                     let o = 18 * i;
-                    let d = _mm256_set1_ps(f16::from_le_bytes([w[o], w[o + 1]]).to_f32() * a.d[i]);
+                    let d = _mm256_set1_ps(h2f(w, o) * a.d[i]);
                     // SAFETY: 16 bytes at o+2 end at 18(i+1) <= w.len(); 32 at 32i end <= qs.len()
                     let (t, qy) = unsafe {
                         (
@@ -517,12 +507,6 @@ mod x86 {
     }
 
     q8_kernels!(q8_0_a2, q4_0_a2, "avx2,fma,f16c", us8_avx2);
-    q8_kernels!(
-        q8_0_v,
-        q4_0_v,
-        "avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni",
-        us8_vnni
-    );
 
     /// Q4_K × Q8_K (ggml `ggml_vec_dot_q4_K_q8_K`, AVX2 branch).
     #[target_feature(enable = "avx2,fma,f16c")]
@@ -542,8 +526,8 @@ mod x86 {
         let mut acc_m = _mm_setzero_ps();
         for i in 0..nb {
             let o = 144 * i;
-            let d = a.d[i] * f16::from_le_bytes([w[o], w[o + 1]]).to_f32();
-            let dmin = -a.d[i] * f16::from_le_bytes([w[o + 2], w[o + 3]]).to_f32();
+            let d = a.d[i] * h2f(w, o);
+            let dmin = -a.d[i] * h2f(w, o + 2);
             let u = |j: usize| {
                 u32::from_le_bytes([
                     w[o + 4 + 4 * j],
@@ -617,7 +601,7 @@ mod x86 {
         let mut acc = _mm256_setzero_ps();
         for i in 0..nb {
             let o = 210 * i;
-            let d = a.d[i] * f16::from_le_bytes([w[o + 208], w[o + 209]]).to_f32();
+            let d = a.d[i] * h2f(w, o + 208);
             // SAFETY: 16 i16 at 16i end <= bsums.len(); 16 bytes at o+192 end <= o+208
             let (q8sums, scales) = unsafe {
                 (
@@ -775,18 +759,12 @@ mod x86 {
     }
 
     // Safe entry points. SAFETY (all): `Kernel::at` returns these only when `available_levels()`
-    // detected AVX2, FMA and F16C (and AVX-512 F/VL/BW/VNNI for the `_vnni` ones).
+    // detected AVX2, FMA and F16C.
     pub fn q8_0_avx2(w: &[u8], a: &ActRef<'_>) -> f32 {
         unsafe { q8_0_a2(w, a) }
     }
     pub fn q4_0_avx2(w: &[u8], a: &ActRef<'_>) -> f32 {
         unsafe { q4_0_a2(w, a) }
-    }
-    pub fn q8_0_vnni(w: &[u8], a: &ActRef<'_>) -> f32 {
-        unsafe { q8_0_v(w, a) }
-    }
-    pub fn q4_0_vnni(w: &[u8], a: &ActRef<'_>) -> f32 {
-        unsafe { q4_0_v(w, a) }
     }
     pub fn q4_k_avx2(w: &[u8], a: &ActRef<'_>) -> f32 {
         unsafe { q4_k(w, a) }
