@@ -91,19 +91,20 @@ fn kernels(n: usize, read: f64) {
             if lvl == Level::Scalar && ty.block_elems() == 1 {
                 continue; // plain floats: scalar is the reference path
             }
-            let mut bw: Vec<f64> = (0..3)
+            let mut bw: Vec<f64> = (0..RUNS)
                 .map(|_| {
-                    let r = cpu::run_at(&plan, &weights, 2, 16, lvl, n, &mut |_| {}).expect("run");
+                    let r = cpu::run_at(&plan, &weights, 1, 3, lvl, n, &mut |_| {}).expect("run");
                     bytes * r.tokens as f64 / r.seconds
                 })
                 .collect();
             bw.sort_by(f64::total_cmp);
             println!(
-                "| {ty} | {} | {:.1} | {:.1} | {:.2} |",
+                "| {ty} | {} | {:.1} | {:.1} | {:.2} | {:.2} |",
                 lvl.name(),
-                bw[1] / 1e9,
-                bw[2] / 1e9,
-                bw[1] / read
+                bw[RUNS / 2] / 1e9,
+                bw[RUNS - 1] / 1e9,
+                bw[RUNS / 2] / read,
+                bw[RUNS - 1] / read
             );
         }
     }
@@ -206,7 +207,11 @@ fn main() {
         hot();
         return;
     }
-    let (best, med) = read_bandwidth(n);
+    let (best, med) = if all || args.iter().any(|a| a == "read" || a == "kernels") {
+        read_bandwidth(n)
+    } else {
+        (f64::NAN, f64::NAN)
+    };
     println!(
         "read bandwidth (1 GiB sum, {n} threads): best {:.1} GB/s, median {:.1} GB/s",
         best / 1e9,

@@ -30,6 +30,14 @@
 //! so it stays physical and small. The misfit is concentrated in the Ultra chips (two dies joined by
 //! UltraFusion), whose effective bandwidth for a 7B model is lower than predicted.
 //!
+//! # CPU-only machines (`device: cpu`)
+//! The same two-parameter decode model with the machine's measured STREAM read bandwidth as BW and CPU
+//! constants ([`CPU_DECODE_BW_EFFICIENCY`], [`CPU_LAYER_OVERHEAD_S`]) fitted on this project's llama-bench
+//! tg64 rows on a 2-vCPU Zen 5 guest (`tests/data/cpu_llamacpp_zen5_2c.csv`, Llama-3.2-1B/3B shapes at
+//! F16/Q8_0/Q4_0/Q4_K_M; best of 5–21 samples on a shared, loaded machine); prefill uses the cores' FP32 FMA
+//! peak as FLOPS with CPU ε. Validation is printed by `tests/estimate_cpu.rs` (in-sample,
+//! leave-one-model-out, leave-one-file-out).
+//!
 //! # Prefill model
 //! `t_token = max(FLOPs / (ε · FLOPS), weight_bytes / (η · BW) / n_ubatch)`; `ε` is 0.744 for F16/BF16
 //! weights and 0.660 for block-quantized weights (dequantisation), mixed by byte share. FLOPS for the
@@ -86,17 +94,21 @@ pub const PARTIAL_OFFLOAD_EXTRA_ERROR_PCT: f64 = 25.0;
 /// that llama.cpp's CPU decode reaches. Fitted with [`CPU_LAYER_OVERHEAD_S`] by [`fit_decode`] on the
 /// llama-bench tg64 rows of `tests/data/cpu_llamacpp_zen5_2c.csv` (this project's runs, llama.cpp
 /// 0c1e570, 2 threads; `tests/estimate_cpu.rs` refits and checks both).
-pub const CPU_DECODE_BW_EFFICIENCY: f64 = 0.0;
+pub const CPU_DECODE_BW_EFFICIENCY: f64 = 0.5763;
 /// τ on CPU-only machines: seconds per layer per decoded token (graph and thread synchronisation).
-pub const CPU_LAYER_OVERHEAD_S: f64 = 0.0;
+pub const CPU_LAYER_OVERHEAD_S: f64 = 139.33e-6;
 /// ε on CPU-only machines for F16/BF16/F32 weights: fraction of the cores' FMA peak reached by pp512.
-pub const PREFILL_EFF_FLOAT_CPU: f64 = 0.0;
+pub const PREFILL_EFF_FLOAT_CPU: f64 = 0.4466;
 /// ε on CPU-only machines for block-quantized weights.
-pub const PREFILL_EFF_QUANT_CPU: f64 = 0.0;
+pub const PREFILL_EFF_QUANT_CPU: f64 = 0.4;
 /// Expected |error| of decode on CPU-only machines: leave-one-model-out median over the CPU rows, percent.
 pub const DECODE_ERROR_PCT_CPU: f64 = 0.0;
 /// Expected |error| of prefill on CPU-only machines: leave-one-model-out median, percent.
 pub const PREFILL_ERROR_PCT_CPU: f64 = 0.0;
+/// Worst |error| of decode over the CPU rows (in-sample and leave-one-model-out), percent.
+pub const DECODE_WORST_PCT_CPU: f64 = 1000.0;
+/// Worst |error| of prefill over the CPU rows, percent.
+pub const PREFILL_WORST_PCT_CPU: f64 = 1000.0;
 
 /// Per-layer per-token overhead of the backend that runs on `machine`.
 pub fn layer_overhead_s(machine: &Machine) -> f64 {
