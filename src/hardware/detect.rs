@@ -576,12 +576,37 @@ mod tests {
         assert_eq!(m.host_memory_bytes, Some(128 * GIB));
     }
 
-    /// On this machine (no NVIDIA driver) NVML is absent: a usage error (exit 2) naming what to do.
+    #[test]
+    fn cpu_machines_from_proc_text() {
+        let cpuinfo = "processor\t: 0\nmodel name\t: AMD EPYC\ncpu MHz\t\t: 2596.096\n";
+        assert_eq!(parse_cpu_mhz(cpuinfo), Some(2596.096));
+        assert_eq!(parse_cpu_mhz("model name\t: x\n"), None);
+        // reserve: 10% of RAM, clamped to 1..4 GiB (and never over half)
+        assert_eq!(cpu_reserve_bytes(24 * GIB), 24 * GIB / 10);
+        assert_eq!(cpu_reserve_bytes(4 * GIB), GIB);
+        assert_eq!(cpu_reserve_bytes(256 * GIB), 4 * GIB);
+        assert_eq!(cpu_reserve_bytes(GIB), GIB / 2);
+        let m = cpu_machine("AMD EPYC", 24 * GIB, 2, 74.1e9, 0.332e12, "(test)");
+        assert_eq!(m.device, Device::Cpu);
+        assert_eq!(m.vendor, Vendor::Amd);
+        assert_eq!(m.memory_kind, MemoryKind::Unified);
+        assert_eq!(m.gpu_budget_bytes, 24 * GIB - 24 * GIB / 10);
+        assert_eq!(m.bandwidth_bytes_per_s, 74.1e9);
+        assert_eq!(m.gpu_cores, 2);
+    }
+
+    /// On a machine with no NVIDIA driver NVML is absent: the CPU is planned (`device: cpu`, read
+    /// bandwidth measured), or with a GPU a bundled profile; never a panic.
     #[cfg(target_os = "linux")]
     #[test]
     fn linux_reader_runs() {
         let b = bundled().expect("bundled profiles");
         match detect(&b) {
+            Ok(d) if d.machine.device == Device::Cpu => {
+                assert!(d.summary.contains("planning the CPU"), "{}", d.summary);
+                assert!(d.machine.bandwidth_bytes_per_s > 1e8, "{}", d.summary);
+                assert!(d.machine.gpu_budget_bytes < d.machine.memory_bytes);
+            }
             Ok(d) => assert!(d.summary.contains("profile"), "{}", d.summary),
             Err(e) => {
                 assert_eq!(e.exit_code(), 2);
