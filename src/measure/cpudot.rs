@@ -22,7 +22,7 @@
 
 use super::dequant::dot_row_unchecked;
 use crate::model::TensorType;
-use half::{bf16, f16};
+use half::f16;
 use std::sync::OnceLock;
 
 /// Elements per block of the Q8_0 input.
@@ -174,6 +174,7 @@ impl Level {
 
 /// Every level this CPU can run, in increasing speed.
 pub fn available_levels() -> Vec<Level> {
+    #[allow(unused_mut)] // pushed to on x86-64 only
     let mut v = vec![Level::Reference, Level::Scalar];
     #[cfg(target_arch = "x86_64")]
     {
@@ -389,7 +390,8 @@ mod scalar {
 /// hands it out only when [`available_levels`] found the features its body is compiled for.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{ActRef, QK_K, QK8_0, bf16, f16};
+    use super::{ActRef, QK_K, QK8_0, f16};
+    use half::bf16;
     use std::arch::x86_64::*;
 
     /// `(2i, 2i+1)` repeated: broadcast the i-th i16 of a 128-bit lane (ggml `get_scale_shuffle_k4`).
