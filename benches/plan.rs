@@ -84,6 +84,7 @@ fn bench(c: &mut Criterion) {
         name: "Apple M4 Pro 64 GB".into(),
         vendor: Vendor::Apple,
         memory_kind: MemoryKind::Unified,
+        device: headroom::hardware::Device::Gpu,
         memory_bytes: 64 << 30,
         gpu_budget_bytes: 48 << 30,
         max_raised_budget_bytes: Some(56 << 30),

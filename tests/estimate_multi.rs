@@ -140,6 +140,8 @@ fn device(i: usize) -> Machine {
         measured_efficiency: None,
         calibrated: false,
         budget_note: String::new(),
+        // an RPC server is a remote backend device to llama.cpp (its own buffers, not the host's)
+        device: headroom::hardware::Device::Gpu,
     }
 }
 

@@ -373,6 +373,7 @@ fn plan_decode_matches_published_rows() {
             name: c.chip.clone(),
             vendor: Vendor::Apple,
             memory_kind: MemoryKind::Unified,
+            device: headroom::hardware::Device::Gpu,
             memory_bytes: 192 * common::GIB,
             gpu_budget_bytes: 144 * common::GIB,
             max_raised_budget_bytes: Some(184 * common::GIB),

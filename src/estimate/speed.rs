@@ -35,6 +35,14 @@
 //! M2 Ultra differ too much for one die factor to transfer, so neither is used (method: the relative
 //! least squares of [`fit_decode`] with one more column, non-zero on the Ultra rows only).
 //!
+//! # CPU-only machines (`device: cpu`)
+//! The same two-parameter decode model with the machine's measured STREAM read bandwidth as BW and CPU
+//! constants ([`CPU_DECODE_BW_EFFICIENCY`], [`CPU_LAYER_OVERHEAD_S`]) fitted on this project's llama-bench
+//! tg64 rows on a 2-vCPU Zen 5 guest (`tests/data/cpu_llamacpp_zen5_2c.csv`, Llama-3.2-1B/3B shapes at
+//! F16/Q8_0/Q4_0/Q4_K_M; best of 5–21 samples on a shared, loaded machine); prefill uses the cores' FP32 FMA
+//! peak as FLOPS with CPU ε. Validation is printed by `tests/estimate_cpu.rs` (in-sample,
+//! leave-one-model-out, leave-one-file-out).
+//!
 //! # Prefill model
 //! `t_token = max(FLOPs / (ε · FLOPS), weight_bytes / (η · BW) / n_ubatch)`; `ε` is 0.744 for F16/BF16
 //! weights and 0.660 for block-quantized weights (dequantisation), mixed by byte share. FLOPS for the
@@ -52,7 +60,7 @@
 use super::kv::KvShape;
 use super::weights::{WeightStats, flops_per_token};
 use super::{Bound, SpeedEstimate};
-use crate::hardware::{Machine, Vendor};
+use crate::hardware::{Device, Machine, Vendor};
 use crate::model::HyperParams;
 
 /// η: fraction of datasheet bandwidth reached by decode (fitted, see module docs).
@@ -93,8 +101,33 @@ pub const PREFILL_ERROR_PCT: f64 = 2.9;
 /// Extra decode uncertainty when layers run from CPU memory (no calibration rows), percent.
 pub const PARTIAL_OFFLOAD_EXTRA_ERROR_PCT: f64 = 25.0;
 
+/// η on CPU-only machines (`device: cpu`): fraction of the machine's measured STREAM read bandwidth
+/// that llama.cpp's CPU decode reaches. Fitted with [`CPU_LAYER_OVERHEAD_S`] by [`fit_decode`] on the
+/// llama-bench tg64 rows of `tests/data/cpu_llamacpp_zen5_2c.csv` (this project's runs, llama.cpp
+/// 0c1e570, 2 threads; `tests/estimate_cpu.rs` refits and checks both).
+pub const CPU_DECODE_BW_EFFICIENCY: f64 = 0.7527;
+/// τ on CPU-only machines: seconds per layer per decoded token (graph and thread synchronisation).
+pub const CPU_LAYER_OVERHEAD_S: f64 = 385.84e-6;
+/// ε on CPU-only machines for F16/BF16/F32 weights: fraction of the cores' FMA peak reached by pp512.
+pub const PREFILL_EFF_FLOAT_CPU: f64 = 0.4466;
+/// ε on CPU-only machines for block-quantized weights.
+pub const PREFILL_EFF_QUANT_CPU: f64 = 0.7646;
+/// Expected |error| of decode on CPU-only machines: leave-one-model-out median over the CPU rows, percent
+/// (in-sample median 5.1%, worst 12.0%; leave-one-model-out worst 13.6%; `tests/estimate_cpu.rs`).
+pub const DECODE_ERROR_PCT_CPU: f64 = 5.6;
+/// Expected |error| of prefill on CPU-only machines: in-sample median over the four pp512 rows (one model
+/// shape, so no leave-one-model-out), percent.
+pub const PREFILL_ERROR_PCT_CPU: f64 = 9.3;
+/// Worst |error| of decode over the CPU rows (in-sample and leave-one-model-out), percent.
+pub const DECODE_WORST_PCT_CPU: f64 = 14.0;
+/// Worst |error| of prefill over the CPU rows, percent (Q8_0 prefills at 0.6× the speed of Q4_0/Q4_K).
+pub const PREFILL_WORST_PCT_CPU: f64 = 50.0;
+
 /// Per-layer per-token overhead of the backend that runs on `machine`, with or without flash attention.
 pub fn layer_overhead_s(machine: &Machine, flash_attention: bool) -> f64 {
+    if machine.device == Device::Cpu {
+        return CPU_LAYER_OVERHEAD_S;
+    }
     match machine.vendor {
         Vendor::Nvidia if flash_attention => CUDA_LAYER_OVERHEAD_S,
         Vendor::Nvidia => CUDA_LAYER_OVERHEAD_S + CUDA_NO_FA_LAYER_EXTRA_S,
@@ -107,6 +140,7 @@ pub fn layer_overhead_s(machine: &Machine, flash_attention: bool) -> f64 {
 pub fn bandwidth_efficiency(machine: &Machine) -> f64 {
     match machine.measured_efficiency {
         Some(e) if e.is_finite() && e > 0.0 && e <= 1.5 => e,
+        _ if machine.device == Device::Cpu => CPU_DECODE_BW_EFFICIENCY,
         _ => DECODE_BW_EFFICIENCY,
     }
 }
@@ -116,8 +150,15 @@ pub fn prefill_efficiency(quantized_fraction: f64) -> f64 {
     mix(quantized_fraction, PREFILL_EFF_QUANT, PREFILL_EFF_FLOAT)
 }
 
-/// Prefill FLOPS efficiency on `machine`'s backend (CUDA on NVIDIA, Metal's fit elsewhere).
+/// Prefill FLOPS efficiency on `machine`'s backend (CPU, CUDA on NVIDIA, Metal's fit elsewhere).
 pub fn prefill_efficiency_on(machine: &Machine, quantized_fraction: f64) -> f64 {
+    if machine.device == Device::Cpu {
+        return mix(
+            quantized_fraction,
+            PREFILL_EFF_QUANT_CPU,
+            PREFILL_EFF_FLOAT_CPU,
+        );
+    }
     match machine.vendor {
         Vendor::Nvidia => mix(
             quantized_fraction,
@@ -319,8 +360,9 @@ pub fn estimate(inp: &SpeedInputs) -> SpeedEstimate {
         }
     };
 
-    let mut decode_error_pct = match m.vendor {
-        Vendor::Nvidia => DECODE_ERROR_PCT_NVIDIA,
+    let mut decode_error_pct = match (m.device, m.vendor) {
+        (Device::Cpu, _) => DECODE_ERROR_PCT_CPU,
+        (_, Vendor::Nvidia) => DECODE_ERROR_PCT_NVIDIA,
         _ => DECODE_ERROR_PCT_APPLE,
     };
     if inp.placement.is_some_and(|p| p.cpu_read_bytes > 0.0) {
@@ -330,8 +372,9 @@ pub fn estimate(inp: &SpeedInputs) -> SpeedEstimate {
         decode_tokens_per_s: 1.0 / decode_s,
         decode_error_pct,
         prefill_tokens_per_s: 1.0 / prefill_s,
-        prefill_error_pct: match m.vendor {
-            Vendor::Nvidia => PREFILL_ERROR_PCT_NVIDIA,
+        prefill_error_pct: match (m.device, m.vendor) {
+            (Device::Cpu, _) => PREFILL_ERROR_PCT_CPU,
+            (_, Vendor::Nvidia) => PREFILL_ERROR_PCT_NVIDIA,
             _ => PREFILL_ERROR_PCT,
         },
         decode_bound: Some(decode_bound),

@@ -6,12 +6,15 @@
 //! Linux: `/proc/meminfo`, `/proc/cpuinfo`, and NVIDIA GPUs through NVML (`libnvidia-ml`, loaded at
 //! run time; absent means no NVIDIA GPU). The GPU's name picks the profile ([`nvidia_profile_id`]),
 //! its measured VRAM replaces the nominal size. A calibrated user profile (`base:` = the detected
-//! profile, with a measured efficiency) is preferred when there is one.
+//! profile, with a measured efficiency) is preferred when there is one. With no GPU and no calibrated
+//! profile, the machine is planned as its CPU ([`cpu_machine`], `device: cpu`): RAM from
+//! `/proc/meminfo`, the cores, the memory's read bandwidth measured on the spot (a 512 MiB sum over
+//! every core, best of 3) and the cores' FMA peak from the vector width and `cpu MHz`.
 //!
 //! The mapping functions are pure and tested with real device-name strings; the readers are thin.
 
 use super::profile::{MachineOptions, Profile, budget, to_machine_with};
-use super::{Machine, MemoryKind};
+use super::{Device, Machine, MemoryKind, Vendor};
 use crate::error::{Error, Result};
 
 const GIB: u64 = 1 << 30;
@@ -148,6 +151,64 @@ pub fn parse_cpu_model(text: &str) -> Option<String> {
         .map(|(_, v)| v.trim().to_string())
 }
 
+/// The first `cpu MHz` of `/proc/cpuinfo` (the nominal clock in most VMs).
+pub fn parse_cpu_mhz(text: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with("cpu MHz"))
+        .and_then(|l| l.split_once(':'))
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .filter(|v: &f64| v.is_finite() && *v > 0.0)
+}
+
+/// RAM the OS keeps for itself on a CPU-only machine: 10% of RAM, at least 1 GiB, at most 4 GiB.
+pub fn cpu_reserve_bytes(ram_bytes: u64) -> u64 {
+    (ram_bytes / 10).clamp(GIB, 4 * GIB).min(ram_bytes / 2)
+}
+
+/// A GPU-less machine planned as its CPU (`device: cpu`): `cores` threads decode from `ram_bytes` of
+/// RAM at `read_bw` bytes/s (measured STREAM-style read), with an FMA peak of `fma_flops`.
+pub fn cpu_machine(
+    cpu: &str,
+    ram_bytes: u64,
+    cores: u32,
+    read_bw: f64,
+    fma_flops: f64,
+    how: &str,
+) -> Machine {
+    let reserve = cpu_reserve_bytes(ram_bytes);
+    let up = cpu.to_ascii_uppercase();
+    let vendor = if up.contains("AMD") {
+        Vendor::Amd
+    } else if up.contains("INTEL") {
+        Vendor::Intel
+    } else {
+        Vendor::Other
+    };
+    Machine {
+        id: "cpu".into(),
+        name: format!("{cpu} ({cores} threads, CPU only)"),
+        vendor,
+        memory_kind: MemoryKind::Unified,
+        device: Device::Cpu,
+        memory_bytes: ram_bytes,
+        gpu_budget_bytes: ram_bytes.saturating_sub(reserve),
+        max_raised_budget_bytes: None,
+        host_memory_bytes: None,
+        bandwidth_bytes_per_s: read_bw,
+        cpu_bandwidth_bytes_per_s: read_bw,
+        gpu_cores: cores.max(1),
+        fp16_flops: fma_flops,
+        measured_efficiency: None,
+        calibrated: false,
+        budget_note: format!(
+            "CPU only: RAM {:.1} GiB less {:.1} GiB kept for the OS (10%, 1–4 GiB); read bandwidth {:.1} GB/s {how}",
+            ram_bytes as f64 / GIB as f64,
+            reserve as f64 / GIB as f64,
+            read_bw / 1e9
+        ),
+    }
+}
+
 /// "Total Number of Cores: 40" from `system_profiler SPDisplaysDataType`.
 pub fn parse_gpu_cores(system_profiler: &str) -> Option<u32> {
     system_profiler
@@ -244,8 +305,50 @@ mod linux {
                 ),
                 machine: to_machine_with(p, p.default_memory_gib, &MachineOptions::default()),
             }),
-            _ => Err(no_gpu(why)),
+            _ => this_cpu(why, cpu, host),
         }
+    }
+
+    /// No GPU, no calibrated profile: plan this machine's CPU, its read bandwidth measured now.
+    fn this_cpu(why: &str, cpu: &str, host: &str) -> Result<Detected> {
+        let ram = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|t| parse_meminfo(&t))
+            .ok_or_else(|| no_gpu(&format!("{why}; /proc/meminfo unreadable")))?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let bw = crate::measure::cpu::read_bandwidth(cores, 512 << 20, 3);
+        let mhz = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|t| parse_cpu_mhz(&t))
+            .unwrap_or(3000.0);
+        #[cfg(target_arch = "x86_64")]
+        let lanes = if std::arch::is_x86_feature_detected!("avx512f") {
+            16.0
+        } else if std::arch::is_x86_feature_detected!("avx2") {
+            8.0
+        } else {
+            4.0
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let lanes = 4.0;
+        // two FMA pipes per core, 2 FLOPs per FMA
+        let flops = cores as f64 * lanes * 2.0 * 2.0 * mhz * 1e6;
+        let m = cpu_machine(
+            cpu,
+            ram,
+            cores as u32,
+            bw,
+            flops,
+            &format!("(measured now: 512 MiB read-sum over {cores} threads, best of 3)"),
+        );
+        Ok(Detected {
+            summary: format!(
+                "no GPU detected ({why}); {cpu}, {host} → planning the CPU: {cores} threads, {:.1} GB/s read bandwidth measured now, {:.0} GFLOPS FMA peak ({lanes}-lane FMA × 2 × {mhz:.0} MHz)",
+                bw / 1e9,
+                flops / 1e9
+            ),
+            machine: m,
+        })
     }
 
     /// (name, total VRAM bytes) of every NVIDIA GPU, in NVML index order.
@@ -473,12 +576,37 @@ mod tests {
         assert_eq!(m.host_memory_bytes, Some(128 * GIB));
     }
 
-    /// On this machine (no NVIDIA driver) NVML is absent: a usage error (exit 2) naming what to do.
+    #[test]
+    fn cpu_machines_from_proc_text() {
+        let cpuinfo = "processor\t: 0\nmodel name\t: AMD EPYC\ncpu MHz\t\t: 2596.096\n";
+        assert_eq!(parse_cpu_mhz(cpuinfo), Some(2596.096));
+        assert_eq!(parse_cpu_mhz("model name\t: x\n"), None);
+        // reserve: 10% of RAM, clamped to 1..4 GiB (and never over half)
+        assert_eq!(cpu_reserve_bytes(24 * GIB), 24 * GIB / 10);
+        assert_eq!(cpu_reserve_bytes(4 * GIB), GIB);
+        assert_eq!(cpu_reserve_bytes(256 * GIB), 4 * GIB);
+        assert_eq!(cpu_reserve_bytes(GIB), GIB / 2);
+        let m = cpu_machine("AMD EPYC", 24 * GIB, 2, 74.1e9, 0.332e12, "(test)");
+        assert_eq!(m.device, Device::Cpu);
+        assert_eq!(m.vendor, Vendor::Amd);
+        assert_eq!(m.memory_kind, MemoryKind::Unified);
+        assert_eq!(m.gpu_budget_bytes, 24 * GIB - 24 * GIB / 10);
+        assert_eq!(m.bandwidth_bytes_per_s, 74.1e9);
+        assert_eq!(m.gpu_cores, 2);
+    }
+
+    /// On a machine with no NVIDIA driver NVML is absent: the CPU is planned (`device: cpu`, read
+    /// bandwidth measured), or with a GPU a bundled profile; never a panic.
     #[cfg(target_os = "linux")]
     #[test]
     fn linux_reader_runs() {
         let b = bundled().expect("bundled profiles");
         match detect(&b) {
+            Ok(d) if d.machine.device == Device::Cpu => {
+                assert!(d.summary.contains("planning the CPU"), "{}", d.summary);
+                assert!(d.machine.bandwidth_bytes_per_s > 1e8, "{}", d.summary);
+                assert!(d.machine.gpu_budget_bytes < d.machine.memory_bytes);
+            }
             Ok(d) => assert!(d.summary.contains("profile"), "{}", d.summary),
             Err(e) => {
                 assert_eq!(e.exit_code(), 2);

@@ -32,6 +32,18 @@ pub enum MemoryKind {
     Discrete,
 }
 
+/// What runs the decode on a machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Device {
+    /// A GPU (Metal, CUDA): the default.
+    #[default]
+    Gpu,
+    /// The CPU alone (llama.cpp's CPU backend): `bandwidth_gbs` is the memory's measured read
+    /// bandwidth (STREAM), `gpu_cores` the cores the decode uses, `fp16_tflops` their FMA peak.
+    Cpu,
+}
+
 /// A profile resolved at one memory size: every number the estimate needs, in bytes and bytes/s.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Machine {
@@ -39,6 +51,8 @@ pub struct Machine {
     pub name: String,
     pub vendor: Vendor,
     pub memory_kind: MemoryKind,
+    /// GPU, or a CPU-only machine.
+    pub device: Device,
     /// Unified: total RAM. Discrete: VRAM of one GPU.
     pub memory_bytes: u64,
     /// What the GPU may use by default: on a Mac the default wired-memory limit (or the user's

@@ -13,7 +13,7 @@ pub mod arg;
 pub mod budget;
 pub use crate::suggest;
 
-use super::{Machine, MemoryKind, Vendor};
+use super::{Device, Machine, MemoryKind, Vendor};
 use crate::error::{Error, Result};
 use budget::{GIB, MIB, MacosRule};
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,8 @@ pub struct Profile {
     pub name: String,
     pub vendor: Vendor,
     pub memory_kind: MemoryKind,
+    /// `gpu` (default) or `cpu`: a machine that decodes on its CPU alone.
+    pub device: Device,
     /// Memory sizes the chip/card is sold with, GiB, ascending. Apple's "64 GB" is 64 GiB.
     pub memory_gib: Vec<u32>,
     /// Size used when `--hardware` names no size.
@@ -125,6 +127,7 @@ struct RawProfile {
     name: Option<String>,
     vendor: Option<Vendor>,
     memory_kind: Option<MemoryKind>,
+    device: Option<Device>,
     memory_gib: Option<Vec<u32>>,
     default_memory_gib: Option<u32>,
     bandwidth_gbs: Option<f64>,
@@ -167,6 +170,7 @@ impl RawProfile {
         add(self.name.is_some(), "name");
         add(self.vendor.is_some(), "vendor");
         add(self.memory_kind.is_some(), "memory_kind");
+        add(self.device.is_some(), "device");
         add(self.memory_gib.is_some(), "memory_gib");
         add(self.default_memory_gib.is_some(), "default_memory_gib");
         add(self.bandwidth_gbs.is_some(), "bandwidth_gbs");
@@ -402,6 +406,13 @@ fn validate_full(raw: RawProfile, label: &str) -> Result<Profile> {
             ));
         }
     }
+    let device = raw.device.unwrap_or_default();
+    if device == Device::Cpu && memory_kind != MemoryKind::Unified {
+        return Err(Error::bad_input(
+            label,
+            "`device: cpu` needs `memory_kind: unified` (the CPU decodes from the one RAM pool)",
+        ));
+    }
     let rb = raw
         .budget
         .ok_or_else(|| missing(label, "budget", "rule: macos_default, reserve or fixed"))?;
@@ -414,6 +425,7 @@ fn validate_full(raw: RawProfile, label: &str) -> Result<Profile> {
         name,
         vendor,
         memory_kind,
+        device,
         memory_gib,
         default_memory_gib,
         bandwidth_gbs,
@@ -775,6 +787,7 @@ pub fn to_machine_with(profile: &Profile, mem_gib: u32, opts: &MachineOptions) -
         name: profile.name.clone(),
         vendor: profile.vendor,
         memory_kind: profile.memory_kind,
+        device: profile.device,
         memory_bytes,
         gpu_budget_bytes,
         max_raised_budget_bytes,

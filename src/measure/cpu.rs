@@ -1,12 +1,14 @@
-//! The decode on CPU threads: the reference implementation of every product and the fallback when no
-//! GPU adapter exists. Each token spawns one scoped thread per core; each product's rows are split
-//! evenly and a barrier separates products, as a real decode's data dependencies would.
+//! The decode on CPU threads: the fallback when no GPU adapter exists. One thread per core lives for
+//! the whole run; each product's rows are shared out in ~64 KiB chunks and a spinning barrier
+//! separates products, as a real decode's data dependencies would. Rows go through the fused
+//! dequant-dot kernels of [`super::cpudot`] (MLX affine rows through [`MlxRow`]).
 
-use super::decode::{Encoding, Part, Plan, Weight};
+use super::cpudot::{self, Act, ActKind, Kernel};
+use super::decode::{Encoding, MatVec, Part, Plan, Weight};
 use super::dequant::{MlxRow, dot_row_unchecked};
 use super::source::{Files, Rng, random_blocks};
 use crate::error::{Error, Result};
-use std::sync::Barrier;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// A weight's bytes in memory: mapped from the file or generated.
@@ -92,6 +94,8 @@ pub struct CpuRun {
     pub seconds: f64,
     pub tokens: u32,
     pub copy_bandwidth: f64,
+    /// The kernel level used ([`Level::name`]).
+    pub kernels: &'static str,
 }
 
 /// Load every weight of the plan (mapped or synthetic).
@@ -116,7 +120,103 @@ pub fn load_all<'a>(plan: &Plan, files: Option<&'a Files>) -> Result<Vec<CpuWeig
         .collect()
 }
 
-/// Run `warmup + tokens` tokens; time the last `tokens`.
+/// A barrier for a fixed set of threads that spins briefly, then yields (a decode crosses one per
+/// product, thousands per second: a futex sleep each time would cost more than the work between).
+struct SpinBarrier {
+    n: usize,
+    count: AtomicUsize,
+    generation: AtomicUsize,
+}
+
+impl SpinBarrier {
+    fn new(n: usize) -> Self {
+        SpinBarrier {
+            n,
+            count: AtomicUsize::new(0),
+            generation: AtomicUsize::new(0),
+        }
+    }
+
+    fn wait(&self) {
+        let g = self.generation.load(Ordering::Acquire);
+        if self.count.fetch_add(1, Ordering::AcqRel) + 1 == self.n {
+            self.count.store(0, Ordering::Relaxed);
+            self.generation.fetch_add(1, Ordering::Release);
+            return;
+        }
+        let mut spins = 0u32;
+        while self.generation.load(Ordering::Acquire) == g {
+            if spins < 4096 {
+                std::hint::spin_loop();
+                spins += 1;
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
+/// Rows per work item: about 64 KiB of weights, so a thread that falls behind (a shared machine)
+/// leaves the rest of a product to the others.
+fn chunk_rows(w: &Weight) -> u64 {
+    (65536 / w.row_bytes_total().max(1)).max(1)
+}
+
+/// One thread's share of one product: work items taken from `next` until none are left.
+#[allow(clippy::too_many_arguments)]
+fn product(
+    plan: &Plan,
+    weights: &[CpuWeight<'_>],
+    kernels: &[Option<Kernel>],
+    op: &MatVec,
+    next: &AtomicU64,
+    x: &[f32],
+    act: &mut Act,
+) -> f32 {
+    let w = &plan.weights[op.w];
+    let k = w.k as usize;
+    let chunk = chunk_rows(w);
+    let n_chunks = op.rows.div_ceil(chunk);
+    let mut acc = 0f32;
+    let kern = kernels[op.w];
+    let kind = kern.map_or(ActKind::F32, |kr| kr.act());
+    let mut quantized = false;
+    loop {
+        let c = next.fetch_add(1, Ordering::Relaxed);
+        if c >= n_chunks {
+            break;
+        }
+        let (lo, hi) = (c * chunk, ((c + 1) * chunk).min(op.rows));
+        match kern {
+            Some(kr) => {
+                if !quantized {
+                    // the input vector is quantized once per product (per thread), as llama.cpp does
+                    act.quantize(kind, &x[..k * op.xmod as usize]);
+                    quantized = true;
+                }
+                let rb = w.row_bytes as usize;
+                let q = weights[op.w].q.as_slice();
+                for r in lo..hi {
+                    let row = (op.row0 + r) as usize;
+                    let xo = (row % op.xmod as usize) * k;
+                    acc += kr.dot(&q[row * rb..(row + 1) * rb], &act.view(kind, x, xo, k));
+                }
+            }
+            None => {
+                for r in lo..hi {
+                    let row = op.row0 + r;
+                    let xo = ((row % op.xmod) as usize) * k;
+                    acc += weights[op.w].dot(w, row, &x[xo..xo + k]);
+                }
+            }
+        }
+    }
+    acc
+}
+
+/// Run `warmup + tokens` tokens; time the last `tokens`. One thread per core lives for the whole
+/// run; the products of a token run in order with a barrier between them, as a real decode's data
+/// dependencies would, and each product's rows are shared out in chunks.
 pub fn run(
     plan: &Plan,
     weights: &[CpuWeight<'_>],
@@ -125,53 +225,121 @@ pub fn run(
     progress: &mut dyn FnMut(u32),
 ) -> Result<CpuRun> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let r = run_at(
+        plan,
+        weights,
+        warmup,
+        tokens,
+        cpudot::level(),
+        threads,
+        progress,
+    )?;
+    Ok(CpuRun {
+        copy_bandwidth: copy_bandwidth(threads),
+        ..r
+    })
+}
+
+/// [`run`] with a chosen kernel level and thread count, without the copy test (benchmarks).
+pub fn run_at(
+    plan: &Plan,
+    weights: &[CpuWeight<'_>],
+    warmup: u32,
+    tokens: u32,
+    level: cpudot::Level,
+    threads: usize,
+    progress: &mut dyn FnMut(u32),
+) -> Result<CpuRun> {
+    let threads = threads.max(1);
+    let kernels: Vec<Option<Kernel>> = plan
+        .weights
+        .iter()
+        .map(|w| match w.enc {
+            Encoding::Ggml(ty) => Some(Kernel::at(ty, level)),
+            Encoding::Mlx { .. } => None,
+        })
+        .collect();
     let (xn, _) = plan.scratch();
     let mut rng = Rng::new(7);
     let x: Vec<f32> = (0..xn).map(|_| rng.unit()).collect();
-    let mut seconds = 0.0;
-    for t in 0..warmup + tokens {
+    let total = warmup + tokens;
+    let max_ops = plan.max_ops(total);
+    let counters: Vec<AtomicU64> = (0..max_ops).map(|_| AtomicU64::new(0)).collect();
+    let barrier = SpinBarrier::new(threads);
+    let token = |t: u32, act: &mut Act, is_main: bool| -> f32 {
         let ops = plan.token_ops(t);
-        let start = Instant::now();
-        let barrier = Barrier::new(threads);
-        let sink = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|ti| {
-                    let (ops, x, barrier) = (&ops, &x, &barrier);
-                    s.spawn(move || {
-                        let mut acc = 0f32;
-                        for op in ops {
-                            let w = &plan.weights[op.w];
-                            let lo = op.rows * ti as u64 / threads as u64;
-                            let hi = op.rows * (ti as u64 + 1) / threads as u64;
-                            let k = w.k as usize;
-                            for r in lo..hi {
-                                let row = op.row0 + r;
-                                let xo = ((row % op.xmod) as usize) * k;
-                                acc += weights[op.w].dot(w, row, &x[xo..xo + k]);
-                            }
-                            barrier.wait();
-                        }
-                        acc
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or(f32::NAN))
-                .sum::<f32>()
-        });
-        std::hint::black_box(sink);
-        if t >= warmup {
-            seconds += start.elapsed().as_secs_f64();
+        if is_main {
+            for c in &counters[..ops.len()] {
+                c.store(0, Ordering::Relaxed);
+            }
         }
-        progress(t + 1);
-    }
+        barrier.wait();
+        let mut acc = 0f32;
+        for (i, op) in ops.iter().enumerate() {
+            acc += product(plan, weights, &kernels, op, &counters[i], &x, act);
+            barrier.wait();
+        }
+        acc
+    };
+    let mut seconds = 0.0;
+    let sink = std::thread::scope(|s| {
+        let handles: Vec<_> = (1..threads)
+            .map(|_| {
+                let token = &token;
+                s.spawn(move || {
+                    let mut act = Act::default();
+                    (0..total).map(|t| token(t, &mut act, false)).sum::<f32>()
+                })
+            })
+            .collect();
+        let mut act = Act::default();
+        let mut acc = 0f32;
+        for t in 0..total {
+            let start = Instant::now();
+            acc += token(t, &mut act, true);
+            if t >= warmup {
+                seconds += start.elapsed().as_secs_f64();
+            }
+            progress(t + 1);
+        }
+        acc + handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(f32::NAN))
+            .sum::<f32>()
+    });
+    std::hint::black_box(sink);
     Ok(CpuRun {
         threads,
         seconds,
         tokens,
-        copy_bandwidth: copy_bandwidth(threads),
+        copy_bandwidth: 0.0,
+        kernels: level.name(),
     })
+}
+
+/// Read bandwidth (bytes read per second, STREAM's read-sum) of summing a `bytes` array split over
+/// `threads` threads: the best of `passes` passes after one untimed pass that touches the pages.
+pub fn read_bandwidth(threads: usize, bytes: usize, passes: u32) -> f64 {
+    let words = (bytes / 8).max(1);
+    let v: Vec<u64> = (0..words as u64).collect();
+    let threads = threads.max(1);
+    let mut best = f64::INFINITY;
+    for pass in 0..=passes {
+        let start = Instant::now();
+        let s = std::thread::scope(|s| {
+            v.chunks(words.div_ceil(threads))
+                .map(|c| s.spawn(move || c.iter().fold(0u64, |a, &b| a.wrapping_add(b))))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .map(|h| h.join().unwrap_or(0))
+                .fold(0u64, u64::wrapping_add)
+        });
+        std::hint::black_box(s);
+        if pass > 0 {
+            best = best.min(start.elapsed().as_secs_f64());
+        }
+    }
+    (words * 8) as f64 / best
 }
 
 /// Memory copy bandwidth (bytes read + bytes written per second) of a 256 MiB copy split over threads.

@@ -12,10 +12,12 @@
 //! - [`dequant`]: CPU reference dequantization of each block layout (ported from ggml).
 //! - [`source`]: model bytes (mmap) or synthetic blocks for specs.
 //! - [`decode`]: the token program shared by both backends.
-//! - [`cpu`]: the decode on CPU threads (reference and fallback).
+//! - [`cpudot`]: the CPU's fused dequant-dot kernels (AVX2 / AVX-512 VNNI / portable), per block type.
+//! - [`cpu`]: the decode on CPU threads (the fallback when there is no adapter).
 //! - [`gpu`]: the decode on wgpu with the WGSL kernels in `kernels/`.
 
 pub mod cpu;
+pub mod cpudot;
 pub mod decode;
 pub mod dequant;
 pub mod gpu;
@@ -260,7 +262,7 @@ fn measure_cpu(
     let tps = run.tokens as f64 / run.seconds;
     Ok(Measurement {
         backend: "cpu".into(),
-        adapter: format!("{} CPU threads", run.threads),
+        adapter: format!("{} CPU threads, {} kernels", run.threads, run.kernels),
         tokens: run.tokens,
         decode_tokens_per_s: tps,
         effective_bandwidth_bytes_per_s: tps * bytes_per_token as f64,

@@ -1444,6 +1444,7 @@ mod tests {
             name: id.to_uppercase(),
             vendor,
             memory_kind: MemoryKind::Unified,
+            device: crate::hardware::Device::Gpu,
             memory_bytes: gib * GIB,
             gpu_budget_bytes: gib * GIB * 3 / 4,
             max_raised_budget_bytes: None,
