@@ -353,6 +353,7 @@ fn best_line(b: &Option<(String, Plan)>, is_spec: bool) -> Option<String> {
 /// The one-line answer: "fits: 42.6 of 48.0 GiB GPU budget, about 8.1 tok/s".
 pub fn verdict_line(m: &Machine, p: &Plan) -> String {
     let total = fmt::gib1(p.memory.total_bytes);
+    let kind = budget_label(m);
     let budget = fmt::gib1(p.gpu_budget_bytes);
     let speed = format!(
         "about {} tok/s (±{:.0}%)",
@@ -361,7 +362,7 @@ pub fn verdict_line(m: &Machine, p: &Plan) -> String {
     );
     match &p.verdict {
         Verdict::Fits => format!(
-            "fits: {total} of {budget} GiB GPU budget on {}, {speed}",
+            "fits: {total} of {budget} GiB {kind} on {}, {speed}",
             m.name
         ),
         Verdict::FitsIfLimitRaised {
@@ -382,10 +383,19 @@ pub fn verdict_line(m: &Machine, p: &Plan) -> String {
             m.name
         ),
         Verdict::DoesNotFit => format!(
-            "does not fit: {total} GiB needed, {budget} GiB GPU budget on {} ({} GiB memory)",
+            "does not fit: {total} GiB needed, {budget} GiB {kind} on {} ({} GiB memory)",
             m.name,
             fmt::gib1(m.memory_bytes)
         ),
+    }
+}
+
+/// What the budget is called: the GPU's share of memory, or on a CPU-only machine the RAM llama.cpp may use.
+fn budget_label(m: &Machine) -> &'static str {
+    if m.device == crate::hardware::Device::Cpu {
+        "memory budget"
+    } else {
+        "GPU budget"
     }
 }
 
@@ -440,7 +450,7 @@ fn single(model: &ModelDesc, m: &Machine, wl: &Workload, p: &Plan, quiet: bool) 
         right(mem.total_bytes),
     ]);
     t.add_row(vec![
-        Cell::new("GPU budget"),
+        Cell::new(budget_label(m)),
         right(fmt::gib1(p.gpu_budget_bytes)),
         right(p.gpu_budget_bytes),
     ]);

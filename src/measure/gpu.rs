@@ -368,6 +368,17 @@ pub fn shape_for(enc: Encoding, rows: u64, k: u64, xmod: u64) -> Shape {
     if std::env::var("HEADROOM_MEASURE_PER_PRODUCT").as_deref() != Ok("1") {
         return one_row(Shape::new(256, 16, 2));
     }
+    one_row(per_product_shape(enc, ty, rows, xmod, min_threads))
+}
+
+/// The decode-product rule from timing each product alone (`HEADROOM_MEASURE_PER_PRODUCT=1`).
+fn per_product_shape(
+    enc: Encoding,
+    ty: Option<TensorType>,
+    rows: u64,
+    xmod: u64,
+    min_threads: u64,
+) -> Shape {
     let (wg, min_tpr, nr) = match ty {
         Some(TensorType::Q4_K) => (256, 1, 4),
         Some(TensorType::Q6_K) => (128, 2, 2),
@@ -386,7 +397,8 @@ pub fn shape_for(enc: Encoding, rows: u64, k: u64, xmod: u64) -> Shape {
     while tpr < 32 && groups * (tpr as u64) < min_threads {
         tpr *= 2;
     }
-    one_row(Shape::new(wg, tpr, nr))
+    let s = Shape::new(wg, tpr, nr);
+    if xmod > 1 { Shape { nr: 1, ..s } } else { s }
 }
 
 type TunedTable = HashMap<(String, u64, u64, u64), Shape>;
@@ -1333,11 +1345,32 @@ mod tests {
             (g(TensorType::F16), 32768, 128, 8, "128/8/1"),
         ];
         for (enc, rows, k, xmod, want) in cases {
-            assert_eq!(
-                shape_for(enc, rows, k, xmod).label(),
-                want,
-                "{enc:?} {rows}x{k}"
-            );
+            let got = if rows >= BIG_ROWS {
+                shape_for(enc, rows, k, xmod)
+            } else {
+                let ty = match enc {
+                    Encoding::Ggml(t) => Some(t),
+                    Encoding::Mlx { .. } => None,
+                };
+                per_product_shape(enc, ty, rows, xmod, MIN_THREADS)
+            };
+            assert_eq!(got.label(), want, "{enc:?} {rows}x{k}");
+        }
+    }
+
+    /// The decode's products (fewer than `BIG_ROWS` rows) run at the one shape that measured fastest
+    /// back to back in the full decode (docs/benchmarks.md, "The user's path").
+    #[test]
+    fn decode_products_run_at_one_shape() {
+        for ty in [
+            TensorType::Q4_0,
+            TensorType::Q4_K,
+            TensorType::Q8_0,
+            TensorType::F16,
+        ] {
+            let s = shape_for(Encoding::Ggml(ty), 4096, 4096, 1);
+            assert_eq!((s.wg, s.tpr, s.nr), (256, 16, 2), "{ty:?}");
+            assert_eq!(shape_for(Encoding::Ggml(ty), 32768, 128, 8).nr, 1);
         }
     }
 }
