@@ -14,5 +14,6 @@ pub mod measure;
 pub mod model;
 pub mod suggest;
 pub mod tui;
+pub mod units;
 
 pub use error::{Error, Result};

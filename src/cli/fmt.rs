@@ -1,6 +1,6 @@
 //! Number formatting shared by the CLI and the TUI: GiB for memory, GB/s for bandwidth, always labelled.
 
-pub const GIB: f64 = (1u64 << 30) as f64;
+pub const GIB: f64 = crate::units::GIB as f64;
 
 /// Bytes as GiB with two decimals: "42.52 GiB".
 pub fn gib(bytes: u64) -> String {

@@ -178,13 +178,7 @@ pub fn setup_name(devices: &[Machine]) -> String {
     } else {
         devices
             .iter()
-            .map(|m| {
-                format!(
-                    "{} {:.0} GiB",
-                    m.name,
-                    m.memory_bytes as f64 / (1u64 << 30) as f64
-                )
-            })
+            .map(|m| format!("{} {:.0} GiB", m.name, crate::units::gib(m.memory_bytes)))
             .collect::<Vec<_>>()
             .join(" + ")
     }

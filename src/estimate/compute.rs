@@ -77,7 +77,7 @@ use crate::error::Result;
 use crate::hardware::{Machine, Vendor};
 use crate::model::HyperParams;
 
-pub const MIB: u64 = 1 << 20;
+pub use crate::units::MIB;
 
 /// CUDA context + cuBLAS + driver reserve counted per GPU.
 pub const CUDA_OVERHEAD_BYTES: u64 = 400 * MIB;

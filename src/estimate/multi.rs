@@ -1266,7 +1266,7 @@ fn advise(
     wl: &Workload,
     lay: &Layout,
 ) -> Vec<String> {
-    let gib = |b: u64| format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64);
+    let gib = crate::units::gib1;
     let mut out = Vec::new();
     if !matches!(overall, Verdict::Fits) {
         // a smaller KV type that reaches the asked context on every device
@@ -1311,7 +1311,7 @@ fn advise(
                 let fixed = d.memory.compute_bytes + d.memory.overhead_bytes;
                 format!(
                     "{:.0}",
-                    d.budget_bytes.saturating_sub(fixed) as f64 / (1u64 << 30) as f64
+                    crate::units::gib(d.budget_bytes.saturating_sub(fixed))
                 )
             })
             .collect();

@@ -15,8 +15,6 @@ use crate::error::{Error, Result};
 use crate::hardware::{Machine, MemoryKind, Vendor};
 use crate::model::{HyperParams, ModelDesc, TensorType};
 
-const GIB: f64 = (1u64 << 30) as f64;
-
 /// Headroom added above the total when raising a Mac's GPU limit: llama.cpp `--fit-target` default
 /// (1024 MiB per device), the same 1 GiB margin as the worked example in reference/peers.md.
 pub const WIRED_LIMIT_MARGIN_BYTES: u64 = 1024 * MIB;
@@ -140,7 +138,7 @@ impl Fixed<'_> {
 }
 
 fn gib(b: u64) -> String {
-    format!("{:.1} GiB", b as f64 / GIB)
+    crate::units::gib1(b)
 }
 
 fn kv_flag(t: TensorType) -> String {

@@ -17,7 +17,7 @@ use super::profile::{MachineOptions, Profile, budget, to_machine_with};
 use super::{Device, Machine, MemoryKind, Vendor};
 use crate::error::{Error, Result};
 
-const GIB: u64 = 1 << 30;
+use crate::units::GIB;
 
 /// What `auto` found, and the machine it resolved to.
 #[derive(Debug, Clone, PartialEq)]

@@ -956,8 +956,8 @@ impl Gpu {
         if need > budget {
             return Err(Error::usage(format!(
                 "the measured decode needs {:.2} GiB on the device (weights, KV cache, scratch), over the budget of {:.2} GiB",
-                need as f64 / (1u64 << 30) as f64,
-                budget as f64 / (1u64 << 30) as f64
+                crate::units::gib(need),
+                crate::units::gib(budget)
             )));
         }
         let mut rng = Rng::new(11);

@@ -102,7 +102,7 @@ pub struct Measurement {
 
 const WARMUP: u32 = 2;
 const WARM_SECONDS: f64 = 1.0;
-const COPY_BYTES: u64 = 1 << 30;
+const COPY_BYTES: u64 = crate::units::GIB;
 
 /// Run the short decode of `model` and time it.
 pub fn measure(
@@ -240,8 +240,8 @@ fn measure_cpu(
     if need > opts.budget_bytes {
         return Err(Error::usage(format!(
             "the measured decode needs {:.2} GiB of memory (synthetic weights, KV cache, scratch), over the budget of {:.2} GiB",
-            need as f64 / (1u64 << 30) as f64,
-            opts.budget_bytes as f64 / (1u64 << 30) as f64
+            crate::units::gib(need),
+            crate::units::gib(opts.budget_bytes)
         )));
     }
     progress(Progress::Stage("loading".into()));

@@ -1417,7 +1417,7 @@ mod tests {
     use crate::estimate::{MemoryBreakdown, SpeedEstimate, Verdict};
     use crate::hardware::MemoryKind;
 
-    const GIB: u64 = 1 << 30;
+    use crate::units::GIB;
 
     fn model(name: &str, ctx_len: u64, format: ModelFormat) -> ModelDesc {
         ModelDesc {

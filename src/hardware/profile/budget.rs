@@ -48,8 +48,7 @@
 
 use super::super::MemoryKind;
 
-pub const MIB: u64 = 1 << 20;
-pub const GIB: u64 = 1 << 30;
+pub use crate::units::{GIB, MIB};
 
 /// Which macOS default wired-limit rule to apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
