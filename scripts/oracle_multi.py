@@ -2,7 +2,7 @@
 """Multi-device oracle: what llama.cpp allocates on each device when a model is split over several devices.
 
 Each "device" is a llama.cpp RPC server (ggml-rpc-server, CPU backend) on 127.0.0.1; the probe
-(scripts/mem_probe_multi.cpp, linked to libllama) registers them as llama.cpp's `--rpc` does, loads a
+(scripts/oracle/mem_probe.cpp, linked to libllama) registers them as llama.cpp's `--rpc` does, loads a
 synthetic GGUF (shared/oracle/make_gguf.py) with -ngl 99, -sm and -ts, creates a context and prints the
 exact bytes of every buffer (llama_get_memory_breakdown): model / KV (context) / compute per device, and the
 host (CPU) buffers. Writes tests/data/multi_rpc_split.csv. Run through scripts/oracle_multi.sh.
@@ -136,7 +136,7 @@ def main():
     with open(OUT, "w") as f:
         f.write("# llama.cpp commit 0c1e57098bba43ac29e6e3b677cdceebdd22334f (0c1e570), CPU backend built with "
                 "-DGGML_RPC=ON; each device is one ggml-rpc-server (-t 1) on 127.0.0.1:50052/50053/50054.\n")
-        f.write("# Produced by scripts/oracle_multi.sh (scripts/oracle_multi.py + scripts/mem_probe_multi.cpp); "
+        f.write("# Produced by scripts/oracle_multi.sh (scripts/oracle_multi.py + scripts/oracle/mem_probe.cpp); "
                 "models: shared/oracle/make_gguf.py, arguments in scripts/oracle_multi.py.\n")
         f.write("# Per-device lists are ';'-separated in RPC endpoint order; bytes from llama_get_memory_breakdown "
                 "(model / context=KV / compute). split=tensor: one Meta() buffer = the largest device.\n")

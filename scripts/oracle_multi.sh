@@ -13,7 +13,7 @@ LLAMA=$ORACLE_BUILD/llama.cpp
 WORK=$ORACLE_BUILD/models-multi
 HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$WORK"
-g++ -O2 -std=c++17 "$HERE/mem_probe_multi.cpp" -I"$LLAMA/include" -I"$LLAMA/ggml/include" -I"$LLAMA/src" \
+g++ -O2 -std=c++17 "$HERE/oracle/mem_probe.cpp" -I"$LLAMA/include" -I"$LLAMA/ggml/include" -I"$LLAMA/src" \
     -L"$LLAMA/build/bin" -lllama -lggml -lggml-base -Wl,-rpath,"$LLAMA/build/bin" -o "$WORK/mem_probe_multi"
 pids=()
 for port in 50052 50053 50054; do

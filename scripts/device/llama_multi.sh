@@ -17,7 +17,7 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_CUDA=ON -DCMAKE_C
 ninja -C build -j32 llama-bench llama-quantize > $OUT/build.log 2>&1 || { tail -40 $OUT/build.log; exit 1; }
 echo "build took $(( $(date +%s) - t0 )) s"; fi
 L=$PWD
-g++ -O2 -std=c++17 $R/.devbin/mem_probe.cpp -I$L/include -I$L/ggml/include -I$L/src -L$L/build/bin -lllama -lggml -lggml-base \
+g++ -O2 -std=c++17 $R/scripts/oracle/mem_probe.cpp -I$L/include -I$L/ggml/include -I$L/src -L$L/build/bin -lllama -lggml -lggml-base \
   -Wl,-rpath,$L/build/bin -o /tmp/mem_probe 2>&1 | tail -5
 python3 -m pip install -q --no-index --no-deps --target /tmp/site $R/.devbin/gguf-0.19.0-py3-none-any.whl && export PYTHONPATH=/tmp/site
 mkdir -p /tmp/m
