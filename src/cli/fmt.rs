@@ -12,6 +12,21 @@ pub fn gib1(bytes: u64) -> String {
     format!("{:.1}", bytes as f64 / GIB)
 }
 
+/// The largest context per KV type: "f16 26624 (26k), q8_0 49920, q4_0 none", each context written by
+/// `ctx` ([`ctx`] for tables, [`ctx_short`] for the TUI).
+pub fn max_contexts(list: &[crate::estimate::MaxContext], ctx: fn(u64) -> String) -> String {
+    list.iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c.cache_type.name().to_ascii_lowercase(),
+                c.max_context.map(ctx).unwrap_or_else(|| "none".into())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Bytes/s as GB/s: "409.6 GB/s".
 pub fn gbs(bytes_per_s: f64) -> String {
     format!("{:.1} GB/s", bytes_per_s / 1e9)

@@ -363,20 +363,9 @@ fn table(
     ]);
     out.push('\n');
     out.push_str(&st.to_string());
-    let parts: Vec<String> = p
-        .max_context_by_kv
-        .iter()
-        .map(|c| {
-            format!(
-                "{} {}",
-                c.cache_type.name().to_ascii_lowercase(),
-                c.max_context.map(fmt::ctx).unwrap_or_else(|| "none".into())
-            )
-        })
-        .collect();
     out.push_str(&format!(
         "\nlargest context every device holds: {}\n",
-        parts.join(", ")
+        fmt::max_contexts(&p.max_context_by_kv, fmt::ctx)
     ));
     if !quiet {
         if let Some(n) = &p.interconnect_note {

@@ -507,20 +507,9 @@ fn single(model: &ModelDesc, m: &Machine, wl: &Workload, p: &Plan, quiet: bool) 
     out.push_str(&st.to_string());
 
     if !p.max_context_by_kv.is_empty() {
-        let parts: Vec<String> = p
-            .max_context_by_kv
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} {}",
-                    c.cache_type.name().to_ascii_lowercase(),
-                    c.max_context.map(fmt::ctx).unwrap_or_else(|| "none".into())
-                )
-            })
-            .collect();
         out.push_str(&format!(
             "\nlargest context that fits: {}\n",
-            parts.join(", ")
+            fmt::max_contexts(&p.max_context_by_kv, fmt::ctx)
         ));
     }
     if !quiet {

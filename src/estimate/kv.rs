@@ -506,9 +506,10 @@ mod tests {
         assert_eq!((c.full, c.swa, c.streams, c.seqs), (1024, 1024, 1, 8));
     }
 
-    #[test]
-    fn unified_cache_keeps_recurrent_state_per_sequence() {
-        let hp = HyperParams {
+    /// Three layers: short convolution (l_cache 3, no scan state), attention (2 KV heads × 64), short
+    /// convolution; n_embd 512.
+    fn hybrid_conv_attn_conv() -> HyperParams {
+        HyperParams {
             n_layer: 3,
             n_embd: 512,
             n_head: vec![8; 3],
@@ -522,7 +523,12 @@ mod tests {
             }),
             recurrent_layers: vec![true, false, true],
             ..HyperParams::default()
-        };
+        }
+    }
+
+    #[test]
+    fn unified_cache_keeps_recurrent_state_per_sequence() {
+        let hp = hybrid_conv_attn_conv();
         let wl = Workload {
             context: 512,
             parallel: 2,
@@ -557,21 +563,7 @@ mod tests {
     fn short_convolution_state_per_sequence() {
         // LFM2-style: 2 of 3 layers are short convolutions (l_cache 3, no scan state):
         // llama.cpp n_embd_r = n_embd·(l_cache − 1) f32 per sequence; the attention layer caches K/V
-        let hp = HyperParams {
-            n_layer: 3,
-            n_embd: 512,
-            n_head: vec![8; 3],
-            n_head_kv: vec![0, 2, 0],
-            head_dim_k: 64,
-            head_dim_v: 64,
-            ssm: Some(crate::model::Ssm {
-                d_conv: 3,
-                d_inner: 512,
-                ..Default::default()
-            }),
-            recurrent_layers: vec![true, false, true],
-            ..HyperParams::default()
-        };
+        let hp = hybrid_conv_attn_conv();
         let wl = Workload {
             context: 512,
             parallel: 2,

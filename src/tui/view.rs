@@ -8,7 +8,7 @@ use super::app::{App, Control, HwRow, MeasureState, Pane, Screen};
 use super::keys::KEYS;
 use crate::cli::fmt;
 use crate::estimate::multi::{MultiPlan, SplitMode};
-use crate::estimate::{Bound, MemoryBreakdown, Plan, Runtime, Verdict};
+use crate::estimate::{Bound, MemoryBreakdown, Plan, Runtime, SpeedEstimate, Verdict};
 use crate::hardware::{Machine, MemoryKind};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -642,37 +642,9 @@ fn bound_label(b: Option<Bound>) -> &'static str {
     }
 }
 
-fn draw_speed(app: &App, f: &mut Frame, r: Rect, p: &Plan, theme: Theme) {
-    let s = &p.speed;
-    let max_ctx = if p.max_context_by_kv.is_empty() {
-        p.max_context
-            .map(fmt::ctx_short)
-            .unwrap_or_else(|| "none".into())
-    } else {
-        p.max_context_by_kv
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} {}",
-                    c.cache_type.name().to_ascii_lowercase(),
-                    c.max_context
-                        .map(fmt::ctx_short)
-                        .unwrap_or_else(|| "none".into())
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let batch = if app.workload.batch > 1 {
-        format!(
-            "{} tok/s at batch {}",
-            fmt::tps(s.batch_tokens_per_s),
-            app.workload.batch
-        )
-    } else {
-        "-".to_string()
-    };
-    let rows = vec![
+/// The decode (bold, with its error band and `decode_note`) and prefill rows both speed tables open with.
+fn speed_rows(s: &SpeedEstimate, decode_note: &str, theme: Theme) -> [Row<'static>; 2] {
+    [
         Row::new(vec![
             Cell::from("decode"),
             Cell::from(Line::from(vec![
@@ -680,7 +652,7 @@ fn draw_speed(app: &App, f: &mut Frame, r: Rect, p: &Plan, theme: Theme) {
                     format!("{} tok/s", fmt::tps(s.decode_tokens_per_s)),
                     theme.bold(),
                 ),
-                Span::raw(format!(" ±{:.0}%", s.decode_error_pct)),
+                Span::raw(format!(" ±{:.0}%{decode_note}", s.decode_error_pct)),
             ])),
         ]),
         Row::new(vec![
@@ -691,6 +663,31 @@ fn draw_speed(app: &App, f: &mut Frame, r: Rect, p: &Plan, theme: Theme) {
                 s.prefill_error_pct
             )),
         ]),
+    ]
+}
+
+fn draw_speed(app: &App, f: &mut Frame, r: Rect, p: &Plan, theme: Theme) {
+    let s = &p.speed;
+    let max_ctx = if p.max_context_by_kv.is_empty() {
+        p.max_context
+            .map(fmt::ctx_short)
+            .unwrap_or_else(|| "none".into())
+    } else {
+        fmt::max_contexts(&p.max_context_by_kv, fmt::ctx_short)
+    };
+    let batch = if app.workload.batch > 1 {
+        format!(
+            "{} tok/s at batch {}",
+            fmt::tps(s.batch_tokens_per_s),
+            app.workload.batch
+        )
+    } else {
+        "-".to_string()
+    };
+    let [decode, prefill] = speed_rows(s, "", theme);
+    let rows = vec![
+        decode,
+        prefill,
         Row::new(vec![
             Cell::from("decode bound"),
             Cell::from(bound_label(s.decode_bound)),
@@ -1228,39 +1225,11 @@ fn draw_set_speed(f: &mut Frame, r: Rect, p: &MultiPlan, theme: Theme) {
     };
     let link_pct = 100.0 * p.interconnect_s_per_token * s.decode_tokens_per_s;
     let l = &p.interconnect;
-    let max_ctx = p
-        .max_context_by_kv
-        .iter()
-        .map(|c| {
-            format!(
-                "{} {}",
-                c.cache_type.name().to_ascii_lowercase(),
-                c.max_context
-                    .map(fmt::ctx_short)
-                    .unwrap_or_else(|| "none".into())
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+    let max_ctx = fmt::max_contexts(&p.max_context_by_kv, fmt::ctx_short);
+    let [decode, prefill] = speed_rows(s, &format!("  {how}"), theme);
     let rows = vec![
-        Row::new(vec![
-            Cell::from("decode"),
-            Cell::from(Line::from(vec![
-                Span::styled(
-                    format!("{} tok/s", fmt::tps(s.decode_tokens_per_s)),
-                    theme.bold(),
-                ),
-                Span::raw(format!(" ±{:.0}%  {how}", s.decode_error_pct)),
-            ])),
-        ]),
-        Row::new(vec![
-            Cell::from("prefill"),
-            Cell::from(format!(
-                "{} tok/s ±{:.0}%",
-                fmt::tps(s.prefill_tokens_per_s),
-                s.prefill_error_pct
-            )),
-        ]),
+        decode,
+        prefill,
         Row::new(vec![
             Cell::from("per token"),
             Cell::from(format!(
