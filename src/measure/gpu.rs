@@ -333,7 +333,7 @@ pub fn shape_for(enc: Encoding, rows: u64, k: u64, xmod: u64) -> Shape {
         Encoding::Mlx { .. } if has_unit(enc) => Some(TensorType::Q4_0),
         _ => None,
     };
-    let (wg_env, min_threads) = *POLICY.get_or_init(|| {
+    let (wg_env, min_threads, per_product) = *POLICY.get_or_init(|| {
         let num = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
         let wg = num("HEADROOM_MEASURE_WG")
             .filter(|w| w.is_power_of_two() && (32..=1024).contains(w))
@@ -341,6 +341,7 @@ pub fn shape_for(enc: Encoding, rows: u64, k: u64, xmod: u64) -> Shape {
         (
             wg,
             num("HEADROOM_MEASURE_MIN_THREADS").unwrap_or(MIN_THREADS),
+            std::env::var("HEADROOM_MEASURE_PER_PRODUCT").as_deref() == Ok("1"),
         )
     });
     let one_row = |s: Shape| {
@@ -365,7 +366,7 @@ pub fn shape_for(enc: Encoding, rows: u64, k: u64, xmod: u64) -> Shape {
     // rule below, Q4_K_M 104.3 / 97.6, Q8_0 112.2 / 98.1, F16 113.0 / 103.1. The per-product rule came
     // from timing each product alone, which did not carry over to the products back to back.
     // `HEADROOM_MEASURE_PER_PRODUCT=1` (benchmarks) brings that rule back.
-    if std::env::var("HEADROOM_MEASURE_PER_PRODUCT").as_deref() != Ok("1") {
+    if !per_product {
         return one_row(Shape::new(256, 16, 2));
     }
     one_row(per_product_shape(enc, ty, rows, xmod, min_threads))
@@ -413,9 +414,10 @@ pub fn set_tuned_shape(enc: Encoding, rows: u64, k: u64, xmod: u64, shape: Shape
     }
 }
 
-/// (workgroup size, [`MIN_THREADS`]) overrides of [`shape_for`]; tuning knobs for benchmarks:
-/// `HEADROOM_MEASURE_WG`, `HEADROOM_MEASURE_MIN_THREADS`.
-static POLICY: std::sync::OnceLock<(Option<u32>, u64)> = std::sync::OnceLock::new();
+/// (workgroup size, [`MIN_THREADS`], per-product rule) overrides of [`shape_for`], read once; tuning
+/// knobs for benchmarks: `HEADROOM_MEASURE_WG`, `HEADROOM_MEASURE_MIN_THREADS`,
+/// `HEADROOM_MEASURE_PER_PRODUCT`.
+static POLICY: std::sync::OnceLock<(Option<u32>, u64, bool)> = std::sync::OnceLock::new();
 
 /// An open GPU device.
 pub struct Gpu {
