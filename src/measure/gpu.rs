@@ -462,6 +462,11 @@ impl Gpu {
         } else {
             wgpu::Features::empty()
         };
+        // per-dispatch timestamps for `HEADROOM_MEASURE_PROFILE` (benchmarks)
+        let inside = wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES;
+        if timestamps && profile_requested() && adapter.features().contains(inside) {
+            features |= inside;
+        }
         // subgroup reductions where the adapter has them (`HEADROOM_MEASURE_SUBGROUPS=0` turns them off)
         let sg_off = std::env::var("HEADROOM_MEASURE_SUBGROUPS").as_deref() == Ok("0");
         let subgroup = if adapter.features().contains(wgpu::Features::SUBGROUP) && !sg_off {
@@ -1069,6 +1074,24 @@ impl Gpu {
     }
 }
 
+/// Whether `HEADROOM_MEASURE_PROFILE=1` asks for a per-dispatch profile of one token (benchmarks).
+pub fn profile_requested() -> bool {
+    std::env::var("HEADROOM_MEASURE_PROFILE").as_deref() == Ok("1")
+}
+
+/// One dispatch of a profiled token ([`Loaded::profile_token`]).
+#[derive(Debug, Clone)]
+pub struct ProfileRow {
+    pub name: String,
+    pub enc: String,
+    pub rows: u64,
+    pub k: u64,
+    /// Weight bytes the dispatch reads.
+    pub bytes: u64,
+    pub shape: String,
+    pub seconds: f64,
+}
+
 /// Timing of a run of tokens.
 #[derive(Debug, Clone, Copy)]
 pub struct GpuRun {
@@ -1293,6 +1316,96 @@ impl Loaded<'_> {
             wall_seconds: wall,
             timestamps: used_ts,
         })
+    }
+
+    /// One token (`t`) with a timestamp after every dispatch (`HEADROOM_MEASURE_PROFILE`, benchmarks):
+    /// each dispatch's weight, rows, bytes read, shape and GPU seconds. `Ok(None)` when the adapter
+    /// cannot write timestamps inside a pass.
+    pub fn profile_token(&mut self, plan: &Plan, t: u32) -> Result<Option<Vec<ProfileRow>>> {
+        let inside = wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES;
+        if !self.gpu.device.features().contains(inside) {
+            return Ok(None);
+        }
+        let mut ds = Vec::new();
+        self.dispatches(plan, &plan.token_ops(t), &mut ds);
+        ds.truncate(4095);
+        let mut params = vec![0u8; ds.len().max(1) * SLOT as usize];
+        for (si, d) in ds.iter().enumerate() {
+            let o = si * SLOT as usize;
+            params[o..o + PARAMS_BYTES as usize].copy_from_slice(bytemuck::cast_slice(&d.params));
+        }
+        let mut keys = Vec::new();
+        for d in &ds {
+            keys.push(self.gpu.pipeline(plan.weights[d.w].enc, d.shape)?);
+        }
+        let gpu = &*self.gpu;
+        let pbuf = gpu
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("params"),
+                contents: &params,
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+        let mut groups: HashMap<(usize, usize), wgpu::BindGroup> = HashMap::new();
+        for d in &ds {
+            groups
+                .entry((d.w, d.chunk))
+                .or_insert_with(|| self.bind(plan, d.w, d.chunk, &pbuf));
+        }
+        let n = ds.len() as u32 + 1;
+        let q = gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("dispatch-times"),
+            ty: wgpu::QueryType::Timestamp,
+            count: n,
+        });
+        let mut enc = gpu.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("profile"),
+                timestamp_writes: None,
+            });
+            pass.write_timestamp(&q, 0);
+            for (slot, d) in ds.iter().enumerate() {
+                pass.set_pipeline(&gpu.pipelines[&keys[slot]]);
+                pass.set_bind_group(0, &groups[&(d.w, d.chunk)], &[(slot as u64 * SLOT) as u32]);
+                pass.dispatch_workgroups(d.groups.0, d.groups.1, 1);
+                pass.write_timestamp(&q, slot as u32 + 1);
+            }
+        }
+        let size = 8 * n as u64;
+        let resolve = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("resolve"),
+            size: size.div_ceil(256) * 256,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        enc.resolve_query_set(&q, 0..n, &resolve, 0);
+        gpu.queue.submit([enc.finish()]);
+        gpu.wait()?;
+        let raw = gpu.read_back(&resolve, size)?;
+        let ticks: Vec<u64> = raw
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            .collect();
+        let period = gpu.queue.get_timestamp_period() as f64 * 1e-9;
+        Ok(Some(
+            ds.iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    let w = &plan.weights[d.w];
+                    let rows = d.params[0] as u64;
+                    ProfileRow {
+                        name: w.name.clone(),
+                        enc: w.enc.label(),
+                        rows,
+                        k: w.k,
+                        bytes: rows * (w.row_bytes + 2 * w.scale_row_bytes()),
+                        shape: d.shape.label(),
+                        seconds: ticks[i + 1].saturating_sub(ticks[i]) as f64 * period,
+                    }
+                })
+                .collect(),
+        ))
     }
 
     /// Read the scratch output `y[0..n]` (for tests).

@@ -192,7 +192,14 @@ fn measure_gpu(
             }
         }
         progress(Progress::Stage("decoding".into()));
-        loaded.run_tokens(plan, WARMUP, opts.tokens)?
+        let run = loaded.run_tokens(plan, WARMUP, opts.tokens)?;
+        if gpu::profile_requested() {
+            match loaded.profile_token(plan, WARMUP)? {
+                Some(rows) => eprint!("{}", profile_report(&rows)),
+                None => eprintln!("profile: the adapter has no timestamps inside passes"),
+            }
+        }
+        run
         // weights are freed here, before the copy test allocates
     };
     progress(Progress::Token {
@@ -219,6 +226,49 @@ fn measure_gpu(
         synthetic: plan.synthetic,
         timestamps: run.timestamps,
     })
+}
+
+/// The per-dispatch profile of one token, summed by tensor role (layer numbers dropped), largest first.
+fn profile_report(rows: &[gpu::ProfileRow]) -> String {
+    use std::fmt::Write;
+    let mut by: Vec<(String, usize, u64, f64)> = Vec::new();
+    for r in rows {
+        let role: String = r
+            .name
+            .split('.')
+            .filter(|p| p.parse::<u64>().is_err())
+            .collect::<Vec<_>>()
+            .join(".");
+        let key = format!("{role} {} {}x{} {}", r.enc, r.rows, r.k, r.shape);
+        match by.iter_mut().find(|b| b.0 == key) {
+            Some(b) => {
+                b.1 += 1;
+                b.2 += r.bytes;
+                b.3 += r.seconds;
+            }
+            None => by.push((key, 1, r.bytes, r.seconds)),
+        }
+    }
+    by.sort_by(|a, b| b.3.total_cmp(&a.3));
+    let total: f64 = rows.iter().map(|r| r.seconds).sum();
+    let bytes: u64 = rows.iter().map(|r| r.bytes).sum();
+    let mut s = format!(
+        "profile: {} dispatches, {:.3} ms, {:.1} GB/s over {:.3} GB of weights\n",
+        rows.len(),
+        total * 1e3,
+        bytes as f64 / total.max(1e-12) / 1e9,
+        bytes as f64 / 1e9
+    );
+    for (key, n, b, t) in by {
+        let _ = writeln!(
+            s,
+            "  {key:<60} n={n:<4} {:>8.1} us  {:>6.1} us each  {:>7.1} GB/s",
+            t * 1e6,
+            t * 1e6 / n as f64,
+            b as f64 / t.max(1e-12) / 1e9
+        );
+    }
+    s
 }
 
 fn measure_cpu(
