@@ -79,6 +79,23 @@ fn mlx_weight(bits: u32, group: u32, st: ScaleType, rows: u64, k: u64, seed: u64
     }
 }
 
+/// The input the kernel of `enc` dots: `x` as is, or as quantized to 8 bits (`d·q`) where the lanes
+/// kernels of Q4_0 and Q8_0 run (integer dot products, as llama.cpp's).
+fn reference_input(
+    loaded: &headroom::measure::gpu::Loaded<'_>,
+    enc: Encoding,
+    xmod: u64,
+) -> Vec<f32> {
+    let mut x = loaded.x().to_vec();
+    if xmod == 1 && loaded.gpu().quantizes_input(enc) {
+        let (qv, ds) = headroom::measure::gpu::quantize_input(loaded.x());
+        for (e, v) in x.iter_mut().enumerate() {
+            *v = ds[2 * (e / 32)] * (qv[e] as i8) as f32;
+        }
+    }
+    x
+}
+
 /// Run `plan`'s token 0 on the GPU and compare the last op's outputs with the CPU reference.
 fn check(g: &mut Gpu, w: Weight, xmod: u64) {
     let label = format!("{} {}x{} xmod {xmod}", w.enc.label(), w.rows, w.k);
@@ -100,7 +117,7 @@ fn check(g: &mut Gpu, w: Weight, xmod: u64) {
         .unwrap();
     loaded.run_tokens(&plan, 0, 1).unwrap();
     let y = loaded.read_y(w.rows).unwrap();
-    let x = loaded.x().to_vec();
+    let x = reference_input(&loaded, w.enc, xmod);
     assert_eq!(plan.token_ops(0), vec![op]);
     for r in 0..w.rows {
         let xo = ((r % xmod) * w.k) as usize;
@@ -138,7 +155,7 @@ fn check_norm(g: &mut Gpu, w: Weight) {
         .unwrap();
     loaded.run_tokens(&plan, 0, 1).unwrap();
     let y = loaded.read_y(w.rows).unwrap();
-    let x = loaded.x().to_vec();
+    let x = reference_input(&loaded, w.enc, 1);
     let want: Vec<f32> = (0..w.rows)
         .map(|r| cw.dot(w, r, &x[..w.k as usize]))
         .collect();
@@ -362,4 +379,67 @@ fn back_to_back_products_of_one_type_share_a_buffer_and_a_dispatch() {
         }
         o += w.rows as usize;
     }
+}
+
+#[test]
+fn lanes_kernels_match_the_cpu_reference() {
+    use headroom::measure::gpu::lanes_kernel;
+    let Some(mut g) = open() else { return };
+    // Q4_0 and Q8_0 rows of 19 blocks (2-aligned rows, blocks at odd word offsets: the funnel-shifted
+    // loads), Q4_K of 5 super-blocks, Q6_K of 6 (210-byte blocks, 2-aligned); 23 rows (a tail group)
+    let cases = [
+        (TensorType::Q4_0, 608),
+        (TensorType::Q8_0, 608),
+        (TensorType::Q4_K, 1280),
+        (TensorType::Q6_K, 1536),
+    ];
+    let shapes = [
+        Shape::lanes(32, 1),
+        Shape::lanes(64, 4),
+        Shape::lanes(128, 2),
+        Shape::lanes(256, 3),
+    ];
+    for sg in [true, false] {
+        if !sg {
+            g.disable_subgroups();
+        }
+        for (i, &(ty, k)) in cases.iter().enumerate() {
+            let (_, q8) = lanes_kernel(Encoding::Ggml(ty)).unwrap();
+            for (j, &s) in shapes.iter().enumerate() {
+                g.set_shape(Some(s));
+                let w = ggml_weight(ty, 23, k, (40 + i * 10 + j) as u64);
+                let label = format!("{ty} lanes {} sg {sg}", s.label());
+                let op = MatVec {
+                    w: 0,
+                    row0: 0,
+                    rows: w.rows,
+                    xmod: 1,
+                };
+                let plan = Plan::custom(vec![w], &[op]);
+                let w = &plan.weights[0];
+                let cw = CpuWeight {
+                    q: load(None, &w.q, &w.name).unwrap(),
+                    scales: None,
+                    biases: None,
+                };
+                let mut loaded = g
+                    .load(&plan, None, 1 << 30, 1 << 20, &mut |_, _| {})
+                    .unwrap();
+                loaded.run_tokens(&plan, 0, 1).unwrap();
+                let y = loaded.read_y(w.rows).unwrap();
+                // the 8-bit kernels dot the input as quantized: the reference takes d·q for x
+                let x = reference_input(&loaded, w.enc, 1);
+                assert_eq!(loaded.gpu().quantizes_input(w.enc), q8, "{label}");
+                let want: Vec<f32> = (0..w.rows).map(|r| cw.dot(w, r, &x)).collect();
+                let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+                for (r, (gv, c)) in y.iter().zip(&want).enumerate() {
+                    assert!(
+                        (gv - c).abs() <= 2e-5 * scale && gv.is_finite(),
+                        "{label} row {r}: gpu {gv} cpu {c} (largest row {scale})"
+                    );
+                }
+            }
+        }
+    }
+    g.set_shape(None);
 }

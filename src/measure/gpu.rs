@@ -24,6 +24,62 @@ const MAIN: &str = include_str!("kernels/main.wgsl");
 const UNIT_MAIN: &str = include_str!("kernels/unit.wgsl");
 const UNIT1_MAIN: &str = include_str!("kernels/unit1.wgsl");
 const MLX: &str = include_str!("kernels/mlx.wgsl");
+const LANES_MAIN: &str = include_str!("kernels/lanes.wgsl");
+const BIND_LANES: &str = include_str!("kernels/bind_lanes.wgsl");
+const BIND_LANES_F32: &str = include_str!("kernels/bind_lanes_f32.wgsl");
+const BIND_LANES_Q8: &str = include_str!("kernels/bind_lanes_q8.wgsl");
+
+/// The lanes kernel of `ty` (kernels/lanes.wgsl: adjacent invocations read adjacent words of a block)
+/// and whether it takes the input quantized to 8 bits (`xq`/`xd`, integer dot products) instead of
+/// f32. Q4_0 and Q8_0 dot 8-bit inputs as llama.cpp's integer-dot kernels do; Q4_K and Q6_K follow
+/// llama.cpp's float Vulkan kernels.
+pub fn lanes_kernel(enc: Encoding) -> Option<(&'static str, bool)> {
+    match enc {
+        Encoding::Ggml(TensorType::Q4_0) => Some((include_str!("kernels/lanes_q4_0.wgsl"), true)),
+        Encoding::Ggml(TensorType::Q8_0) => Some((include_str!("kernels/lanes_q8_0.wgsl"), true)),
+        Encoding::Ggml(TensorType::Q4_K) => Some((include_str!("kernels/lanes_q4_k.wgsl"), false)),
+        Encoding::Ggml(TensorType::Q6_K) => Some((include_str!("kernels/lanes_q6_k.wgsl"), false)),
+        _ => None,
+    }
+}
+
+/// Whether dispatches of `enc` at `shape` bind the 8-bit input (`xq` at 1, `xd` at 4).
+fn takes_q8(enc: Encoding, shape: Shape) -> bool {
+    shape.lanes && lanes_kernel(enc).is_some_and(|(_, q8)| q8)
+}
+
+/// The WGSL that adds up the partial sums `acc` of all `WG` invocations of a lanes workgroup into
+/// invocation 0: shuffles inside the adapter's smallest subgroup (`subgroup`, 0 without the feature),
+/// then one slot per subgroup in workgroup memory; without subgroups a tree in workgroup memory.
+fn lanes_reduction(wg: u32, subgroup: u32) -> (String, String, bool) {
+    let sg = if subgroup >= 2 && subgroup.is_power_of_two() {
+        subgroup.min(wg)
+    } else {
+        1
+    };
+    let mut code = String::new();
+    let mut st = sg / 2;
+    while st > 0 {
+        code.push_str(&format!("    acc += subgroupShuffleXor(acc, {st}u);\n"));
+        st /= 2;
+    }
+    if wg == sg {
+        return (String::new(), code, sg > 1);
+    }
+    let slots = wg / sg;
+    let decl = format!("var<workgroup> red: array<vec4<f32>, {slots}>;");
+    if sg > 1 {
+        code.push_str(&format!(
+            "    if (li % {sg}u == 0u) {{\n        red[li / {sg}u] = acc;\n    }}\n    workgroupBarrier();\n    if (li == 0u) {{\n        acc = vec4<f32>(0.0);\n        for (var i = 0u; i < {slots}u; i++) {{\n            acc += red[i];\n        }}\n    }}\n"
+        ));
+    } else {
+        code.push_str(&format!(
+            "    red[li] = acc;\n    workgroupBarrier();\n    for (var st = {}u; st > 0u; st = st >> 1u) {{\n        if (li < st) {{\n            red[li] += red[li + st];\n        }}\n        workgroupBarrier();\n    }}\n    acc = red[0];\n",
+            wg / 2
+        ));
+    }
+    (decl, code, sg > 1)
+}
 /// Params slot stride in the uniform buffer (≥ every adapter's min_uniform_buffer_offset_alignment).
 const SLOT: u64 = 256;
 const PARAMS_BYTES: u64 = 32;
@@ -80,6 +136,9 @@ pub struct Shape {
     /// input vectors: one cache line per load instead of TPR), the TPR of a row group `WG/TPR` apart;
     /// else adjacent invocations take adjacent units of one row group.
     pub rows_first: bool,
+    /// The lanes kernel ([`lanes_kernel`]): the workgroup's `wg` invocations share `nr` rows
+    /// (`tpr == wg`).
+    pub lanes: bool,
 }
 
 impl Shape {
@@ -90,6 +149,19 @@ impl Shape {
             nr,
             alt: true,
             rows_first: false,
+            lanes: false,
+        }
+    }
+
+    /// A lanes kernel's shape: `wg` invocations computing `nr` rows together.
+    pub fn lanes(wg: u32, nr: u32) -> Shape {
+        Shape {
+            wg,
+            tpr: wg,
+            nr,
+            alt: true,
+            rows_first: false,
+            lanes: true,
         }
     }
 
@@ -103,6 +175,9 @@ impl Shape {
 
     /// "wg/tpr/nr", then "/first" with the first unpacking, "/rows" with rows first.
     pub fn label(&self) -> String {
+        if self.lanes {
+            return format!("lanes{}/{}", self.wg, self.nr);
+        }
         let first = if self.alt { "" } else { "/first" };
         let rows = if self.rows_first { "/rows" } else { "" };
         format!("{}/{}/{}{first}{rows}", self.wg, self.tpr, self.nr)
@@ -143,6 +218,21 @@ fn reduction(acc_ty: &str, tpr: u32, subgroup: u32, rows_first: bool) -> (String
 /// the unit kernel (kernels/unit.wgsl for several rows per invocation, unit1.wgsl for one: whole-vector
 /// loads), the others the generic one (kernels/main.wgsl).
 pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Result<String> {
+    if shape.lanes
+        && let Some((ty_src, q8)) = lanes_kernel(enc)
+    {
+        let (decl, code, sg) = lanes_reduction(shape.wg, subgroup);
+        let main = LANES_MAIN
+            .replace("__WG__", &shape.wg.to_string())
+            .replace("__RED_DECL__", &decl)
+            .replace("__REDUCE__", &code);
+        let input = if q8 { BIND_LANES_Q8 } else { BIND_LANES_F32 };
+        let en = if sg { "// subgroup reduction\n" } else { "" };
+        let ty_src = ty_src.replace("__NR__", &shape.nr.clamp(1, 4).to_string());
+        return Ok(format!(
+            "{en}{BIND_LANES}\n{input}\n{COMMON}\n{ty_src}\n{main}"
+        ));
+    }
     let shape = Shape {
         nr: shape.nr.min(max_rows(enc)),
         ..shape
@@ -225,6 +315,16 @@ pub fn all_kernel_sources() -> Vec<(String, String)> {
         }
     }
     let mut out = Vec::new();
+    for e in encs.iter().filter(|e| lanes_kernel(**e).is_some()) {
+        for (wg, nr) in [(32, 1), (128, 2), (256, 4)] {
+            for sg in [0, 32] {
+                let shape = Shape::lanes(wg, nr);
+                if let Ok(src) = kernel_source(*e, shape, sg) {
+                    out.push((format!("{}-{}-sg{sg}", e.label(), shape.label()), src));
+                }
+            }
+        }
+    }
     for e in encs {
         let unit = has_unit(e);
         let nrs: &[u32] = match max_rows(e) {
@@ -419,6 +519,30 @@ pub fn set_tuned_shape(enc: Encoding, rows: u64, k: u64, xmod: u64, shape: Shape
 /// `HEADROOM_MEASURE_PER_PRODUCT`.
 static POLICY: std::sync::OnceLock<(Option<u32>, u64, bool)> = std::sync::OnceLock::new();
 
+/// Lanes kernels (kernels/lanes.wgsl) for the products of their types, at (workgroup size, rows per
+/// workgroup): on by default except on Metal (the integer dot products are emulated there and the
+/// kernels were timed on an H100 only; Metal keeps the unit kernels). `HEADROOM_MEASURE_LANES=0`
+/// turns them off, `=wg,nr` sets the shape (benchmarks).
+fn lanes_policy(backend: wgpu::Backend) -> Option<(u32, u32)> {
+    let default = (backend != wgpu::Backend::Metal).then_some(LANES_SHAPE);
+    let Ok(v) = std::env::var("HEADROOM_MEASURE_LANES") else {
+        return default;
+    };
+    if v.trim() == "0" {
+        return None;
+    }
+    let n: Vec<u32> = v.split(',').filter_map(|a| a.trim().parse().ok()).collect();
+    match n[..] {
+        [wg, nr] if wg.is_power_of_two() && (16..=1024).contains(&wg) && (1..=4).contains(&nr) => {
+            Some((wg, nr))
+        }
+        _ => default,
+    }
+}
+
+/// The lanes kernels' default (workgroup size, rows per workgroup).
+const LANES_SHAPE: (u32, u32) = (128, 2);
+
 /// An open GPU device.
 pub struct Gpu {
     device: wgpu::Device,
@@ -428,6 +552,10 @@ pub struct Gpu {
     timestamps: bool,
     layout: wgpu::BindGroupLayout,
     layout_mlx: wgpu::BindGroupLayout,
+    /// The lanes kernels with 8-bit input: `xq` at 1, `xd` at 4.
+    layout_q8: wgpu::BindGroupLayout,
+    /// Lanes kernels for their types' products (`HEADROOM_MEASURE_LANES`), at this (wg, nr).
+    lanes: Option<(u32, u32)>,
     pipelines: HashMap<String, wgpu::ComputePipeline>,
     binding_cap: Option<u64>,
     /// Every dispatch at this shape instead of [`shape_for`]'s (benchmarks).
@@ -521,6 +649,13 @@ impl Gpu {
             label: None,
             entries: &with_mlx,
         });
+        let mut with_q8 = base.to_vec();
+        with_q8.push(storage(4, true));
+        let layout_q8 = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: None,
+            entries: &with_q8,
+        });
+        let lanes = lanes_policy(info.backend);
         Ok(Some(Gpu {
             device,
             queue,
@@ -529,6 +664,8 @@ impl Gpu {
             timestamps,
             layout,
             layout_mlx,
+            layout_q8,
+            lanes,
             pipelines: HashMap::new(),
             binding_cap: None,
             force: shape_from_env(),
@@ -559,7 +696,10 @@ impl Gpu {
     /// Run every dispatch at `shape` (benchmarks of the kernel shape; `None`: [`shape_for`]'s choice).
     /// `nr` falls back to 1 where the kernel has no several-row variant or rows read different inputs.
     pub fn set_shape(&mut self, shape: Option<Shape>) {
-        self.force = shape.map(|s| Shape::new(s.wg, s.tpr.min(s.wg), s.nr));
+        self.force = shape.map(|s| Shape {
+            tpr: s.tpr.min(s.wg),
+            ..s
+        });
     }
 
     /// The adapter's smallest subgroup size when subgroup reductions are on, else 0.
@@ -573,10 +713,37 @@ impl Gpu {
     }
 
     /// The shape a product of `rows` rows of `w` runs at.
+    /// Whether products of `enc` whose rows share one input dot it quantized to 8 bits
+    /// ([`quantize_input`]) at the current shape policy.
+    pub fn quantizes_input(&self, enc: Encoding) -> bool {
+        let probe = Weight {
+            name: String::new(),
+            enc,
+            rows: 1,
+            k: 256,
+            row_bytes: 0,
+            q: super::decode::Part::Synthetic {
+                seed: 0,
+                len: 0,
+                ty: TensorType::U8,
+            },
+            scales: None,
+            biases: None,
+        };
+        takes_q8(enc, self.shape(&probe, 1, 1))
+    }
+
     fn shape(&self, w: &Weight, rows: u64, xmod: u64) -> Shape {
-        let f = self
-            .force
-            .unwrap_or_else(|| shape_for(w.enc, rows, w.k, xmod));
+        let lanes_ok = xmod == 1 && lanes_kernel(w.enc).is_some();
+        match (self.force, self.lanes) {
+            (Some(f), _) if f.lanes && lanes_ok => return f,
+            (None, Some((wg, nr))) if lanes_ok => return Shape::lanes(wg, nr),
+            _ => {}
+        }
+        let f = match self.force {
+            Some(f) if !f.lanes => f,
+            _ => shape_for(w.enc, rows, w.k, xmod),
+        };
         let nr = if xmod == 1 {
             f.nr.min(max_rows(w.enc))
         } else {
@@ -604,6 +771,8 @@ impl Gpu {
             };
             let bgl = if matches!(enc, Encoding::Mlx { .. }) {
                 &self.layout_mlx
+            } else if takes_q8(enc, shape) {
+                &self.layout_q8
             } else {
                 &self.layout
             };
@@ -863,6 +1032,10 @@ pub struct Loaded<'g> {
     chunks: Vec<Vec<Chunk>>,
     bufs: Vec<wgpu::Buffer>,
     x: wgpu::Buffer,
+    /// The input quantized to 8-bit blocks of 32 (lanes kernels of Q4_0 and Q8_0): values, then
+    /// each block's (d, d·Σq).
+    xq: wgpu::Buffer,
+    xd: wgpu::Buffer,
     y: wgpu::Buffer,
     xs: Vec<f32>,
     y_len: u64,
@@ -877,6 +1050,17 @@ struct Dispatch {
     shape: Shape,
     params: [u32; 8],
     groups: (u32, u32),
+}
+
+impl Dispatch {
+    /// Its bind group: (weight, chunk, whether it binds the 8-bit input).
+    fn key(&self, plan: &Plan) -> (usize, usize, bool) {
+        (
+            self.w,
+            self.chunk,
+            takes_q8(plan.weights[self.w].enc, self.shape),
+        )
+    }
 }
 
 /// Products that read the same input in a real decode (so one dispatch may compute them together):
@@ -977,6 +1161,17 @@ impl Gpu {
                 contents: bytemuck::cast_slice(&xs),
                 usage: wgpu::BufferUsages::STORAGE,
             });
+        let (qv, qd) = quantize_input(&xs);
+        let init = |label: &str, contents: &[u8]| {
+            self.device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(label),
+                    contents,
+                    usage: wgpu::BufferUsages::STORAGE,
+                })
+        };
+        let xq = init("xq", &qv);
+        let xd = init("xd", bytemuck::cast_slice(&qd));
         let max_binding = self.max_binding();
         let runs = fused_runs(plan, max_binding);
         // a fused dispatch writes the rows of its whole run
@@ -1066,6 +1261,8 @@ impl Gpu {
             chunks,
             bufs,
             x,
+            xq,
+            xd,
             y,
             xs,
             y_len: yn,
@@ -1090,6 +1287,22 @@ pub struct ProfileRow {
     pub bytes: u64,
     pub shape: String,
     pub seconds: f64,
+}
+
+/// `x` quantized as llama.cpp's `quantize_q8_1` does for its integer-dot kernels (zero-padded to
+/// whole blocks of 32): the 8-bit values (`d = amax/127`, rounded), and per block `[d, d·Σq]`.
+pub fn quantize_input(x: &[f32]) -> (Vec<u8>, Vec<f32>) {
+    use super::cpudot::{Act, ActKind, QK8_0};
+    let mut padded = x.to_vec();
+    padded.resize(x.len().div_ceil(QK8_0).max(1) * QK8_0, 0.0);
+    let mut a = Act::default();
+    a.quantize(ActKind::Q8_0, &padded);
+    let ds =
+        a.qs.chunks_exact(QK8_0)
+            .zip(&a.d)
+            .flat_map(|(q, &d)| [d, d * q.iter().map(|&v| v as i32).sum::<i32>() as f32])
+            .collect();
+    (a.qs.iter().map(|&v| v as u8).collect(), ds)
 }
 
 /// Timing of a run of tokens.
@@ -1162,8 +1375,40 @@ impl Loaded<'_> {
         }
     }
 
-    fn bind(&self, plan: &Plan, w: usize, chunk: usize, pbuf: &wgpu::Buffer) -> wgpu::BindGroup {
+    fn bind(
+        &self,
+        plan: &Plan,
+        w: usize,
+        chunk: usize,
+        q8: bool,
+        pbuf: &wgpu::Buffer,
+    ) -> wgpu::BindGroup {
         let c = &self.chunks[w][chunk];
+        if q8 {
+            let entries = [
+                (0, self.bufs[c.buf].as_entire_binding()),
+                (1, self.xq.as_entire_binding()),
+                (2, self.y.as_entire_binding()),
+                (
+                    3,
+                    wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: pbuf,
+                        offset: 0,
+                        size: wgpu::BufferSize::new(PARAMS_BYTES),
+                    }),
+                ),
+                (4, self.xd.as_entire_binding()),
+            ]
+            .map(|(binding, resource)| wgpu::BindGroupEntry { binding, resource });
+            return self
+                .gpu
+                .device
+                .create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: None,
+                    layout: &self.gpu.layout_q8,
+                    entries: &entries,
+                });
+        }
         let mut entries = vec![
             wgpu::BindGroupEntry {
                 binding: 0,
@@ -1236,11 +1481,11 @@ impl Loaded<'_> {
                 contents: &params,
                 usage: wgpu::BufferUsages::UNIFORM,
             });
-        let mut groups: HashMap<(usize, usize), wgpu::BindGroup> = HashMap::new();
+        let mut groups: HashMap<(usize, usize, bool), wgpu::BindGroup> = HashMap::new();
         for d in per_token.iter().flatten() {
             groups
-                .entry((d.w, d.chunk))
-                .or_insert_with(|| self.bind(plan, d.w, d.chunk, &pbuf));
+                .entry(d.key(plan))
+                .or_insert_with(|| self.bind(plan, d.w, d.chunk, d.key(plan).2, &pbuf));
         }
         let queries = gpu.timestamps.then(|| {
             gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
@@ -1265,11 +1510,7 @@ impl Loaded<'_> {
                 });
                 for d in ds {
                     pass.set_pipeline(&gpu.pipelines[&keys[slot]]);
-                    pass.set_bind_group(
-                        0,
-                        &groups[&(d.w, d.chunk)],
-                        &[(slot as u64 * SLOT) as u32],
-                    );
+                    pass.set_bind_group(0, &groups[&d.key(plan)], &[(slot as u64 * SLOT) as u32]);
                     pass.dispatch_workgroups(d.groups.0, d.groups.1, 1);
                     slot += 1;
                 }
@@ -1346,11 +1587,11 @@ impl Loaded<'_> {
                 contents: &params,
                 usage: wgpu::BufferUsages::UNIFORM,
             });
-        let mut groups: HashMap<(usize, usize), wgpu::BindGroup> = HashMap::new();
+        let mut groups: HashMap<(usize, usize, bool), wgpu::BindGroup> = HashMap::new();
         for d in &ds {
             groups
-                .entry((d.w, d.chunk))
-                .or_insert_with(|| self.bind(plan, d.w, d.chunk, &pbuf));
+                .entry(d.key(plan))
+                .or_insert_with(|| self.bind(plan, d.w, d.chunk, d.key(plan).2, &pbuf));
         }
         let n = ds.len() as u32 + 1;
         let q = gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
@@ -1367,7 +1608,7 @@ impl Loaded<'_> {
             pass.write_timestamp(&q, 0);
             for (slot, d) in ds.iter().enumerate() {
                 pass.set_pipeline(&gpu.pipelines[&keys[slot]]);
-                pass.set_bind_group(0, &groups[&(d.w, d.chunk)], &[(slot as u64 * SLOT) as u32]);
+                pass.set_bind_group(0, &groups[&d.key(plan)], &[(slot as u64 * SLOT) as u32]);
                 pass.dispatch_workgroups(d.groups.0, d.groups.1, 1);
                 pass.write_timestamp(&q, slot as u32 + 1);
             }

@@ -1,0 +1,21 @@
+// Q4_0 (18-byte blocks: f16 d, 16 bytes of nibbles; low nibbles are weights 0..15, high 16..31): each
+// of 4 invocations takes 4 bytes of nibbles, weights 4t..4t+3 and 16+4t..16+4t+3, dotted with the
+// 8-bit input four at a time (dot4I8Packed); the block is d·(dx·Σ q·xq − 8·dx·Σxq), the offset term
+// shared out over its 4 invocations.
+const BLK_W: u32 = 32u;
+const TPB: u32 = 4u;
+const NR: u32 = __NR__u;
+
+fn block_dot(a: vec4<u32>, b: u32, t: u32) -> vec4<f32> {
+    let x0 = xq[b * 8u + t];
+    let x1 = xq[b * 8u + 4u + t];
+    let ds = xd[b];
+    var r = vec4<f32>(0.0);
+    for (var i = 0u; i < NR; i++) {
+        let ba = a[i] + b * 18u;
+        let q = w32(ba + 2u + 4u * t);
+        let s = dot4I8Packed(q & 0x0f0f0f0fu, x0) + dot4I8Packed((q >> 4u) & 0x0f0f0f0fu, x1);
+        r[i] = unpack2x16float(w16(ba)).x * (ds.x * f32(s) - 2.0 * ds.y);
+    }
+    return r;
+}
