@@ -81,13 +81,9 @@ fn mlx_weight(bits: u32, group: u32, st: ScaleType, rows: u64, k: u64, seed: u64
 
 /// The input the kernel of `enc` dots: `x` as is, or as quantized to 8 bits (`d·q`) where the lanes
 /// kernels of Q4_0 and Q8_0 run (integer dot products, as llama.cpp's).
-fn reference_input(
-    loaded: &headroom::measure::gpu::Loaded<'_>,
-    enc: Encoding,
-    xmod: u64,
-) -> Vec<f32> {
+fn reference_input(loaded: &headroom::measure::gpu::Loaded<'_>, enc: Encoding) -> Vec<f32> {
     let mut x = loaded.x().to_vec();
-    if xmod == 1 && loaded.gpu().quantizes_input(enc) {
+    if loaded.gpu().quantizes_input(enc) {
         let (qv, ds) = headroom::measure::gpu::quantize_input(loaded.x());
         for (e, v) in x.iter_mut().enumerate() {
             *v = ds[2 * (e / 32)] * (qv[e] as i8) as f32;
@@ -117,7 +113,7 @@ fn check(g: &mut Gpu, w: Weight, xmod: u64) {
         .unwrap();
     loaded.run_tokens(&plan, 0, 1).unwrap();
     let y = loaded.read_y(w.rows).unwrap();
-    let x = reference_input(&loaded, w.enc, xmod);
+    let x = reference_input(&loaded, w.enc);
     assert_eq!(plan.token_ops(0), vec![op]);
     for r in 0..w.rows {
         let xo = ((r % xmod) * w.k) as usize;
@@ -155,7 +151,7 @@ fn check_norm(g: &mut Gpu, w: Weight) {
         .unwrap();
     loaded.run_tokens(&plan, 0, 1).unwrap();
     let y = loaded.read_y(w.rows).unwrap();
-    let x = reference_input(&loaded, w.enc, 1);
+    let x = reference_input(&loaded, w.enc);
     let want: Vec<f32> = (0..w.rows)
         .map(|r| cw.dot(w, r, &x[..w.k as usize]))
         .collect();
@@ -383,7 +379,7 @@ fn back_to_back_products_of_one_type_share_a_buffer_and_a_dispatch() {
 
 #[test]
 fn lanes_kernels_match_the_cpu_reference() {
-    use headroom::measure::gpu::lanes_kernel;
+    use headroom::measure::gpu::{LanesInput, lanes_kernel};
     let Some(mut g) = open() else { return };
     // Q4_0 and Q8_0 rows of 19 blocks (2-aligned rows, blocks at odd word offsets: the funnel-shifted
     // loads), Q4_K of 5 super-blocks, Q6_K of 6 (210-byte blocks, 2-aligned); 23 rows (a tail group)
@@ -392,6 +388,7 @@ fn lanes_kernels_match_the_cpu_reference() {
         (TensorType::Q8_0, 608),
         (TensorType::Q4_K, 1280),
         (TensorType::Q6_K, 1536),
+        (TensorType::F16, 640),
     ];
     let shapes = [
         Shape::lanes(32, 1),
@@ -404,7 +401,7 @@ fn lanes_kernels_match_the_cpu_reference() {
             g.disable_subgroups();
         }
         for (i, &(ty, k)) in cases.iter().enumerate() {
-            let (_, q8) = lanes_kernel(Encoding::Ggml(ty)).unwrap();
+            let q8 = lanes_kernel(Encoding::Ggml(ty)).unwrap().input == LanesInput::Q8;
             for (j, &s) in shapes.iter().enumerate() {
                 g.set_shape(Some(s));
                 let w = ggml_weight(ty, 23, k, (40 + i * 10 + j) as u64);
@@ -428,7 +425,7 @@ fn lanes_kernels_match_the_cpu_reference() {
                 loaded.run_tokens(&plan, 0, 1).unwrap();
                 let y = loaded.read_y(w.rows).unwrap();
                 // the 8-bit kernels dot the input as quantized: the reference takes d·q for x
-                let x = reference_input(&loaded, w.enc, 1);
+                let x = reference_input(&loaded, w.enc);
                 assert_eq!(loaded.gpu().quantizes_input(w.enc), q8, "{label}");
                 let want: Vec<f32> = (0..w.rows).map(|r| cw.dot(w, r, &x)).collect();
                 let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
@@ -439,6 +436,11 @@ fn lanes_kernels_match_the_cpu_reference() {
                     );
                 }
             }
+        }
+        // K and V cache products: every row reads its own head's input (one row per workgroup)
+        g.set_shape(None);
+        for ty in [TensorType::F16, TensorType::Q8_0, TensorType::Q4_0] {
+            check(&mut g, ggml_weight(ty, 48, 128, 70), 4);
         }
     }
     g.set_shape(None);

@@ -28,24 +28,77 @@ const LANES_MAIN: &str = include_str!("kernels/lanes.wgsl");
 const BIND_LANES: &str = include_str!("kernels/bind_lanes.wgsl");
 const BIND_LANES_F32: &str = include_str!("kernels/bind_lanes_f32.wgsl");
 const BIND_LANES_Q8: &str = include_str!("kernels/bind_lanes_q8.wgsl");
+const BIND_LANES_F32X2: &str = include_str!("kernels/bind_lanes_f32x2.wgsl");
 
-/// The lanes kernel of `ty` (kernels/lanes.wgsl: adjacent invocations read adjacent words of a block)
-/// and whether it takes the input quantized to 8 bits (`xq`/`xd`, integer dot products) instead of
-/// f32. Q4_0 and Q8_0 dot 8-bit inputs as llama.cpp's integer-dot kernels do; Q4_K and Q6_K follow
-/// llama.cpp's float Vulkan kernels.
-pub fn lanes_kernel(enc: Encoding) -> Option<(&'static str, bool)> {
-    match enc {
-        Encoding::Ggml(TensorType::Q4_0) => Some((include_str!("kernels/lanes_q4_0.wgsl"), true)),
-        Encoding::Ggml(TensorType::Q8_0) => Some((include_str!("kernels/lanes_q8_0.wgsl"), true)),
-        Encoding::Ggml(TensorType::Q4_K) => Some((include_str!("kernels/lanes_q4_k.wgsl"), false)),
-        Encoding::Ggml(TensorType::Q6_K) => Some((include_str!("kernels/lanes_q6_k.wgsl"), false)),
-        _ => None,
-    }
+/// How a lanes kernel takes its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LanesInput {
+    /// Quantized to 8-bit blocks of 32 ([`quantize_input`]: `xq` at 1, `xd` at 4), integer dots.
+    Q8,
+    /// f32, four at a time.
+    F32x4,
+    /// f32, two at a time.
+    F32x2,
+}
+
+/// A lanes kernel (kernels/lanes.wgsl: adjacent invocations read adjacent words of a block).
+#[derive(Debug, Clone, Copy)]
+pub struct LanesKernel {
+    pub wgsl: &'static str,
+    pub input: LanesInput,
+    /// Weights per block (rows must be whole blocks) and invocations sharing one.
+    pub block: u32,
+    pub per_block: u32,
+}
+
+/// The lanes kernel of `enc`, if it has one. Q4_0 and Q8_0 dot 8-bit inputs as llama.cpp's
+/// integer-dot kernels do; Q4_K and Q6_K follow llama.cpp's float Vulkan kernels; F16 reads a word
+/// per invocation.
+pub fn lanes_kernel(enc: Encoding) -> Option<LanesKernel> {
+    let (wgsl, input, block, per_block) = match enc {
+        Encoding::Ggml(TensorType::Q4_0) => (
+            include_str!("kernels/lanes_q4_0.wgsl"),
+            LanesInput::Q8,
+            32,
+            4,
+        ),
+        Encoding::Ggml(TensorType::Q8_0) => (
+            include_str!("kernels/lanes_q8_0.wgsl"),
+            LanesInput::Q8,
+            32,
+            4,
+        ),
+        Encoding::Ggml(TensorType::Q4_K) => (
+            include_str!("kernels/lanes_q4_k.wgsl"),
+            LanesInput::F32x4,
+            256,
+            16,
+        ),
+        Encoding::Ggml(TensorType::Q6_K) => (
+            include_str!("kernels/lanes_q6_k.wgsl"),
+            LanesInput::F32x4,
+            256,
+            16,
+        ),
+        Encoding::Ggml(TensorType::F16) => (
+            include_str!("kernels/lanes_f16.wgsl"),
+            LanesInput::F32x2,
+            64,
+            32,
+        ),
+        _ => return None,
+    };
+    Some(LanesKernel {
+        wgsl,
+        input,
+        block,
+        per_block,
+    })
 }
 
 /// Whether dispatches of `enc` at `shape` bind the 8-bit input (`xq` at 1, `xd` at 4).
 fn takes_q8(enc: Encoding, shape: Shape) -> bool {
-    shape.lanes && lanes_kernel(enc).is_some_and(|(_, q8)| q8)
+    shape.lanes && lanes_kernel(enc).is_some_and(|l| l.input == LanesInput::Q8)
 }
 
 /// The WGSL that adds up the partial sums `acc` of all `WG` invocations of a lanes workgroup into
@@ -219,16 +272,20 @@ fn reduction(acc_ty: &str, tpr: u32, subgroup: u32, rows_first: bool) -> (String
 /// loads), the others the generic one (kernels/main.wgsl).
 pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Result<String> {
     if shape.lanes
-        && let Some((ty_src, q8)) = lanes_kernel(enc)
+        && let Some(lk) = lanes_kernel(enc)
     {
         let (decl, code, sg) = lanes_reduction(shape.wg, subgroup);
         let main = LANES_MAIN
             .replace("__WG__", &shape.wg.to_string())
             .replace("__RED_DECL__", &decl)
             .replace("__REDUCE__", &code);
-        let input = if q8 { BIND_LANES_Q8 } else { BIND_LANES_F32 };
+        let input = match lk.input {
+            LanesInput::Q8 => BIND_LANES_Q8,
+            LanesInput::F32x4 => BIND_LANES_F32,
+            LanesInput::F32x2 => BIND_LANES_F32X2,
+        };
         let en = if sg { "// subgroup reduction\n" } else { "" };
-        let ty_src = ty_src.replace("__NR__", &shape.nr.clamp(1, 4).to_string());
+        let ty_src = lk.wgsl.replace("__NR__", &shape.nr.clamp(1, 4).to_string());
         return Ok(format!(
             "{en}{BIND_LANES}\n{input}\n{COMMON}\n{ty_src}\n{main}"
         ));
@@ -519,29 +576,51 @@ pub fn set_tuned_shape(enc: Encoding, rows: u64, k: u64, xmod: u64, shape: Shape
 /// `HEADROOM_MEASURE_PER_PRODUCT`.
 static POLICY: std::sync::OnceLock<(Option<u32>, u64, bool)> = std::sync::OnceLock::new();
 
-/// Lanes kernels (kernels/lanes.wgsl) for the products of their types, at (workgroup size, rows per
-/// workgroup): on by default except on Metal (the integer dot products are emulated there and the
-/// kernels were timed on an H100 only; Metal keeps the unit kernels). `HEADROOM_MEASURE_LANES=0`
-/// turns them off, `=wg,nr` sets the shape (benchmarks).
-fn lanes_policy(backend: wgpu::Backend) -> Option<(u32, u32)> {
-    let default = (backend != wgpu::Backend::Metal).then_some(LANES_SHAPE);
-    let Ok(v) = std::env::var("HEADROOM_MEASURE_LANES") else {
-        return default;
-    };
-    if v.trim() == "0" {
-        return None;
-    }
-    let n: Vec<u32> = v.split(',').filter_map(|a| a.trim().parse().ok()).collect();
-    match n[..] {
-        [wg, nr] if wg.is_power_of_two() && (16..=1024).contains(&wg) && (1..=4).contains(&nr) => {
-            Some((wg, nr))
-        }
-        _ => default,
-    }
+/// Whether and at which (workgroup size, rows per workgroup) the lanes kernels run.
+#[derive(Debug, Clone, Copy)]
+struct LanesPolicy {
+    /// `HEADROOM_MEASURE_LANES=wg,nr`: every lanes product at this shape (benchmarks).
+    fixed: Option<(u32, u32)>,
 }
 
-/// The lanes kernels' default (workgroup size, rows per workgroup).
-const LANES_SHAPE: (u32, u32) = (128, 2);
+impl LanesPolicy {
+    /// On by default except on Metal (the integer dot products are emulated there and the kernels
+    /// were timed on an H100 only; Metal keeps the unit kernels). `HEADROOM_MEASURE_LANES=0` turns
+    /// them off, `=wg,nr` fixes the shape (benchmarks).
+    fn from_env(backend: wgpu::Backend) -> Option<LanesPolicy> {
+        let default = (backend != wgpu::Backend::Metal).then_some(LanesPolicy { fixed: None });
+        let Ok(v) = std::env::var("HEADROOM_MEASURE_LANES") else {
+            return default;
+        };
+        if v.trim() == "0" {
+            return None;
+        }
+        let n: Vec<u32> = v.split(',').filter_map(|a| a.trim().parse().ok()).collect();
+        match n[..] {
+            [wg, nr]
+                if wg.is_power_of_two() && (16..=1024).contains(&wg) && (1..=4).contains(&nr) =>
+            {
+                Some(LanesPolicy {
+                    fixed: Some((wg, nr)),
+                })
+            }
+            _ => default,
+        }
+    }
+
+    /// The shape for products of `enc`, from the sweep in the full decode of an 8B model on an H100
+    /// (docs/benchmarks.md, 2026-11-27, `HEADROOM_MEASURE_LANES`): Q4_0 fastest at 128/2 (280.7
+    /// tok/s; 128/1 248.9, 256/2 272.3), Q4_K_M at 128/1 (208.9; 128/2 197.5, 256/2 205.5).
+    fn shape(&self, enc: Encoding) -> (u32, u32) {
+        if let Some(f) = self.fixed {
+            return f;
+        }
+        match enc {
+            Encoding::Ggml(TensorType::Q4_K | TensorType::Q6_K) => (128, 1),
+            _ => (128, 2),
+        }
+    }
+}
 
 /// An open GPU device.
 pub struct Gpu {
@@ -554,8 +633,8 @@ pub struct Gpu {
     layout_mlx: wgpu::BindGroupLayout,
     /// The lanes kernels with 8-bit input: `xq` at 1, `xd` at 4.
     layout_q8: wgpu::BindGroupLayout,
-    /// Lanes kernels for their types' products (`HEADROOM_MEASURE_LANES`), at this (wg, nr).
-    lanes: Option<(u32, u32)>,
+    /// Lanes kernels for their types' products ([`LanesPolicy`]), or `None`.
+    lanes: Option<LanesPolicy>,
     pipelines: HashMap<String, wgpu::ComputePipeline>,
     binding_cap: Option<u64>,
     /// Every dispatch at this shape instead of [`shape_for`]'s (benchmarks).
@@ -655,7 +734,7 @@ impl Gpu {
             label: None,
             entries: &with_q8,
         });
-        let lanes = lanes_policy(info.backend);
+        let lanes = LanesPolicy::from_env(info.backend);
         Ok(Some(Gpu {
             device,
             queue,
@@ -734,11 +813,19 @@ impl Gpu {
     }
 
     fn shape(&self, w: &Weight, rows: u64, xmod: u64) -> Shape {
-        let lanes_ok = xmod == 1 && lanes_kernel(w.enc).is_some();
-        match (self.force, self.lanes) {
-            (Some(f), _) if f.lanes && lanes_ok => return f,
-            (None, Some((wg, nr))) if lanes_ok => return Shape::lanes(wg, nr),
-            _ => {}
+        if let Some(lk) = lanes_kernel(w.enc).filter(|lk| w.k % lk.block as u64 == 0) {
+            let pick = match (self.force, self.lanes) {
+                (Some(f), _) if f.lanes => Some((f.wg, f.nr)),
+                (None, Some(on)) => Some(on.shape(w.enc)),
+                _ => None,
+            };
+            if let Some((wg, nr)) = pick {
+                // no more invocations than the row's blocks can keep busy; rows that read their
+                // own input one per workgroup
+                let busy = (w.k / lk.block as u64).next_power_of_two() * lk.per_block as u64;
+                let wg = (wg as u64).min(busy).max(32.max(lk.per_block as u64)) as u32;
+                return Shape::lanes(wg, if xmod == 1 { nr } else { 1 });
+            }
         }
         let f = match self.force {
             Some(f) if !f.lanes => f,

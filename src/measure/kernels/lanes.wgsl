@@ -1,7 +1,7 @@
-// Lanes kernels (the decode's products of Q4_0, Q8_0, Q4_K and Q6_K, after llama.cpp's Vulkan
+// Lanes kernels (the decode's products of Q4_0, Q8_0, Q4_K, Q6_K and F16, after llama.cpp's Vulkan
 // mul_mat_vec shaders): one workgroup of WG invocations computes NR consecutive rows. TPB adjacent
 // invocations share one block (Q4_0, Q8_0: 4 per 32-weight block; Q4_K, Q6_K: 16 per 256-weight
-// super-block) and read adjacent words of it, so a subgroup's loads of weights and of the input are
+// super-block; F16: 32 per 64 weights) and read adjacent words of it, so a subgroup's loads of weights and of the input are
 // contiguous; the WG/TPB block slots of the workgroup stride over the row. Each invocation loads its
 // input once per block for the NR rows. Then the workgroup's partial sums of each row are added
 // (subgroup shuffles, then workgroup memory; or a tree in workgroup memory).
@@ -20,6 +20,8 @@ fn main(
     let r = g * NR;
     var acc = vec4<f32>(0.0);
     if (r < p.rows) {
+        // rows that read their own input (K and V cache products: NR = 1) start at xo
+        let xo = ((p.grow0 + r) % p.xmod) * p.k;
         var rb = vec4<u32>(0u);
         for (var i = 0u; i < NR; i++) {
             rb[i] = (p.row0 + min(r + i, p.rows - 1u)) * p.row_bytes;
@@ -27,7 +29,7 @@ fn main(
         let nblk = p.k / BLK_W;
         let t = li % TPB;
         for (var b = li / TPB; b < nblk; b += SLOTS) {
-            acc += block_dot(rb, b, t);
+            acc += block_dot(rb, b, t, xo);
         }
     }
 __REDUCE__

@@ -6,10 +6,11 @@ const BLK_W: u32 = 32u;
 const TPB: u32 = 4u;
 const NR: u32 = __NR__u;
 
-fn block_dot(a: vec4<u32>, b: u32, t: u32) -> vec4<f32> {
-    let x0 = xq[b * 8u + t];
-    let x1 = xq[b * 8u + 4u + t];
-    let ds = xd[b];
+fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
+    let xb = xo / 32u + b;
+    let x0 = xq[xb * 8u + t];
+    let x1 = xq[xb * 8u + 4u + t];
+    let ds = xd[xb];
     var r = vec4<f32>(0.0);
     for (var i = 0u; i < NR; i++) {
         let ba = a[i] + b * 18u;

@@ -6,14 +6,14 @@ const BLK_W: u32 = 256u;
 const TPB: u32 = 16u;
 const NR: u32 = __NR__u;
 
-fn block_dot(a: vec4<u32>, b: u32, t: u32) -> vec4<f32> {
+fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
     let il = t / 4u;
     let ir = t % 4u;
     let v_im = il / 2u;
     let v_in = il % 2u;
     let l0 = 4u * (2u * ir + v_in);
     let q_off = 32u * v_im + l0;
-    let y1 = (b * 256u + 64u * v_im + l0) / 4u;
+    let y1 = (xo + b * 256u + 64u * v_im + l0) / 4u;
     let by10 = x[y1];
     let by132 = x[y1 + 8u];
     let by20 = x[y1 + 32u];

@@ -5,14 +5,14 @@ const BLK_W: u32 = 256u;
 const TPB: u32 = 16u;
 const NR: u32 = __NR__u;
 
-fn block_dot(a: vec4<u32>, b: u32, t: u32) -> vec4<f32> {
+fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
     let v_im = t / 8u;
     let v_in = t % 8u;
     let l0 = 4u * v_in;
     let ql_off = 64u * v_im + l0;
     let qh_off = 128u + 32u * v_im + l0;
     let s_off = 192u + 8u * v_im + v_in / 4u;
-    let y0 = (b * 256u + 128u * v_im + l0) / 4u;
+    let y0 = (xo + b * 256u + 128u * v_im + l0) / 4u;
     let by0 = x[y0];
     let by32 = x[y0 + 8u];
     let by64 = x[y0 + 16u];
