@@ -79,11 +79,11 @@ fn mlx_weight(bits: u32, group: u32, st: ScaleType, rows: u64, k: u64, seed: u64
     }
 }
 
-/// The input the kernel of `enc` dots: `x` as is, or as quantized to 8 bits (`d·q`) where the lanes
+/// The input the kernel of `w` dots: `x` as is, or as quantized to 8 bits (`d·q`) where the lanes
 /// kernels of Q4_0 and Q8_0 run (integer dot products, as llama.cpp's).
-fn reference_input(loaded: &headroom::measure::gpu::Loaded<'_>, enc: Encoding) -> Vec<f32> {
+fn reference_input(loaded: &headroom::measure::gpu::Loaded<'_>, w: &Weight) -> Vec<f32> {
     let mut x = loaded.x().to_vec();
-    if loaded.gpu().quantizes_input(enc) {
+    if loaded.gpu().quantizes_input(w.enc, w.k) {
         let (qv, ds) = headroom::measure::gpu::quantize_input(loaded.x());
         for (e, v) in x.iter_mut().enumerate() {
             *v = ds[2 * (e / 32)] * (qv[e] as i8) as f32;
@@ -113,7 +113,7 @@ fn check(g: &mut Gpu, w: Weight, xmod: u64) {
         .unwrap();
     loaded.run_tokens(&plan, 0, 1).unwrap();
     let y = loaded.read_y(w.rows).unwrap();
-    let x = reference_input(&loaded, w.enc);
+    let x = reference_input(&loaded, w);
     assert_eq!(plan.token_ops(0), vec![op]);
     for r in 0..w.rows {
         let xo = ((r % xmod) * w.k) as usize;
@@ -151,7 +151,7 @@ fn check_norm(g: &mut Gpu, w: Weight) {
         .unwrap();
     loaded.run_tokens(&plan, 0, 1).unwrap();
     let y = loaded.read_y(w.rows).unwrap();
-    let x = reference_input(&loaded, w.enc);
+    let x = reference_input(&loaded, w);
     let want: Vec<f32> = (0..w.rows)
         .map(|r| cw.dot(w, r, &x[..w.k as usize]))
         .collect();
@@ -356,7 +356,7 @@ fn back_to_back_products_of_one_type_share_a_buffer_and_a_dispatch() {
     loaded.run_tokens(&plan, 0, 1).unwrap();
     let y = loaded.read_y(79).unwrap();
     assert_eq!(y.len(), 79, "y holds the fused run's rows");
-    let x = loaded.x().to_vec();
+    let x = reference_input(&loaded, &plan.weights[0]);
     let mut o = 0usize;
     for (wi, w) in plan.weights.iter().enumerate() {
         if wi == 3 {
@@ -425,8 +425,8 @@ fn lanes_kernels_match_the_cpu_reference() {
                 loaded.run_tokens(&plan, 0, 1).unwrap();
                 let y = loaded.read_y(w.rows).unwrap();
                 // the 8-bit kernels dot the input as quantized: the reference takes d·q for x
-                let x = reference_input(&loaded, w.enc);
-                assert_eq!(loaded.gpu().quantizes_input(w.enc), q8, "{label}");
+                let x = reference_input(&loaded, w);
+                assert_eq!(loaded.gpu().quantizes_input(w.enc, w.k), q8, "{label}");
                 let want: Vec<f32> = (0..w.rows).map(|r| cw.dot(w, r, &x)).collect();
                 let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
                 for (r, (gv, c)) in y.iter().zip(&want).enumerate() {
@@ -440,7 +440,7 @@ fn lanes_kernels_match_the_cpu_reference() {
         // K and V cache products: every row reads its own head's input (one row per workgroup)
         g.set_shape(None);
         for ty in [TensorType::F16, TensorType::Q8_0, TensorType::Q4_0] {
-            check(&mut g, ggml_weight(ty, 48, 128, 70), 4);
+            check(&mut g, ggml_weight(ty, 48, 512, 70), 4);
         }
     }
     g.set_shape(None);

@@ -13,9 +13,9 @@ KNOB=${KNOB:-HEADROOM_MEASURE_LANES}
 for q in ${QUANTS:-Q4_0 Q4_K_M}; do
   for v in ${VALUES:-default}; do
     if [ "$v" = default ]; then unset $KNOB; else export $KNOB=$v; fi
-    n=${q}_$(echo $v | tr , x)
+    n=${q}_$(echo $v | tr , x)_${CTX:-4096}
     echo "== $MODEL $q $KNOB=$v"
-    timeout 120 ./.devbin/headroom measure $MODEL --quant $q --hardware h100-sxm --backend gpu --tokens 32 \
+    timeout 120 ./.devbin/headroom measure $MODEL --quant $q --hardware h100-sxm --backend gpu --tokens 32 ${CTX:+--ctx $CTX} \
       --format json > $OUT/m_$n.json 2> $OUT/p_$n.txt
     python3 -c "import json,sys; m=json.load(open(sys.argv[1]))['measurement']; print(f\"{m['decode_tokens_per_s']:.1f} tok/s, {m['effective_bandwidth_bytes_per_s']/1e9:.0f} GB/s, copy {m['copy_bandwidth_bytes_per_s']/1e9:.0f} GB/s\")" $OUT/m_$n.json || tail -3 $OUT/p_$n.txt
     grep -A${ROWS:-8} '^profile' $OUT/p_$n.txt | cut -c1-150

@@ -26,7 +26,6 @@ const UNIT1_MAIN: &str = include_str!("kernels/unit1.wgsl");
 const MLX: &str = include_str!("kernels/mlx.wgsl");
 const LANES_MAIN: &str = include_str!("kernels/lanes.wgsl");
 const BIND_LANES: &str = include_str!("kernels/bind_lanes.wgsl");
-const BIND_LANES_F32: &str = include_str!("kernels/bind_lanes_f32.wgsl");
 const BIND_LANES_Q8: &str = include_str!("kernels/bind_lanes_q8.wgsl");
 const BIND_LANES_F32X2: &str = include_str!("kernels/bind_lanes_f32x2.wgsl");
 
@@ -35,8 +34,6 @@ const BIND_LANES_F32X2: &str = include_str!("kernels/bind_lanes_f32x2.wgsl");
 pub enum LanesInput {
     /// Quantized to 8-bit blocks of 32 ([`quantize_input`]: `xq` at 1, `xd` at 4), integer dots.
     Q8,
-    /// f32, four at a time.
-    F32x4,
     /// f32, two at a time.
     F32x2,
 }
@@ -51,9 +48,9 @@ pub struct LanesKernel {
     pub per_block: u32,
 }
 
-/// The lanes kernel of `enc`, if it has one. Q4_0 and Q8_0 dot 8-bit inputs as llama.cpp's
-/// integer-dot kernels do; Q4_K and Q6_K follow llama.cpp's float Vulkan kernels; F16 reads a word
-/// per invocation.
+/// The lanes kernel of `enc`, if it has one. Q4_0, Q8_0, Q4_K and Q6_K dot 8-bit inputs as
+/// llama.cpp's integer-dot kernels do (Q4_K and Q6_K with the thread layout of llama.cpp's Vulkan
+/// mul_mat_vec_q4_k / q6_k); F16 reads a word per invocation against the f32 input.
 pub fn lanes_kernel(enc: Encoding) -> Option<LanesKernel> {
     let (wgsl, input, block, per_block) = match enc {
         Encoding::Ggml(TensorType::Q4_0) => (
@@ -70,13 +67,13 @@ pub fn lanes_kernel(enc: Encoding) -> Option<LanesKernel> {
         ),
         Encoding::Ggml(TensorType::Q4_K) => (
             include_str!("kernels/lanes_q4_k.wgsl"),
-            LanesInput::F32x4,
+            LanesInput::Q8,
             256,
             16,
         ),
         Encoding::Ggml(TensorType::Q6_K) => (
             include_str!("kernels/lanes_q6_k.wgsl"),
-            LanesInput::F32x4,
+            LanesInput::Q8,
             256,
             16,
         ),
@@ -281,7 +278,6 @@ pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Result<Strin
             .replace("__REDUCE__", &code);
         let input = match lk.input {
             LanesInput::Q8 => BIND_LANES_Q8,
-            LanesInput::F32x4 => BIND_LANES_F32,
             LanesInput::F32x2 => BIND_LANES_F32X2,
         };
         let en = if sg { "// subgroup reduction\n" } else { "" };
@@ -792,14 +788,14 @@ impl Gpu {
     }
 
     /// The shape a product of `rows` rows of `w` runs at.
-    /// Whether products of `enc` whose rows share one input dot it quantized to 8 bits
+    /// Whether products of `enc` with rows of `k` weights dot their input quantized to 8 bits
     /// ([`quantize_input`]) at the current shape policy.
-    pub fn quantizes_input(&self, enc: Encoding) -> bool {
+    pub fn quantizes_input(&self, enc: Encoding, k: u64) -> bool {
         let probe = Weight {
             name: String::new(),
             enc,
             rows: 1,
-            k: 256,
+            k,
             row_bytes: 0,
             q: super::decode::Part::Synthetic {
                 seed: 0,
@@ -813,7 +809,10 @@ impl Gpu {
     }
 
     fn shape(&self, w: &Weight, rows: u64, xmod: u64) -> Shape {
-        if let Some(lk) = lanes_kernel(w.enc).filter(|lk| w.k % lk.block as u64 == 0) {
+        // rows of at least 512 weights (shorter rows, the K cache's head_dim, ran faster on the
+        // unit kernels: 15.6 against 29.8 µs per layer on the H100)
+        if let Some(lk) = lanes_kernel(w.enc).filter(|lk| w.k % lk.block as u64 == 0 && w.k >= 512)
+        {
             let pick = match (self.force, self.lanes) {
                 (Some(f), _) if f.lanes => Some((f.wg, f.nr)),
                 (None, Some(on)) => Some(on.shape(w.enc)),
