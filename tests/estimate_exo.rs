@@ -386,3 +386,50 @@ fn cli_refuses_a_non_mac_and_llama_cpp_options_under_exo() {
         "at least 1 layer per Mac",
     );
 }
+
+// ---- the TUI's device-set view ----
+
+#[test]
+fn tui_device_set_view_shows_the_exo_plan_under_the_mlx_runtime() {
+    use headroom::tui::{self, Action, update, view};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let hw = tui::sources::hardware_from(profile::bundled().unwrap());
+    let set = "m4-max-40c:64+m4-pro-20c:48";
+    let mut a = tui::build_app_with(&["llama-3.3-70b".to_string()], Some(set), hw).unwrap();
+    assert!(a.select_quant("mlx-4bit"));
+    update(&mut a, Action::Resize(120, 40));
+    update(&mut a, Action::ToggleRuntime);
+    assert_eq!(a.workload.runtime, Runtime::Mlx);
+    let shown = a.multi_plan().unwrap().as_ref().unwrap().clone();
+    assert_eq!(shown.runner, Runner::Exo);
+    let model = load_with_quant("llama-3.3-70b", Some("mlx-4bit")).unwrap();
+    let devs = macs(set);
+    let (l, note) = headroom::estimate::exo::default_link(&devs);
+    let direct = plan_multi(
+        &model,
+        &devs,
+        &a.workload,
+        &MultiOptions {
+            split: SplitMode::Layer,
+            tensor_split: None,
+            link: l,
+            link_note: Some(note),
+        },
+    )
+    .unwrap();
+    assert_eq!(*shown, direct);
+    let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    t.draw(|f| view(&a, f)).unwrap();
+    let screen: String = t
+        .backend()
+        .buffer()
+        .content
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(screen.contains("exo pipeline"), "{screen}");
+    for d in &direct.devices {
+        assert!(screen.contains(&format!("{:.2}", d.decode_s * 1e3)), "{screen}");
+    }
+}
