@@ -91,7 +91,7 @@ fn non_layer_bytes(model: &ModelDesc) -> u64 {
     model
         .tensors
         .iter()
-        .filter(|t| !roles::role(&t.name).layer.is_some_and(|l| l < n))
+        .filter(|t| roles::role(&t.name).layer.is_none_or(|l| l >= n))
         .map(|t| t.n_bytes)
         .sum()
 }
@@ -108,7 +108,10 @@ fn every_mac_holds_its_layers_and_the_shared_tensors() {
     let budgets: Vec<f64> = devs.iter().map(|m| m.gpu_budget_bytes as f64).collect();
     let shards = pipeline_shards(model.hparams.n_layer, &budgets).unwrap();
     for (d, r) in p.devices.iter().zip(&shards) {
-        assert_eq!((d.first_layer, d.first_layer + d.n_layers), (r.start, r.end));
+        assert_eq!(
+            (d.first_layer, d.first_layer + d.n_layers),
+            (r.start, r.end)
+        );
     }
     // weights: each Mac's layer tensors (by name) plus every non-layer tensor
     let shared = non_layer_bytes(&model);
@@ -161,7 +164,11 @@ fn a_mac_too_small_for_its_layers_is_over_budget_and_the_plan_says_so() {
     let devs = macs("m4-pro-20c:24+m4-pro-20c:24");
     let p = plan_exo(&model, &devs, &mlx_wl(4096), &opts("tb4")).unwrap();
     assert!(matches!(p.verdict, Verdict::DoesNotFit));
-    assert!(p.devices.iter().all(|d| d.memory.total_bytes > d.budget_bytes));
+    assert!(
+        p.devices
+            .iter()
+            .all(|d| d.memory.total_bytes > d.budget_bytes)
+    );
     assert!(
         p.advice.iter().any(|a| a.contains("exo itself refuses")),
         "{:?}",
@@ -221,7 +228,11 @@ fn transfer_overhead_refits_and_predicts_the_published_pipeline_rows() {
     let n_tr = 2.0 * (rows[0].nodes as f64 - 1.0);
     let wire = rdma.latency_s + 2.0 * rows[0].n_embd as f64 / rdma.bandwidth_bytes_per_s;
     let sigma = fit_extra(&all) / n_tr - wire;
-    println!("σ refit {:.4} ms (constant {:.4} ms)", sigma * 1e3, EXO_TRANSFER_OVERHEAD_S * 1e3);
+    println!(
+        "σ refit {:.4} ms (constant {:.4} ms)",
+        sigma * 1e3,
+        EXO_TRANSFER_OVERHEAD_S * 1e3
+    );
     assert!((sigma - EXO_TRANSFER_OVERHEAD_S).abs() / EXO_TRANSFER_OVERHEAD_S < 0.005);
     // in-sample, the model's own term; leave-one-out, a fit on the other two rows
     for (i, r) in rows.iter().enumerate() {
@@ -315,7 +326,12 @@ fn cli_plans_a_set_of_macs_with_exo() {
         "exo",
     ];
     let o = run(&[&args[..], &["--format", "json"]].concat());
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["runner"], "exo");
     assert_eq!(doc["split"], "layer");
@@ -330,14 +346,22 @@ fn cli_plans_a_set_of_macs_with_exo() {
     assert_eq!(devices[1]["first_layer"], 46);
     assert_eq!(devices[1]["layers"], 34);
     assert!(doc["speed"]["decode_error_pct"].as_f64().unwrap() >= 30.0);
-    assert_eq!(doc["best_quant"]["quant"].as_str().map(|q| q.starts_with("mlx-")), Some(true));
+    assert_eq!(
+        doc["best_quant"]["quant"]
+            .as_str()
+            .map(|q| q.starts_with("mlx-")),
+        Some(true)
+    );
     // the table
     let o = run(&args);
     assert_eq!(o.status.code(), Some(0));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.starts_with("fits: "), "{out}");
     assert!(out.contains("exo pipeline over Thunderbolt 4"), "{out}");
-    assert!(out.contains("0-45 + out") && out.contains("46-79 + out"), "{out}");
+    assert!(
+        out.contains("0-45 + out") && out.contains("46-79 + out"),
+        "{out}"
+    );
     assert!(!out.contains("host CPU"), "exo has no host: {out}");
     assert!(out.contains("decode over exo is a model"), "{out}");
     // --runtime mlx over several Macs is the same plan, with a note
@@ -430,6 +454,9 @@ fn tui_device_set_view_shows_the_exo_plan_under_the_mlx_runtime() {
         .collect();
     assert!(screen.contains("exo pipeline"), "{screen}");
     for d in &direct.devices {
-        assert!(screen.contains(&format!("{:.2}", d.decode_s * 1e3)), "{screen}");
+        assert!(
+            screen.contains(&format!("{:.2}", d.decode_s * 1e3)),
+            "{screen}"
+        );
     }
 }

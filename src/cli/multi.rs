@@ -287,8 +287,15 @@ fn table(
         wl.ubatch
     ));
     let how = match p.runner {
-        Runner::LlamaCpp => format!("{} split (llama.cpp {})", p.split.label(), p.llama_cpp_flags),
-        Runner::Exo => "exo pipeline (Pipeline sharding, MLX; layers by each Mac's memory, in ring order)".into(),
+        Runner::LlamaCpp => format!(
+            "{} split (llama.cpp {})",
+            p.split.label(),
+            p.llama_cpp_flags
+        ),
+        Runner::Exo => {
+            "exo pipeline (Pipeline sharding, MLX; layers by each Mac's memory, in ring order)"
+                .into()
+        }
     };
     out.push_str(&format!(
         "{how}, {}: {} one way, {:.0} µs a transfer\n",
@@ -326,18 +333,18 @@ fn table(
         ]);
     }
     if p.runner == Runner::LlamaCpp {
-    t.add_row(vec![
-        Cell::new("host CPU"),
-        Cell::new("input"),
-        right(fmt::gib1(p.host.weights_bytes)),
-        right("-"),
-        right("-"),
-        right(fmt::gib1(p.host.output_bytes)),
-        right(fmt::gib1(p.host.weights_bytes + p.host.output_bytes)),
-        right("RAM"),
-        Cell::new(""),
-        right(""),
-    ]);
+        t.add_row(vec![
+            Cell::new("host CPU"),
+            Cell::new("input"),
+            right(fmt::gib1(p.host.weights_bytes)),
+            right("-"),
+            right("-"),
+            right(fmt::gib1(p.host.output_bytes)),
+            right(fmt::gib1(p.host.weights_bytes + p.host.output_bytes)),
+            right("RAM"),
+            Cell::new(""),
+            right(""),
+        ]);
     }
     t.add_row(vec![
         Cell::new("interconnect"),

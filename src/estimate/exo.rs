@@ -107,10 +107,7 @@ pub fn allocate_layers_proportionally(
              use fewer Macs"
         )));
     }
-    if memory_fractions
-        .iter()
-        .any(|f| !f.is_finite() || *f < 0.0)
-    {
+    if memory_fractions.iter().any(|f| !f.is_finite() || *f < 0.0) {
         return Err(Error::usage(
             "exo: memory shares must be non-negative numbers",
         ));
@@ -163,7 +160,7 @@ pub fn allocate_layers_proportionally(
 /// in ring order: `start..end` per node (`PipelineShardMetadata.start_layer/end_layer`).
 pub fn pipeline_shards(total_layers: u32, memory: &[f64]) -> Result<Vec<std::ops::Range<u32>>> {
     let sum: f64 = memory.iter().sum();
-    if !(sum > 0.0) {
+    if sum.is_nan() || sum <= 0.0 {
         return Err(Error::usage(
             "exo: the Macs' total available memory is 0; give positive memory shares",
         ));
@@ -325,9 +322,11 @@ pub fn plan_exo(
             ..wl.clone()
         };
         match at(&wk) {
-            Ok(t) => t.iter().zip(machines).enumerate().all(|(d, ((kv_b, c), m))| {
-                w[d] + overhead[d] + kv_b + c <= m.gpu_budget_bytes
-            }),
+            Ok(t) => t
+                .iter()
+                .zip(machines)
+                .enumerate()
+                .all(|(d, ((kv_b, c), m))| w[d] + overhead[d] + kv_b + c <= m.gpu_budget_bytes),
             Err(_) => false,
         }
     };

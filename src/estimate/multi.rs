@@ -2,7 +2,9 @@
 //! device holds what, each device's memory against its own budget, the overall verdict, the largest context
 //! every device can hold, and decode/prefill with the interconnect in the loop.
 //!
-//! # Layer split (llama.cpp `-sm layer`, the default; also RPC and exo-style pipelines)
+//! An MLX workload (`--runtime exo`, or `mlx` over several Macs) is exo's pipeline: [`super::exo::plan_exo`].
+//!
+//! # Layer split (llama.cpp `-sm layer`, the default; also RPC)
 //! Ported from llama.cpp 0c1e570 `llama_model_base::load_tensors` (`src/llama-model.cpp`):
 //! - the split points are the cumulative `-ts` proportions (default: each device's free memory, here its
 //!   budget), normalised in `f32`; repeating layer `il` and the output layer (`il = n_layer`) go to
@@ -1380,7 +1382,11 @@ impl MultiPlan {
     /// `exo pipeline (MLX ring)`.
     pub fn how(&self) -> String {
         match self.runner {
-            Runner::LlamaCpp => format!("{} split, llama.cpp {}", self.split.label(), self.llama_cpp_flags),
+            Runner::LlamaCpp => format!(
+                "{} split, llama.cpp {}",
+                self.split.label(),
+                self.llama_cpp_flags
+            ),
             Runner::Exo => "exo pipeline (Pipeline sharding, MLX)".to_string(),
         }
     }
