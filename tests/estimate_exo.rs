@@ -460,3 +460,24 @@ fn tui_device_set_view_shows_the_exo_plan_under_the_mlx_runtime() {
         );
     }
 }
+
+proptest::proptest! {
+    /// Any memories and layer count exo accepts: every layer placed once, every Mac at least one layer, in
+    /// contiguous ranges in ring order (the invariants exo's allocation guarantees).
+    #[test]
+    fn every_layer_placed_once_and_every_mac_holds_one(
+        mem in proptest::collection::vec(1u64..1_000_000, 1..9),
+        extra in 0u32..200,
+    ) {
+        let layers = mem.len() as u32 + extra;
+        let m: Vec<f64> = mem.iter().map(|&x| x as f64).collect();
+        let shards = pipeline_shards(layers, &m).unwrap();
+        proptest::prop_assert_eq!(shards.len(), mem.len());
+        proptest::prop_assert_eq!(shards[0].start, 0);
+        proptest::prop_assert_eq!(shards.last().unwrap().end, layers);
+        for w in shards.windows(2) {
+            proptest::prop_assert_eq!(w[0].end, w[1].start);
+        }
+        proptest::prop_assert!(shards.iter().all(|r| r.end > r.start));
+    }
+}

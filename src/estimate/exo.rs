@@ -37,7 +37,9 @@
 //! - KV cache: its layers' MLX KV ([`kv::kv_layer_bytes`] with the MLX layout);
 //! - activations: the single-Mac MLX peak ([`ComputeShape::mlx`]: every rank runs its layers over the
 //!   prefill chunk and computes the logits) plus the all-gather buffer of the last layer's output,
-//!   `world_size · chunk · n_embd` half-precision values (derived from the source, not measured);
+//!   `world_size · chunk · n_embd` half-precision values (`mx.distributed.all_gather` concatenates the ranks'
+//!   `[1, chunk, n_embd]` outputs; the chunk is the single-Mac plan's 2048-token prefill step; derived from
+//!   the source, not measured);
 //! - overhead: as the single-Mac MLX plan (none beyond the above).
 //!
 //! # Decode
@@ -554,13 +556,15 @@ fn advise(
         EXO_TRANSFER_OVERHEAD_S * 1e3,
         speed::DECODE_ERROR_PCT_APPLE + EXO_EXTRA_ERROR_PCT
     ));
-    if opts.link.rpc {
-        out.push(
-            "run exo on every Mac (same network; Thunderbolt cables between neighbours in the ring) and place the \
-             model with Pipeline sharding"
-                .to_string(),
-        );
-    }
+    out.push(if opts.link.id == "tb5-rdma" {
+        "run exo on every Mac (Thunderbolt 5 cables, RDMA enabled on macOS 26.2) and place the model with \
+         Pipeline sharding and the MLX RDMA (jaccl) backend"
+            .to_string()
+    } else {
+        "run exo on every Mac (Thunderbolt cables between neighbours in the ring, or one network) and place the \
+         model with Pipeline sharding"
+            .to_string()
+    });
     out
 }
 
