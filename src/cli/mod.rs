@@ -139,6 +139,8 @@ pub enum RuntimeArg {
     #[value(name = "llama-server")]
     LlamaServer,
     Mlx,
+    /// exo: MLX over several Macs (pipeline sharding); give a device set, e.g. m4-max-40c:128+m4-pro-20c:64.
+    Exo,
 }
 
 #[derive(Debug, Args)]

@@ -1,11 +1,14 @@
 //! `headroom plan` over several devices: one model split across GPUs of one host or machines joined by
-//! llama.cpp RPC (`--hardware h100-sxm:x2`, `a+b`, `--split`, `--tensor-split`, `--link`). The verdict first,
-//! then one row per device, the interconnect and the speed; JSON is stable and documented in the README.
+//! llama.cpp RPC (`--hardware h100-sxm:x2`, `a+b`, `--split`, `--tensor-split`, `--link`), or over several
+//! Macs with exo (`--runtime exo`). The verdict first, then one row per device, the interconnect and the
+//! speed; JSON is stable and documented in the README.
 
 use super::plan::workload;
-use super::{ExitCode, Format, PlanArgs, SplitArg, fmt};
+use super::{ExitCode, Format, PlanArgs, RuntimeArg, SplitArg, fmt};
 use crate::error::{Error, Result};
-use crate::estimate::multi::{MultiOptions, MultiPlan, SplitMode, best_quant_multi, plan_multi};
+use crate::estimate::multi::{
+    MultiOptions, MultiPlan, Runner, SplitMode, best_quant_multi, plan_multi,
+};
 use crate::estimate::plan::plan;
 use crate::estimate::{Verdict, Workload};
 use crate::hardware::{Machine, link, profile};
@@ -33,11 +36,20 @@ fn parse_ts(s: &str) -> Result<Vec<f64>> {
         .collect()
 }
 
+/// Whether the command line runs the set with exo (`--runtime exo`, or `--runtime mlx` over several Macs).
+fn exo(a: &PlanArgs) -> bool {
+    matches!(a.runtime, RuntimeArg::Exo | RuntimeArg::Mlx)
+}
+
 fn options(a: &PlanArgs, devices: &[Machine]) -> Result<MultiOptions> {
     let (link, note) = match &a.link {
         Some(id) => (link::by_id(id)?, None),
         None => {
-            let (l, n) = link::default_for(devices);
+            let (l, n) = if exo(a) {
+                crate::estimate::exo::default_link(devices)
+            } else {
+                link::default_for(devices)
+            };
             (l, Some(n))
         }
     };
@@ -82,6 +94,11 @@ pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
              (m2-ultra-76c:192+m4-max-40c:128)",
             a.hardware
         )));
+    }
+    if a.runtime == RuntimeArg::Mlx {
+        eprintln!(
+            "headroom: --runtime mlx over several Macs is planned as exo's pipeline (write --runtime exo to say so)"
+        );
     }
     let model = load_with_quant(&a.model, a.quant.as_deref())?;
     let mut answers = Vec::with_capacity(setups.len());
@@ -197,7 +214,10 @@ pub fn verdict_line(devices: &[Machine], p: &MultiPlan) -> String {
         fmt::tps(p.speed.decode_tokens_per_s),
         p.speed.decode_error_pct
     );
-    let how = format!("{} split over {}", p.split.label(), p.interconnect.name);
+    let how = match p.runner {
+        Runner::LlamaCpp => format!("{} split over {}", p.split.label(), p.interconnect.name),
+        Runner::Exo => format!("exo pipeline over {}", p.interconnect.name),
+    };
     let name = setup_name(devices);
     match &p.verdict {
         Verdict::Fits => format!(
@@ -266,10 +286,19 @@ fn table(
         if wl.flash_attention { "on" } else { "off" },
         wl.ubatch
     ));
+    let how = match p.runner {
+        Runner::LlamaCpp => format!(
+            "{} split (llama.cpp {})",
+            p.split.label(),
+            p.llama_cpp_flags
+        ),
+        Runner::Exo => {
+            "exo pipeline (Pipeline sharding, MLX; layers by each Mac's memory, in ring order)"
+                .into()
+        }
+    };
     out.push_str(&format!(
-        "{} split (llama.cpp {}), {}: {} one way, {:.0} µs a transfer\n",
-        p.split.label(),
-        p.llama_cpp_flags,
+        "{how}, {}: {} one way, {:.0} µs a transfer\n",
         p.interconnect.name,
         fmt::gbs(p.interconnect.bandwidth_bytes_per_s),
         p.interconnect.latency_s * 1e6
@@ -303,18 +332,20 @@ fn table(
             right(format!("{:.2}", d.decode_s * 1e3)),
         ]);
     }
-    t.add_row(vec![
-        Cell::new("host CPU"),
-        Cell::new("input"),
-        right(fmt::gib1(p.host.weights_bytes)),
-        right("-"),
-        right("-"),
-        right(fmt::gib1(p.host.output_bytes)),
-        right(fmt::gib1(p.host.weights_bytes + p.host.output_bytes)),
-        right("RAM"),
-        Cell::new(""),
-        right(""),
-    ]);
+    if p.runner == Runner::LlamaCpp {
+        t.add_row(vec![
+            Cell::new("host CPU"),
+            Cell::new("input"),
+            right(fmt::gib1(p.host.weights_bytes)),
+            right("-"),
+            right("-"),
+            right(fmt::gib1(p.host.output_bytes)),
+            right(fmt::gib1(p.host.weights_bytes + p.host.output_bytes)),
+            right("RAM"),
+            Cell::new(""),
+            right(""),
+        ]);
+    }
     t.add_row(vec![
         Cell::new("interconnect"),
         Cell::new(format!(
@@ -342,6 +373,13 @@ fn table(
         Cell::new(format!("decode, batch 1 (±{:.0}%)", s.decode_error_pct)),
         right(fmt::tps(s.decode_tokens_per_s)),
         Cell::new(match p.split {
+            SplitMode::Layer if p.runner == Runner::Exo => format!(
+                "Macs in turn, {} per token; {} transfers (hops + all-gather), {:.0}% of the time on the \
+                 interconnect (a model: see below)",
+                fmt::gib(s.bytes_per_token),
+                p.transfers_per_token,
+                100.0 * p.interconnect_s_per_token * s.decode_tokens_per_s
+            ),
             SplitMode::Layer => format!(
                 "devices in turn, {} per token; {:.0}% of the time on the interconnect",
                 fmt::gib(s.bytes_per_token),
@@ -407,8 +445,12 @@ pub fn to_json(model: &ModelDesc, devices: &[Machine], wl: &Workload, p: &MultiP
             "parallel": wl.parallel,
             "runtime": wl.runtime,
         },
+        "runner": p.runner,
         "split": p.split,
-        "llama_cpp_flags": p.llama_cpp_flags,
+        "llama_cpp_flags": match p.runner {
+            Runner::LlamaCpp => Value::String(p.llama_cpp_flags.clone()),
+            Runner::Exo => Value::Null,
+        },
         "pipeline_copies": p.pipeline_copies,
         "devices": p.devices.iter().zip(devices).enumerate().map(|(i, (d, m))| json!({
             "index": i,

@@ -44,7 +44,8 @@ pub fn workload(a: &PlanArgs) -> Result<Workload> {
         },
         runtime: match a.runtime {
             RuntimeArg::LlamaCpp | RuntimeArg::LlamaServer => Runtime::LlamaCpp,
-            RuntimeArg::Mlx => Runtime::Mlx,
+            // exo runs MLX on every Mac: the MLX KV layout and activations
+            RuntimeArg::Mlx | RuntimeArg::Exo => Runtime::Mlx,
         },
     })
 }

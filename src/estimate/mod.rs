@@ -6,8 +6,10 @@
 //! - [`speed`]: decode (bandwidth roofline x fitted efficiency), prefill (FLOPs), batch throughput.
 //! - [`plan`]: puts it together: verdict, partial offload, largest context, best quant, advice.
 //! - [`multi`]: one model split over several devices (layer, row or tensor split, llama.cpp RPC).
+//! - [`exo`]: one model over several Macs with exo (MLX pipeline sharding).
 
 pub mod compute;
+pub mod exo;
 pub mod kv;
 pub mod multi;
 pub mod plan;

@@ -2,7 +2,9 @@
 //! device holds what, each device's memory against its own budget, the overall verdict, the largest context
 //! every device can hold, and decode/prefill with the interconnect in the loop.
 //!
-//! # Layer split (llama.cpp `-sm layer`, the default; also RPC and exo-style pipelines)
+//! An MLX workload (`--runtime exo`, or `mlx` over several Macs) is exo's pipeline: [`super::exo::plan_exo`].
+//!
+//! # Layer split (llama.cpp `-sm layer`, the default; also RPC)
 //! Ported from llama.cpp 0c1e570 `llama_model_base::load_tensors` (`src/llama-model.cpp`):
 //! - the split points are the cumulative `-ts` proportions (default: each device's free memory, here its
 //!   budget), normalised in `f32`; repeating layer `il` and the output layer (`il = n_layer`) go to
@@ -118,6 +120,18 @@ impl SplitMode {
     }
 }
 
+/// Which runtime runs the split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub enum Runner {
+    /// llama.cpp (`-sm layer/row/tensor`, RPC).
+    #[default]
+    #[serde(rename = "llama.cpp")]
+    LlamaCpp,
+    /// exo's MLX pipeline over several Macs ([`super::exo`]).
+    #[serde(rename = "exo")]
+    Exo,
+}
+
 /// What the user chose for a multi-device plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MultiOptions {
@@ -161,6 +175,8 @@ pub struct HostMemory {
 /// The answer for one model on several devices.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MultiPlan {
+    /// llama.cpp, or exo (`--runtime exo`).
+    pub runner: Runner,
     pub split: SplitMode,
     pub devices: Vec<DevicePlan>,
     pub host: HostMemory,
@@ -700,7 +716,7 @@ fn tensor_parallel_bytes(
 }
 
 /// Normalised shares from `-ts` (or the budgets when `None`), checked.
-fn shares(machines: &[Machine], ts: Option<&[f64]>) -> Result<Vec<f64>> {
+pub(super) fn shares(machines: &[Machine], ts: Option<&[f64]>) -> Result<Vec<f64>> {
     let raw: Vec<f64> = match ts {
         Some(v) => {
             if v.len() != machines.len() {
@@ -897,7 +913,7 @@ fn compute_per_device(
         .collect()
 }
 
-fn device_verdict(m: &Machine, total: u64) -> Verdict {
+pub(super) fn device_verdict(m: &Machine, total: u64) -> Verdict {
     if total <= m.gpu_budget_bytes {
         return Verdict::Fits;
     }
@@ -913,7 +929,7 @@ fn device_verdict(m: &Machine, total: u64) -> Verdict {
     Verdict::DoesNotFit
 }
 
-fn worse(a: &Verdict, b: &Verdict) -> Verdict {
+pub(super) fn worse(a: &Verdict, b: &Verdict) -> Verdict {
     let rank = |v: &Verdict| match v {
         Verdict::Fits => 0,
         Verdict::FitsIfLimitRaised { .. } => 1,
@@ -959,10 +975,9 @@ pub fn plan_multi(
             "a multi-device plan needs at least one device",
         ));
     }
-    if wl.runtime != Runtime::LlamaCpp {
-        return Err(Error::usage(
-            "multi-device plans model llama.cpp (layer, row and tensor split); use --runtime llama.cpp",
-        ));
+    if wl.runtime == Runtime::Mlx {
+        // MLX over several Macs: exo's pipeline (the one multi-Mac MLX runner headroom models)
+        return super::exo::plan_exo(model, machines, wl, opts);
     }
     let hp = &model.hparams;
     let inv = inventory(model);
@@ -1106,12 +1121,14 @@ pub fn plan_multi(
             0.0
         };
         let bytes = lay.read[d] + kv_read * kv_share;
-        let eta = speed::bandwidth_efficiency(m);
-        let mem_s = bytes / (eta * m.bandwidth_bytes_per_s.max(1.0));
-        let eps = speed::prefill_efficiency_on(m, inv.stats.quantized_fraction());
-        let comp_s = f_total * (lay.read[d] / w_read_total) / (eps * m.fp16_flops.max(1.0));
-        dev_s[d] = mem_s.max(comp_s)
-            + lay.n_layers[d] as f64 * speed::layer_overhead_s(m, wl.flash_attention);
+        dev_s[d] = speed::device_token_s(
+            m,
+            bytes,
+            f_total * (lay.read[d] / w_read_total),
+            inv.stats.quantized_fraction(),
+            lay.n_layers[d],
+            wl.flash_attention,
+        );
         dev_read[d] = bytes;
     }
     let nd = machines.len() as f64;
@@ -1236,6 +1253,7 @@ pub fn plan_multi(
     );
 
     Ok(MultiPlan {
+        runner: Runner::LlamaCpp,
         split: opts.split,
         devices,
         host: HostMemory {
@@ -1359,6 +1377,21 @@ fn advise(
     out
 }
 
+impl MultiPlan {
+    /// How the model is cut and run, for headers: `layer split, llama.cpp -ngl 99 -sm layer` or
+    /// `exo pipeline (MLX ring)`.
+    pub fn how(&self) -> String {
+        match self.runner {
+            Runner::LlamaCpp => format!(
+                "{} split, llama.cpp {}",
+                self.split.label(),
+                self.llama_cpp_flags
+            ),
+            Runner::Exo => "exo pipeline (Pipeline sharding, MLX)".to_string(),
+        }
+    }
+}
+
 impl MultiOptions {
     fn interconnect_is_rpc(&self) -> bool {
         self.link.rpc
@@ -1375,7 +1408,19 @@ pub fn best_quant_multi(
 ) -> Result<Option<(String, MultiPlan)>> {
     use crate::model::quantize::{parse_target, requantize};
     let mut raised = None;
-    for q in plan::BEST_QUANT_CANDIDATES {
+    // exo runs MLX models: its candidates are MLX's affine quantizations, largest first
+    let candidates: Vec<String> = if wl.runtime == Runtime::Mlx {
+        super::exo::BEST_QUANT_CANDIDATES_MLX
+            .iter()
+            .map(|q| q.to_string())
+            .collect()
+    } else {
+        plan::BEST_QUANT_CANDIDATES
+            .iter()
+            .map(|q| q.to_string())
+            .collect()
+    };
+    for q in &candidates {
         let Ok(t) = parse_target(q) else { continue };
         let Ok(m) = requantize(model, &t) else {
             continue;

@@ -145,6 +145,25 @@ pub fn bandwidth_efficiency(machine: &Machine) -> f64 {
     }
 }
 
+/// One device's time per decoded token when it holds part of a model (the per-device term of every
+/// multi-device plan: llama.cpp's layer split, exo's pipeline): the roofline of its own bytes and FLOPs on
+/// its own chip, `max(read_bytes / (η·BW), flops / (ε·FLOPS))`, plus `n_layers · τ` for the layers it runs.
+/// The same two terms as [`estimate`]'s batch-1 decode, restricted to the device's share.
+pub fn device_token_s(
+    machine: &Machine,
+    read_bytes: f64,
+    flops: f64,
+    quantized_fraction: f64,
+    n_layers: u32,
+    flash_attention: bool,
+) -> f64 {
+    let eta = bandwidth_efficiency(machine);
+    let mem_s = read_bytes / (eta * machine.bandwidth_bytes_per_s.max(1.0));
+    let eps = prefill_efficiency_on(machine, quantized_fraction);
+    let comp_s = flops / (eps * machine.fp16_flops.max(1.0));
+    mem_s.max(comp_s) + n_layers as f64 * layer_overhead_s(machine, flash_attention)
+}
+
 /// Prefill FLOPS efficiency for a model whose weights are `quantized_fraction` block-quantized.
 pub fn prefill_efficiency(quantized_fraction: f64) -> f64 {
     mix(quantized_fraction, PREFILL_EFF_QUANT, PREFILL_EFF_FLOAT)

@@ -85,6 +85,16 @@ pub const LINKS: &[Link] = &[
         source: "[V] IEEE 802.3: 100 Gb/s. Latency [D]: one TCP round trip in a data centre, ~30 µs (UNVERIFIED)",
     },
     Link {
+        id: "tb5-rdma",
+        name: "Thunderbolt 5 with RDMA (macOS 26.2, MLX jaccl)",
+        bandwidth_bytes_per_s: 10.0 * GB,
+        latency_s: 9.0 * US,
+        rpc: false,
+        source: "[V] Intel Thunderbolt 5: 80 Gb/s each way. Latency [D]: RDMA over Thunderbolt 5 (macOS 26.2), \
+                 5-9 µs between Mac Studios as measured by Stabilise.io (reported by aiexpert.news), the upper \
+                 end taken (UNVERIFIED)",
+    },
+    Link {
         id: "tb5",
         name: "Thunderbolt 5 (RPC over IP)",
         bandwidth_bytes_per_s: 10.0 * GB,
@@ -142,6 +152,7 @@ const ALIASES: &[(&str, &str)] = &[
     ("thunderbolt", "tb4"),
     ("thunderbolt4", "tb4"),
     ("thunderbolt5", "tb5"),
+    ("rdma", "tb5-rdma"),
     ("ethernet", "10gbe"),
     ("lo", "loopback"),
 ];

@@ -696,7 +696,12 @@ impl App {
         match self.set.link.and_then(|id| link::by_id(id).ok()) {
             Some(l) => (l, None),
             None => {
-                let (l, note) = link::default_for(devices);
+                // MLX over several Macs is exo's pipeline, with exo's default link
+                let (l, note) = if self.workload.runtime == Runtime::Mlx {
+                    crate::estimate::exo::default_link(devices)
+                } else {
+                    link::default_for(devices)
+                };
                 (l, Some(note))
             }
         }

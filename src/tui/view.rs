@@ -1168,9 +1168,8 @@ fn draw_set_table(f: &mut Frame, r: Rect, p: &MultiPlan, theme: Theme) {
     )
     .header(header)
     .block(Block::bordered().title(format!(
-        " Devices · {} split, llama.cpp {} · GiB, total ±{:.1}% ",
-        p.split.label(),
-        p.llama_cpp_flags,
+        " Devices · {} · GiB, total ±{:.1}% ",
+        p.how(),
         p.memory_error_pct
     )));
     f.render_widget(t, r);
