@@ -386,6 +386,9 @@ fn lanes_kernels_match_the_cpu_reference() {
     let cases = [
         (TensorType::Q4_0, 608),
         (TensorType::Q8_0, 608),
+        (TensorType::Q4_1, 608),
+        (TensorType::Q5_0, 608),
+        (TensorType::Q5_1, 608),
         (TensorType::Q4_K, 1280),
         (TensorType::Q6_K, 1536),
         (TensorType::F16, 640),
@@ -395,6 +398,7 @@ fn lanes_kernels_match_the_cpu_reference() {
         Shape::lanes(64, 4),
         Shape::lanes(128, 2),
         Shape::lanes(256, 3),
+        Shape::lanes(64, 2).with_alt(false),
     ];
     for sg in [true, false] {
         if !sg {

@@ -48,13 +48,32 @@ pub struct LanesKernel {
     pub per_block: u32,
 }
 
-/// The lanes kernel of `enc`, if it has one. Q4_0, Q8_0, Q4_K and Q6_K dot 8-bit inputs as
+/// The lanes kernel of `enc`, if it has one. Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K and Q6_K dot 8-bit
+/// inputs as
 /// llama.cpp's integer-dot kernels do (Q4_K and Q6_K with the thread layout of llama.cpp's Vulkan
 /// mul_mat_vec_q4_k / q6_k); F16 reads a word per invocation against the f32 input.
 pub fn lanes_kernel(enc: Encoding) -> Option<LanesKernel> {
     let (wgsl, input, block, per_block) = match enc {
         Encoding::Ggml(TensorType::Q4_0) => (
             include_str!("kernels/lanes_q4_0.wgsl"),
+            LanesInput::Q8,
+            32,
+            4,
+        ),
+        Encoding::Ggml(TensorType::Q4_1) => (
+            include_str!("kernels/lanes_q4_1.wgsl"),
+            LanesInput::Q8,
+            32,
+            4,
+        ),
+        Encoding::Ggml(TensorType::Q5_0) => (
+            include_str!("kernels/lanes_q5_0.wgsl"),
+            LanesInput::Q8,
+            32,
+            4,
+        ),
+        Encoding::Ggml(TensorType::Q5_1) => (
+            include_str!("kernels/lanes_q5_1.wgsl"),
             LanesInput::Q8,
             32,
             4,
@@ -187,7 +206,8 @@ pub struct Shape {
     /// else adjacent invocations take adjacent units of one row group.
     pub rows_first: bool,
     /// The lanes kernel ([`lanes_kernel`]): the workgroup's `wg` invocations share `nr` rows
-    /// (`tpr == wg`).
+    /// (`tpr == wg`); `alt` there: Q4_K and Q6_K invocations take two words of nibbles per half
+    /// super-block (else one, as llama.cpp's Vulkan kernels).
     pub lanes: bool,
 }
 
@@ -226,7 +246,8 @@ impl Shape {
     /// "wg/tpr/nr", then "/first" with the first unpacking, "/rows" with rows first.
     pub fn label(&self) -> String {
         if self.lanes {
-            return format!("lanes{}/{}", self.wg, self.nr);
+            let qw = if self.alt { "" } else { "/qw1" };
+            return format!("lanes{}/{}{qw}", self.wg, self.nr);
         }
         let first = if self.alt { "" } else { "/first" };
         let rows = if self.rows_first { "/rows" } else { "" };
@@ -281,7 +302,11 @@ pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Result<Strin
             LanesInput::F32x2 => BIND_LANES_F32X2,
         };
         let en = if sg { "// subgroup reduction\n" } else { "" };
-        let ty_src = lk.wgsl.replace("__NR__", &shape.nr.clamp(1, 4).to_string());
+        // Q4_K, Q6_K: `alt` takes two words of a half per invocation (8 per super-block), else one
+        let ty_src = lk
+            .wgsl
+            .replace("__QW__", if shape.alt { "2" } else { "1" })
+            .replace("__NR__", &shape.nr.clamp(1, 4).to_string());
         return Ok(format!(
             "{en}{BIND_LANES}\n{input}\n{COMMON}\n{ty_src}\n{main}"
         ));
@@ -369,9 +394,14 @@ pub fn all_kernel_sources() -> Vec<(String, String)> {
     }
     let mut out = Vec::new();
     for e in encs.iter().filter(|e| lanes_kernel(**e).is_some()) {
-        for (wg, nr) in [(32, 1), (128, 2), (256, 4)] {
+        for (wg, nr, wide) in [
+            (32, 1, true),
+            (128, 2, true),
+            (256, 4, true),
+            (128, 2, false),
+        ] {
             for sg in [0, 32] {
-                let shape = Shape::lanes(wg, nr);
+                let shape = Shape::lanes(wg, nr).with_alt(wide);
                 if let Ok(src) = kernel_source(*e, shape, sg) {
                     out.push((format!("{}-{}-sg{sg}", e.label(), shape.label()), src));
                 }
@@ -577,6 +607,9 @@ static POLICY: std::sync::OnceLock<(Option<u32>, u64, bool)> = std::sync::OnceLo
 struct LanesPolicy {
     /// `HEADROOM_MEASURE_LANES=wg,nr`: every lanes product at this shape (benchmarks).
     fixed: Option<(u32, u32)>,
+    /// Q4_K and Q6_K: two words per invocation and half super-block (`HEADROOM_MEASURE_LANES=wg,nr,1`:
+    /// one, as llama.cpp's Vulkan kernels).
+    wide: bool,
 }
 
 impl LanesPolicy {
@@ -584,7 +617,10 @@ impl LanesPolicy {
     /// were timed on an H100 only; Metal keeps the unit kernels). `HEADROOM_MEASURE_LANES=0` turns
     /// them off, `=wg,nr` fixes the shape (benchmarks).
     fn from_env(backend: wgpu::Backend) -> Option<LanesPolicy> {
-        let default = (backend != wgpu::Backend::Metal).then_some(LanesPolicy { fixed: None });
+        let default = (backend != wgpu::Backend::Metal).then_some(LanesPolicy {
+            fixed: None,
+            wide: true,
+        });
         let Ok(v) = std::env::var("HEADROOM_MEASURE_LANES") else {
             return default;
         };
@@ -592,14 +628,18 @@ impl LanesPolicy {
             return None;
         }
         let n: Vec<u32> = v.split(',').filter_map(|a| a.trim().parse().ok()).collect();
+        let ok = |wg: u32, nr: u32| {
+            wg.is_power_of_two() && (16..=1024).contains(&wg) && (1..=4).contains(&nr)
+        };
         match n[..] {
-            [wg, nr]
-                if wg.is_power_of_two() && (16..=1024).contains(&wg) && (1..=4).contains(&nr) =>
-            {
-                Some(LanesPolicy {
-                    fixed: Some((wg, nr)),
-                })
-            }
+            [wg, nr] if ok(wg, nr) => Some(LanesPolicy {
+                fixed: Some((wg, nr)),
+                wide: true,
+            }),
+            [wg, nr, qw] if ok(wg, nr) && matches!(qw, 1 | 2) => Some(LanesPolicy {
+                fixed: Some((wg, nr)),
+                wide: qw == 2,
+            }),
             _ => default,
         }
     }
@@ -814,16 +854,19 @@ impl Gpu {
         if let Some(lk) = lanes_kernel(w.enc).filter(|lk| w.k % lk.block as u64 == 0 && w.k >= 512)
         {
             let pick = match (self.force, self.lanes) {
-                (Some(f), _) if f.lanes => Some((f.wg, f.nr)),
-                (None, Some(on)) => Some(on.shape(w.enc)),
+                (Some(f), _) if f.lanes => Some((f.wg, f.nr, f.alt)),
+                (None, Some(on)) => {
+                    let (wg, nr) = on.shape(w.enc);
+                    Some((wg, nr, on.wide))
+                }
                 _ => None,
             };
-            if let Some((wg, nr)) = pick {
+            if let Some((wg, nr, wide)) = pick {
                 // no more invocations than the row's blocks can keep busy; rows that read their
                 // own input one per workgroup
                 let busy = (w.k / lk.block as u64).next_power_of_two() * lk.per_block as u64;
                 let wg = (wg as u64).min(busy).max(32.max(lk.per_block as u64)) as u32;
-                return Shape::lanes(wg, if xmod == 1 { nr } else { 1 });
+                return Shape::lanes(wg, if xmod == 1 { nr } else { 1 }).with_alt(wide);
             }
         }
         let f = match self.force {

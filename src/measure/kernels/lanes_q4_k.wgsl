@@ -1,33 +1,29 @@
 // Q4_K (144-byte super-blocks: f16 d and dmin, 12 bytes of 6-bit scales and mins, 128 bytes of
-// nibbles), with the thread layout of llama.cpp's mul_mat_vec_q4_k.comp: 16 invocations per
-// super-block, each taking 4 bytes at qs[q] and qs[q + 64] (q = 32·v_im + 4·(2·ir + v_in)): 4 weights
-// of each of sub-blocks 2v_im, 2v_im+1, 2v_im+4 and 2v_im+5. The input is 8-bit (one block of 32 per
-// sub-block), so each group of 4 is one dot4I8Packed; a sub-block adds d·sc·dx·Σq·xq − dmin·m·dx·Σxq,
-// the min term shared out over the sub-block's 8 invocations.
+// nibbles), after llama.cpp's mul_mat_vec_q4_k.comp: the super-block's halves (v_im: sub-blocks 0-1
+// and 4-5, or 2-3 and 6-7) each shared by TPB/2 invocations, each taking QW words at qs[q] and
+// qs[q + 64] (q = 32·v_im + l0): QW·4 weights of each of sub-blocks 2v_im, 2v_im+1, 2v_im+4 and
+// 2v_im+5. The input is 8-bit (one block of 32 per sub-block), so each group of 4 is one
+// dot4I8Packed; a sub-block adds d·sc·dx·Σq·xq − dmin·m·dx·Σxq, the min term shared out over the
+// sub-block's invocations. QW = 1 is llama.cpp's 16 invocations per super-block; 2 unpacks the
+// scales once for twice the weights.
 const BLK_W: u32 = 256u;
-const TPB: u32 = 16u;
+const QW: u32 = __QW__u;
+const TPB: u32 = 16u / QW;
 const NR: u32 = __NR__u;
 
 fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
-    let il = t / 4u;
-    let ir = t % 4u;
-    let v_im = il / 2u;
-    let v_in = il % 2u;
-    let l0 = 4u * (2u * ir + v_in);
-    let q_off = 32u * v_im + l0;
+    let v_im = t / (TPB / 2u);
+    let l0 = 4u * QW * (t % (TPB / 2u));
+    let qw0 = 4u + (32u * v_im + l0) / 4u;
     // x blocks of the four sub-blocks
     let xb = xo / 32u + 8u * b + 2u * v_im;
     let xw = l0 / 4u;
-    let x0 = xq[xb * 8u + xw];
-    let x1 = xq[(xb + 1u) * 8u + xw];
-    let x4 = xq[(xb + 4u) * 8u + xw];
-    let x5 = xq[(xb + 5u) * 8u + xw];
     let d0 = xd[xb];
     let d1 = xd[xb + 1u];
     let d4 = xd[xb + 4u];
     let d5 = xd[xb + 5u];
     let dx = vec4<f32>(d0.x, d1.x, d4.x, d5.x);
-    let sx = vec4<f32>(d0.y, d1.y, d4.y, d5.y) * 0.125;
+    let sx = vec4<f32>(d0.y, d1.y, d4.y, d5.y) * (f32(QW) * 0.125);
     var r = vec4<f32>(0.0);
     for (var i = 0u; i < NR; i++) {
         let wb = (a[i] + b * 144u) >> 2u;
@@ -41,14 +37,18 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
         // scales of sub-blocks (j0, j1) and their mins; (j4, j5) and theirs
         let scl = unpack4xU8(l & 0x3f3f3f3fu);
         let sch = unpack4xU8((((sc8 << 12u) | sc8) & 0x0f0f0f0fu) | h);
-        let q0 = w[wb + 4u + q_off / 4u];
-        let q64 = w[wb + 20u + q_off / 4u];
-        let s = vec4<i32>(
-            dot4I8Packed(q0 & 0x0f0f0f0fu, x0),
-            dot4I8Packed((q0 >> 4u) & 0x0f0f0f0fu, x1),
-            dot4I8Packed(q64 & 0x0f0f0f0fu, x4),
-            dot4I8Packed((q64 >> 4u) & 0x0f0f0f0fu, x5),
-        ) * vec4<i32>(vec4<u32>(scl.x, scl.y, sch.x, sch.y));
+        var s = vec4<i32>(0);
+        for (var j = 0u; j < QW; j++) {
+            let q0 = w[wb + qw0 + j];
+            let q64 = w[wb + qw0 + 16u + j];
+            s += vec4<i32>(
+                dot4I8Packed(q0 & 0x0f0f0f0fu, xq[xb * 8u + xw + j]),
+                dot4I8Packed((q0 >> 4u) & 0x0f0f0f0fu, xq[(xb + 1u) * 8u + xw + j]),
+                dot4I8Packed(q64 & 0x0f0f0f0fu, xq[(xb + 4u) * 8u + xw + j]),
+                dot4I8Packed((q64 >> 4u) & 0x0f0f0f0fu, xq[(xb + 5u) * 8u + xw + j]),
+            );
+        }
+        s *= vec4<i32>(vec4<u32>(scl.x, scl.y, sch.x, sch.y));
         let m = bitcast<vec4<f32>>(vec4<u32>(scl.z, scl.w, sch.z, sch.w) | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0);
         r[i] = dm.x * dot(vec4<f32>(s), dx) - dm.y * dot(m, sx);
     }
