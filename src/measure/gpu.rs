@@ -605,11 +605,9 @@ static POLICY: std::sync::OnceLock<(Option<u32>, u64, bool)> = std::sync::OnceLo
 /// Whether and at which (workgroup size, rows per workgroup) the lanes kernels run.
 #[derive(Debug, Clone, Copy)]
 struct LanesPolicy {
-    /// `HEADROOM_MEASURE_LANES=wg,nr`: every lanes product at this shape (benchmarks).
-    fixed: Option<(u32, u32)>,
-    /// Q4_K and Q6_K: two words per invocation and half super-block (`HEADROOM_MEASURE_LANES=wg,nr,1`:
-    /// one, as llama.cpp's Vulkan kernels).
-    wide: bool,
+    /// `HEADROOM_MEASURE_LANES=wg,nr[,qw]`: every lanes product at this shape, Q4_K and Q6_K with
+    /// `qw` (default 2) words per invocation and half super-block (benchmarks).
+    fixed: Option<(u32, u32, bool)>,
 }
 
 impl LanesPolicy {
@@ -617,10 +615,7 @@ impl LanesPolicy {
     /// were timed on an H100 only; Metal keeps the unit kernels). `HEADROOM_MEASURE_LANES=0` turns
     /// them off, `=wg,nr` fixes the shape (benchmarks).
     fn from_env(backend: wgpu::Backend) -> Option<LanesPolicy> {
-        let default = (backend != wgpu::Backend::Metal).then_some(LanesPolicy {
-            fixed: None,
-            wide: true,
-        });
+        let default = (backend != wgpu::Backend::Metal).then_some(LanesPolicy { fixed: None });
         let Ok(v) = std::env::var("HEADROOM_MEASURE_LANES") else {
             return default;
         };
@@ -633,27 +628,28 @@ impl LanesPolicy {
         };
         match n[..] {
             [wg, nr] if ok(wg, nr) => Some(LanesPolicy {
-                fixed: Some((wg, nr)),
-                wide: true,
+                fixed: Some((wg, nr, true)),
             }),
             [wg, nr, qw] if ok(wg, nr) && matches!(qw, 1 | 2) => Some(LanesPolicy {
-                fixed: Some((wg, nr)),
-                wide: qw == 2,
+                fixed: Some((wg, nr, qw == 2)),
             }),
             _ => default,
         }
     }
 
-    /// The shape for products of `enc`, from the sweep in the full decode of an 8B model on an H100
-    /// (docs/benchmarks.md, 2026-11-27, `HEADROOM_MEASURE_LANES`): Q4_0 fastest at 128/2 (280.7
-    /// tok/s; 128/1 248.9, 256/2 272.3), Q4_K_M at 128/1 (208.9; 128/2 197.5, 256/2 205.5).
-    fn shape(&self, enc: Encoding) -> (u32, u32) {
+    /// The (workgroup size, rows per workgroup, two words per invocation) for products of `enc`,
+    /// from the sweeps in the full decode of an 8B model on an H100 (docs/benchmarks.md, 2026-11-27,
+    /// `HEADROOM_MEASURE_LANES`, context 4096): Q4_0 fastest at 128/2 (280.7 tok/s; 128/1 248.9,
+    /// 256/2 272.3); Q4_K_M at 128/2 with two words (279.7; 128/1 263.6, 64/1 265.8, 256/2 255.9,
+    /// 128/1 with one word 240.2). Q6_K took one word: its products ran 40.5 µs against 42.2 with two
+    /// (1 GiB matrices: 0.543 against 0.500 of the copy bandwidth).
+    fn shape(&self, enc: Encoding) -> (u32, u32, bool) {
         if let Some(f) = self.fixed {
             return f;
         }
         match enc {
-            Encoding::Ggml(TensorType::Q4_K | TensorType::Q6_K) => (128, 1),
-            _ => (128, 2),
+            Encoding::Ggml(TensorType::Q6_K) => (128, 1, false),
+            _ => (128, 2, true),
         }
     }
 }
@@ -851,14 +847,12 @@ impl Gpu {
     fn shape(&self, w: &Weight, rows: u64, xmod: u64) -> Shape {
         // rows of at least 512 weights (shorter rows, the K cache's head_dim, ran faster on the
         // unit kernels: 15.6 against 29.8 µs per layer on the H100)
-        if let Some(lk) = lanes_kernel(w.enc).filter(|lk| w.k % lk.block as u64 == 0 && w.k >= 512)
+        if let Some(lk) =
+            lanes_kernel(w.enc).filter(|lk| w.k.is_multiple_of(lk.block as u64) && w.k >= 512)
         {
             let pick = match (self.force, self.lanes) {
                 (Some(f), _) if f.lanes => Some((f.wg, f.nr, f.alt)),
-                (None, Some(on)) => {
-                    let (wg, nr) = on.shape(w.enc);
-                    Some((wg, nr, on.wide))
-                }
+                (None, Some(on)) => Some(on.shape(w.enc)),
                 _ => None,
             };
             if let Some((wg, nr, wide)) = pick {
