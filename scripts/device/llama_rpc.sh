@@ -21,6 +21,7 @@ python3 $R/.devbin/make_gguf.py -o /tmp/m/1b.gguf --arch llama --n-layer 16 --n-
   --n-ff 8192 --n-vocab 128256 --ctx 131072 --type Q4_0 --tie-embeddings 2>&1 | tail -1
 python3 $R/.devbin/make_gguf.py -o /tmp/m/8b.gguf --arch llama --n-layer 32 --n-embd 4096 --n-head 32 --n-head-kv 8 \
   --n-ff 14336 --n-vocab 128256 --ctx 131072 --type Q4_0 2>&1 | tail -1
+while [ -n "${WAIT_FOR:-}" ] && [ ! -f "$WAIT_FOR" ]; do sleep 2; done
 build/bin/rpc-server -H 127.0.0.1 -p 50052 > $OUT/rpc.log 2>&1 &
 sleep 3
 for m in 1b 8b; do
