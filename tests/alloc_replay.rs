@@ -164,3 +164,83 @@ fn replays_llama_cpp_placements() {
     }
     assert!(n >= 2, "graph fixtures: {n}");
 }
+
+mod built {
+    use headroom::estimate::graph::{Family, Ffn, GraphSpec, Mixer, Run, compute_buffer};
+
+    fn buffer_of(file: &str) -> u64 {
+        let text =
+            std::fs::read_to_string(format!("{}/tests/data/graphs/{file}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap();
+        super::parse(&text).buffer
+    }
+
+    /// The graph headroom builds from the hyperparameters of `tq3.g`'s model (qwen3, 2 layers, n_embd 64,
+    /// 4 heads of 32, 2 KV heads, n_ff 128, vocab 512; n_ctx 256, ubatch 32, flash attention, f16 cache)
+    /// gets the compute buffer llama.cpp reserved.
+    #[test]
+    fn qwen3_tiny() {
+        let attn = Mixer::Attention {
+            n_head: 4,
+            n_head_kv: 2,
+            head_dim: 32,
+            qk_norm: true,
+            rope: true,
+        };
+        let spec = GraphSpec {
+            family: Family::Llama,
+            n_embd: 64,
+            n_vocab: 512,
+            layers: vec![(attn, Ffn::Dense(128)); 2],
+            ssm: [0; 4],
+            ssm_dt_b_c_norm: false,
+        };
+        let run = Run {
+            n_tokens: 32,
+            n_kv: 256,
+            flash_attention: true,
+            rot_k: None,
+            rot_v: None,
+        };
+        assert_eq!(compute_buffer(&spec, &run, 32), buffer_of("tq3.g"));
+    }
+
+    /// `tjam.g`: jamba, 4 layers (attention on layer 2, MoE 4 experts top-2 on layers 1 and 3), n_embd 64,
+    /// 4 heads of 16, 2 KV heads, n_ff 128, Mamba d_conv 4, d_inner 128, d_state 16, dt_rank 8.
+    #[test]
+    fn jamba_tiny() {
+        let attn = Mixer::Attention {
+            n_head: 4,
+            n_head_kv: 2,
+            head_dim: 16,
+            qk_norm: false,
+            rope: false,
+        };
+        let moe = Ffn::Moe {
+            n_expert: 4,
+            n_used: 2,
+            n_ff: 128,
+        };
+        let spec = GraphSpec {
+            family: Family::Jamba,
+            n_embd: 64,
+            n_vocab: 512,
+            layers: vec![
+                (Mixer::Mamba, Ffn::Dense(128)),
+                (Mixer::Mamba, moe),
+                (attn, Ffn::Dense(128)),
+                (Mixer::Mamba, moe),
+            ],
+            ssm: [4, 128, 16, 8],
+            ssm_dt_b_c_norm: true,
+        };
+        let run = Run {
+            n_tokens: 32,
+            n_kv: 256,
+            flash_attention: true,
+            rot_k: None,
+            rot_v: None,
+        };
+        assert_eq!(compute_buffer(&spec, &run, 32), buffer_of("tjam.g"));
+    }
+}

@@ -3,6 +3,7 @@
 //! - [`weights`]: bytes resident and bytes read per decoded token, from the tensor inventory.
 //! - [`kv`]: the KV cache (padding, sliding window, MLA latent cache, recurrent state, K/V types).
 //! - [`alloc`]: a simulation of ggml's graph allocator (where the compute buffer's tensors land, its size).
+//! - [`graph`]: llama.cpp's reserve graph rebuilt from the hyperparameters, for [`alloc`].
 //! - [`compute`]: llama.cpp's and MLX's compute buffers and the runtime overhead.
 //! - [`speed`]: decode (bandwidth roofline x fitted efficiency), prefill (FLOPs), batch throughput.
 //! - [`plan`]: puts it together: verdict, partial offload, largest context, best quant, advice.
@@ -10,6 +11,7 @@
 
 pub mod alloc;
 pub mod compute;
+pub mod graph;
 pub mod kv;
 pub mod multi;
 pub mod plan;

@@ -1,0 +1,633 @@
+//! graph: llama.cpp's reserve graph for one full micro-batch, rebuilt from the hyperparameters, for the
+//! allocator simulation ([`super::alloc`]). A small mirror of ggml's graph construction: tensors with
+//! shapes and element types, the ops that make them (which of them may run in place), views and their
+//! owners, graph inputs and outputs, and `ggml_build_forward_expand`'s depth-first order (sources in slot
+//! order, a node after its sources, a leaf when first reached), called at the same points as llama.cpp.
+//!
+//! Only what the compute buffer sees is kept: weights, the KV cache and the recurrent state live in other
+//! buffers, so they (and views of them) are left out; a node that writes into them (`SET_ROWS`, `CPY`) is
+//! kept as a node without memory of its own, because it is the last reader of what it stores.
+//!
+//! Builders (llama.cpp 0c1e570, `src/models/*.cpp`, `src/llama-graph.cpp`), each checked against graphs
+//! that `scripts/oracle/graph_probe.cpp --graph 1` recorded (`tests/alloc_replay.rs`):
+//! - dense and MoE transformers with RoPE, optional Q/K RMS norms (llama, qwen3): `build_qkv`,
+//!   `build_attn` (flash attention on and off, Hadamard rotation of Q/K/V with quantized caches),
+//!   `build_ffn` (SwiGLU), `build_moe_ffn` (softmax gating);
+//! - Jamba: Mamba-1 layers (`build_mamba_layer`, `build_rs`) with attention (no RoPE) and MoE layers.
+//!
+//! Single-stream graphs only (one sequence, or the unified cache): with several KV streams the reserve
+//! graph splits the batch per stream, which is not modelled here.
+
+use super::alloc::{self, Graph, Layout, Storage, Tensor};
+
+/// ggml type ids of the compute tensors (only equality matters for the allocator).
+const F32: u32 = 0;
+const F16: u32 = 1;
+const I32: u32 = 26;
+const I64: u32 = 27;
+
+fn type_size(ty: u32) -> u64 {
+    match ty {
+        F16 => 2,
+        I64 => 8,
+        _ => 4,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A graph input (`ggml_set_input`), allocated here.
+    Input,
+    /// An op result allocated here; `inplace`: `ggml_op_can_inplace`.
+    Op { inplace: bool },
+    /// A view of another tensor of this graph.
+    View,
+    /// An op whose result is a view of memory outside the graph (KV / state stores).
+    Sink,
+}
+
+#[derive(Debug, Clone)]
+struct T {
+    ne: [u64; 4],
+    ty: u32,
+    kind: Kind,
+    srcs: Vec<usize>,
+    view_src: Option<usize>,
+    output: bool,
+    name: &'static str,
+}
+
+/// A ggml context plus one cgraph.
+#[derive(Debug, Default, Clone)]
+pub struct Ctx {
+    ts: Vec<T>,
+    visited: Vec<bool>,
+    nodes: Vec<usize>,
+    leafs: Vec<usize>,
+}
+
+impl Ctx {
+    fn push(&mut self, t: T) -> usize {
+        self.ts.push(t);
+        self.visited.push(false);
+        self.ts.len() - 1
+    }
+
+    fn input(&mut self, ty: u32, ne: [u64; 4], name: &'static str) -> usize {
+        self.push(T {
+            ne,
+            ty,
+            kind: Kind::Input,
+            srcs: vec![],
+            view_src: None,
+            output: false,
+            name,
+        })
+    }
+
+    fn op(&mut self, name: &'static str, inplace: bool, ty: u32, ne: [u64; 4], srcs: &[usize]) -> usize {
+        self.push(T {
+            ne,
+            ty,
+            kind: Kind::Op { inplace },
+            srcs: srcs.to_vec(),
+            view_src: None,
+            output: false,
+            name,
+        })
+    }
+
+    /// Any view (`ggml_view_*`, `ggml_reshape_*`, `ggml_permute`, `ggml_transpose`) of `a`.
+    fn view(&mut self, a: usize, ne: [u64; 4]) -> usize {
+        let root = self.ts[a].view_src.unwrap_or(a);
+        let ty = self.ts[a].ty;
+        self.push(T {
+            ne,
+            ty,
+            kind: Kind::View,
+            srcs: vec![a],
+            view_src: Some(root),
+            output: false,
+            name: "view",
+        })
+    }
+
+    /// A store into memory outside the compute buffer that reads `srcs`.
+    fn sink(&mut self, srcs: &[usize]) -> usize {
+        self.push(T {
+            ne: [0; 4],
+            ty: F32,
+            kind: Kind::Sink,
+            srcs: srcs.to_vec(),
+            view_src: None,
+            output: false,
+            name: "store",
+        })
+    }
+
+    fn ne(&self, a: usize) -> [u64; 4] {
+        self.ts[a].ne
+    }
+
+    /// `ggml_build_forward_expand`.
+    fn expand(&mut self, t: usize) {
+        // iterative post-order DFS (sources in slot order)
+        let mut stack = vec![(t, 0usize)];
+        if self.visited[t] {
+            return;
+        }
+        self.visited[t] = true;
+        while let Some((n, i)) = stack.pop() {
+            if i < self.ts[n].srcs.len() {
+                stack.push((n, i + 1));
+                let s = self.ts[n].srcs[i];
+                if !self.visited[s] {
+                    self.visited[s] = true;
+                    stack.push((s, 0));
+                }
+                continue;
+            }
+            if self.ts[n].kind == Kind::Input {
+                self.leafs.push(n);
+            } else {
+                self.nodes.push(n);
+            }
+        }
+    }
+
+    // ---- ggml ops (shapes as ggml computes them) ----
+
+    fn mul_mat_w(&mut self, x: usize, rows: u64, name: &'static str) -> usize {
+        let ne = self.ne(x);
+        self.op(name, false, F32, [rows, ne[1], ne[2], ne[3]], &[x])
+    }
+    fn rms_norm(&mut self, a: usize) -> usize {
+        let ne = self.ne(a);
+        self.op("norm", true, F32, ne, &[a])
+    }
+    /// `build_norm` with a weight: rms_norm then mul.
+    fn norm(&mut self, a: usize, name: &'static str) -> usize {
+        let n = self.rms_norm(a);
+        let ne = self.ne(n);
+        self.op(name, true, F32, ne, &[n])
+    }
+    /// Elementwise op on `a` with a weight or bias from outside the graph (mul/add by a tensor).
+    fn unary(&mut self, a: usize, name: &'static str) -> usize {
+        let ne = self.ne(a);
+        self.op(name, true, F32, ne, &[a])
+    }
+    fn binary(&mut self, a: usize, b: usize, name: &'static str) -> usize {
+        let ne = self.ne(a);
+        self.op(name, true, F32, ne, &[a, b])
+    }
+    fn cont(&mut self, a: usize, ne: [u64; 4]) -> usize {
+        self.op("cont", false, self.ts[a].ty, ne, &[a])
+    }
+    fn get_rows(&mut self, a: usize, ids: usize, name: &'static str) -> usize {
+        let (ne, ni) = (self.ne(a), self.ne(ids));
+        self.op(name, false, F32, [ne[0], ni[0], ni[1], ni[2]], &[a, ids])
+    }
+    /// `get_rows` of a tensor outside the graph (a state cache).
+    fn get_rows_ext(&mut self, row: u64, ids: usize) -> usize {
+        let ni = self.ne(ids);
+        self.op("get_rows", false, F32, [row, ni[0], ni[1], ni[2]], &[ids])
+    }
+    fn swiglu(&mut self, a: usize, b: usize) -> usize {
+        let ne = self.ne(a);
+        self.op("swiglu", false, F32, ne, &[a, b])
+    }
+
+    /// `llama_mul_mat_hadamard`: reshape (or cont) to rows of `nrot`, multiply by the rotation input,
+    /// reshape back.
+    fn hadamard(&mut self, cur: usize, rot: usize, contiguous: bool) -> usize {
+        let ne = self.ne(cur);
+        let n = self.ne(rot)[0];
+        let total = ne.iter().product::<u64>();
+        let r2 = [n, total / n.max(1), 1, 1];
+        let res = if contiguous {
+            self.view(cur, r2)
+        } else {
+            self.cont(cur, r2)
+        };
+        let m = self.op("hadamard", false, F32, r2, &[rot, res]);
+        self.view(m, ne)
+    }
+
+    fn finish(self) -> Graph {
+        let mut g = Graph::default();
+        for t in &self.ts {
+            let contiguous = |ne: [u64; 4], es: u64| {
+                let mut nb = [es, 0, 0, 0];
+                for i in 1..4 {
+                    nb[i] = nb[i - 1] * ne[i - 1];
+                }
+                nb
+            };
+            let es = type_size(t.ty);
+            let size = t.ne.iter().product::<u64>().saturating_mul(es);
+            let (storage, input, inplace) = match t.kind {
+                Kind::Input => (Storage::Compute, true, false),
+                Kind::Op { inplace } => (Storage::Compute, false, inplace),
+                Kind::View => (Storage::View(t.view_src.unwrap_or(0)), false, false),
+                Kind::Sink => (Storage::External, false, false),
+            };
+            g.tensors.push(Tensor {
+                size,
+                layout: Layout {
+                    ty: t.ty,
+                    ne: t.ne,
+                    nb: contiguous(t.ne, es),
+                },
+                storage,
+                input,
+                output: t.output,
+                inplace,
+            });
+        }
+        g.leafs = self.leafs;
+        g.nodes = self
+            .nodes
+            .iter()
+            .map(|&n| (n, self.ts[n].srcs.iter().map(|&s| Some(s)).collect()))
+            .collect();
+        g
+    }
+
+    /// Op names of the nodes in execution order (for comparing with a recorded graph).
+    pub fn node_names(&self) -> Vec<&'static str> {
+        self.nodes.iter().map(|&n| self.ts[n].name).collect()
+    }
+}
+
+/// One layer's token mixer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mixer {
+    /// Self-attention with a KV cache (`head_dim` for K and V).
+    Attention {
+        n_head: u64,
+        n_head_kv: u64,
+        head_dim: u64,
+        /// RMS norms on Q and K (qwen3).
+        qk_norm: bool,
+        rope: bool,
+    },
+    /// Mamba-1 (`build_mamba_layer`).
+    Mamba,
+}
+
+/// One layer's feed-forward block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ffn {
+    /// SwiGLU of width `n_ff`.
+    Dense(u64),
+    /// Softmax-gated experts, SwiGLU of width `n_ff` each.
+    Moe { n_expert: u64, n_used: u64, n_ff: u64 },
+}
+
+/// The residual order of the architecture's builder (`ggml_add(cur, inpSA)` vs `ggml_add(inpSA, cur)`):
+/// it decides which parent an in-place add reuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// llama, qwen3: `ffn_inp = cur + inpSA`, `l_out = cur + ffn_inp`.
+    Llama,
+    /// jamba: `ffn_inp = inpL + cur`, `l_out = ffn_inp + cur`.
+    Jamba,
+}
+
+/// The model structure the graph depends on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GraphSpec {
+    pub family: Family,
+    pub n_embd: u64,
+    pub n_vocab: u64,
+    pub layers: Vec<(Mixer, Ffn)>,
+    /// Mamba-1 sizes: d_conv, d_inner, d_state, dt_rank.
+    pub ssm: [u64; 4],
+    /// RMS norms on dt, B and C (Jamba).
+    pub ssm_dt_b_c_norm: bool,
+}
+
+/// The reserve run: micro-batch and cache shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run {
+    pub n_tokens: u64,
+    pub n_kv: u64,
+    pub flash_attention: bool,
+    /// Hadamard rotation sizes (`attn_inp_k_rot` / `attn_inp_v_rot`), when the cache type is quantized.
+    pub rot_k: Option<u64>,
+    pub rot_v: Option<u64>,
+}
+
+struct Inputs {
+    pos: Option<usize>,
+    k_idxs: usize,
+    v_idxs: usize,
+    mask: usize,
+    k_rot: Option<usize>,
+    v_rot: Option<usize>,
+    s_copy_main: usize,
+    s_copy_extra: usize,
+    out_ids: usize,
+}
+
+impl GraphSpec {
+    /// Build the graph llama.cpp reserves for `run`.
+    pub fn build(&self, run: &Run) -> Ctx {
+        let mut c = Ctx::default();
+        let t = run.n_tokens.max(1);
+        let e = self.n_embd;
+        // inputs are created up front; they join the graph (as leafs) where first reached
+        let tokens = c.input(I32, [t, 1, 1, 1], "inp_tokens");
+        let inp_embd = c.input(F32, [e, t, 1, 1], "inp_embd");
+        let embd = c.op("embd", false, F32, [e, t, 1, 1], &[tokens]);
+        // ggml_build_forward_select: both inputs join the graph, the token path first
+        c.expand(embd);
+        c.expand(inp_embd);
+        let any_attn = self
+            .layers
+            .iter()
+            .any(|(m, _)| matches!(m, Mixer::Attention { .. }));
+        let rope = self
+            .layers
+            .iter()
+            .any(|(m, _)| matches!(m, Mixer::Attention { rope: true, .. }));
+        let kv_dim_v = self
+            .layers
+            .iter()
+            .filter_map(|(m, _)| match m {
+                Mixer::Attention {
+                    n_head_kv,
+                    head_dim,
+                    ..
+                } => Some(n_head_kv * head_dim),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        let s_copy = c.input(I32, [1, 1, 1, 1], "rs_s_copy");
+        let s_copy_main = c.view(s_copy, [1, 1, 1, 1]);
+        let s_copy_extra = c.view(s_copy, [0, 1, 1, 1]);
+        let inp = Inputs {
+            pos: rope.then(|| c.input(I32, [t, 1, 1, 1], "inp_pos")),
+            k_idxs: c.input(I64, [t, 1, 1, 1], "k_idxs"),
+            v_idxs: c.input(
+                I64,
+                [if run.flash_attention { t } else { t * kv_dim_v }, 1, 1, 1],
+                "v_idxs",
+            ),
+            mask: c.input(
+                if run.flash_attention { F16 } else { F32 },
+                [run.n_kv, t, 1, 1],
+                "kq_mask",
+            ),
+            k_rot: run
+                .rot_k
+                .filter(|_| any_attn)
+                .map(|n| c.input(F32, [n, n, 1, 1], "k_rot")),
+            v_rot: run
+                .rot_v
+                .filter(|_| any_attn)
+                .map(|n| c.input(F32, [n, n, 1, 1], "v_rot")),
+            s_copy_main,
+            s_copy_extra,
+            out_ids: c.input(I32, [t, 1, 1, 1], "out_ids"),
+        };
+        let n_layer = self.layers.len();
+        let mut inp_l = embd;
+        for (il, (mixer, ffn)) in self.layers.iter().enumerate() {
+            let mut inp_sa = inp_l;
+            let cur = c.norm(inp_l, "attn_norm");
+            let mut cur = match *mixer {
+                Mixer::Attention {
+                    n_head,
+                    n_head_kv,
+                    head_dim,
+                    qk_norm,
+                    rope,
+                } => self.attention(&mut c, &inp, run, cur, n_head, n_head_kv, head_dim, qk_norm, rope),
+                Mixer::Mamba => self.mamba(&mut c, &inp, cur),
+            };
+            if il + 1 == n_layer {
+                cur = c.get_rows(cur, inp.out_ids, "out_rows");
+                inp_sa = c.get_rows(inp_sa, inp.out_ids, "out_rows");
+            }
+            let ffn_inp = match self.family {
+                Family::Llama => c.binary(cur, inp_sa, "ffn_inp"),
+                Family::Jamba => c.binary(inp_sa, cur, "ffn_inp"),
+            };
+            let cur = c.norm(ffn_inp, "ffn_norm");
+            let cur = match *ffn {
+                Ffn::Dense(n_ff) => Self::ffn(&mut c, cur, n_ff, e),
+                Ffn::Moe {
+                    n_expert,
+                    n_used,
+                    n_ff,
+                } => Self::moe(&mut c, cur, n_expert, n_used, n_ff, e),
+            };
+            inp_l = match self.family {
+                Family::Llama => c.binary(cur, ffn_inp, "l_out"),
+                Family::Jamba => c.binary(ffn_inp, cur, "l_out"),
+            };
+        }
+        let norm = c.norm(inp_l, "result_norm");
+        c.ts[norm].output = true;
+        let logits = c.mul_mat_w(norm, self.n_vocab, "result_output");
+        c.ts[logits].output = true;
+        c.expand(logits);
+        c
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn attention(
+        &self,
+        c: &mut Ctx,
+        inp: &Inputs,
+        run: &Run,
+        cur: usize,
+        n_head: u64,
+        n_head_kv: u64,
+        hd: u64,
+        qk_norm: bool,
+        rope: bool,
+    ) -> usize {
+        let t = c.ne(cur)[1];
+        // build_qkv: separate Q, K, V projections reshaped to heads
+        let q = c.mul_mat_w(cur, n_head * hd, "Qcur");
+        let mut q = c.view(q, [hd, n_head, t, 1]);
+        let k = c.mul_mat_w(cur, n_head_kv * hd, "Kcur");
+        let mut k = c.view(k, [hd, n_head_kv, t, 1]);
+        let v = c.mul_mat_w(cur, n_head_kv * hd, "Vcur");
+        let mut v = c.view(v, [hd, n_head_kv, t, 1]);
+        if qk_norm {
+            q = c.norm(q, "Qcur_normed");
+        }
+        if let (true, Some(pos)) = (rope, inp.pos) {
+            let ne = c.ne(q);
+            q = c.op("rope", true, F32, ne, &[q, pos]);
+        }
+        if qk_norm {
+            k = c.norm(k, "Kcur_normed");
+        }
+        if let (true, Some(pos)) = (rope, inp.pos) {
+            let ne = c.ne(k);
+            k = c.op("rope", true, F32, ne, &[k, pos]);
+        }
+        // build_attn
+        if let Some(rot) = inp.k_rot {
+            q = c.hadamard(q, rot, true);
+            k = c.hadamard(k, rot, true);
+        }
+        if let Some(rot) = inp.v_rot {
+            v = c.hadamard(v, rot, true);
+        }
+        c.expand(q);
+        c.expand(v);
+        c.expand(k);
+        // cpy_k / cpy_v
+        let kv = c.view(k, [n_head_kv * hd, t, 1, 1]);
+        let store_k = c.sink(&[kv, inp.k_idxs]);
+        c.expand(store_k);
+        let vv = if run.flash_attention {
+            c.view(v, [n_head_kv * hd, t, 1, 1])
+        } else {
+            let r = c.view(v, [n_head_kv * hd, t, 1, 1]);
+            c.view(r, [1, n_head_kv * hd * t, 1, 1])
+        };
+        let store_v = c.sink(&[vv, inp.v_idxs]);
+        c.expand(store_v);
+        // build_attn_mha
+        let qv = c.view(q, [hd, n_head, t, 1]);
+        let qp = c.view(qv, [hd, t, n_head, 1]);
+        let mut out = if run.flash_attention {
+            let fa = c.op("fattn", false, F32, [hd, n_head, t, 1], &[qp, inp.mask]);
+            c.view(fa, [hd * n_head, t, 1, 1])
+        } else {
+            let kq = c.op("kq", false, F32, [run.n_kv, t, n_head, 1], &[qp]);
+            let kq = c.op("softmax", true, F32, [run.n_kv, t, n_head, 1], &[kq, inp.mask]);
+            let kqv = c.op("kqv", false, F32, [hd, t, n_head, 1], &[kq]);
+            let p = c.view(kqv, [hd, n_head, t, 1]);
+            c.cont(p, [hd * n_head, t, 1, 1])
+        };
+        c.expand(out);
+        if let Some(rot) = inp.v_rot {
+            out = c.hadamard(out, rot, true);
+        }
+        c.mul_mat_w(out, self.n_embd, "attn_out")
+    }
+
+    fn mamba(&self, c: &mut Ctx, inp: &Inputs, cur: usize) -> usize {
+        let [d_conv, d_inner, d_state, dt_rank] = self.ssm;
+        let t = c.ne(cur)[1];
+        // build_rs for the conv state: rows copied into the graph, the extra (zero) rows stored back
+        let conv = c.get_rows_ext((d_conv - 1) * d_inner, inp.s_copy_main);
+        c.expand(conv);
+        let extra = c.get_rows_ext((d_conv - 1) * d_inner, inp.s_copy_extra);
+        let st = c.sink(&[extra]);
+        c.expand(st);
+        let conv = c.view(conv, [d_conv - 1, d_inner, 1, 1]);
+        let cur = c.view(cur, [self.n_embd, t, 1, 1]);
+        let xz = c.mul_mat_w(cur, 2 * d_inner, "ssm_in");
+        let x = c.view(xz, [d_inner, t, 1, 1]);
+        let z = c.view(xz, [d_inner, t, 1, 1]);
+        let xt = c.view(x, [t, d_inner, 1, 1]);
+        let conv_x = c.op("concat", false, F32, [d_conv - 1 + t, d_inner, 1, 1], &[conv, xt]);
+        let last = c.view(conv_x, [d_conv - 1, d_inner, 1, 1]);
+        let st = c.sink(&[last]);
+        c.expand(st);
+        let x = c.op("ssm_conv", false, F32, [d_inner, t, 1, 1], &[conv_x]);
+        let x = c.unary(x, "conv_bias");
+        let x = c.unary(x, "silu");
+        let x_db = c.mul_mat_w(x, dt_rank + 2 * d_state, "ssm_x");
+        let dt = c.view(x_db, [dt_rank, t, 1, 1]);
+        let b = c.view(x_db, [d_state, 1, t, 1]);
+        let cc = c.view(x_db, [d_state, 1, t, 1]);
+        let (dt, b, cc) = if self.ssm_dt_b_c_norm {
+            let dt = c.norm(dt, "dt_norm");
+            let b = c.norm(b, "b_norm");
+            let cc = c.norm(cc, "c_norm");
+            (dt, b, cc)
+        } else {
+            (c.cont(dt, [dt_rank, t, 1, 1]), b, cc)
+        };
+        let dt = c.mul_mat_w(dt, d_inner, "ssm_dt");
+        let dt = c.unary(dt, "dt_bias");
+        let xr = c.view(x, [1, d_inner, t, 1]);
+        // build_rs for the scan state: the scan reads the state rows itself (get_ssm_rows)
+        let y_ssm = c.op(
+            "ssm_scan",
+            false,
+            F32,
+            [d_inner * t + d_state * d_inner, 1, 1, 1],
+            &[xr, dt, b, cc, inp.s_copy_main],
+        );
+        c.expand(y_ssm);
+        let extra = c.get_rows_ext(d_state * d_inner, inp.s_copy_extra);
+        let st = c.sink(&[extra]);
+        c.expand(st);
+        let last = c.view(y_ssm, [d_state * d_inner, 1, 1, 1]);
+        let st = c.sink(&[last]);
+        c.expand(st);
+        let y = c.view(y_ssm, [d_inner, t, 1, 1]);
+        let xd = c.unary(x, "ssm_d");
+        let y = c.binary(y, xd, "y");
+        let zc = c.cont(z, [d_inner, t, 1, 1]);
+        let y = c.swiglu(zc, y);
+        let out = c.mul_mat_w(y, self.n_embd, "ssm_out");
+        c.view(out, [self.n_embd, t, 1, 1])
+    }
+
+    fn ffn(c: &mut Ctx, cur: usize, n_ff: u64, n_embd: u64) -> usize {
+        let up = c.mul_mat_w(cur, n_ff, "ffn_up");
+        let gate = c.mul_mat_w(cur, n_ff, "ffn_gate");
+        let act = c.swiglu(gate, up);
+        c.mul_mat_w(act, n_embd, "ffn_down")
+    }
+
+    fn moe(c: &mut Ctx, cur: usize, n_expert: u64, k: u64, n_ff: u64, n_embd: u64) -> usize {
+        let t = c.ne(cur)[1];
+        let logits = c.mul_mat_w(cur, n_expert, "moe_logits");
+        let probs = c.unary(logits, "moe_probs");
+        let sorted = c.op("argsort", false, I32, [n_expert, t, 1, 1], &[probs]);
+        let selected = c.view(sorted, [k, t, 1, 1]);
+        let probs3 = c.view(probs, [1, n_expert, t, 1]);
+        let weights = c.get_rows(probs3, selected, "moe_weights");
+        c.expand(weights);
+        let cur3 = c.view(cur, [n_embd, 1, t, 1]);
+        let up = c.op("moe_up", false, F32, [n_ff, k, t, 1], &[cur3, selected]);
+        let gate = c.op("moe_gate", false, F32, [n_ff, k, t, 1], &[cur3, selected]);
+        let act = c.swiglu(gate, up);
+        let down = c.op("moe_down", false, F32, [n_embd, k, t, 1], &[act, selected]);
+        let experts = c.binary(down, weights, "moe_weighted");
+        c.expand(experts);
+        let views: Vec<usize> = (0..k)
+            .map(|_| {
+                let v = c.view(experts, [n_embd, t, 1, 1]);
+                c.expand(v);
+                v
+            })
+            .collect();
+        let mut out = views[0];
+        for &v in &views[1..] {
+            out = c.binary(out, v, "moe_out");
+            c.expand(out);
+        }
+        if k == 1 {
+            out = c.cont(out, [n_embd, t, 1, 1]);
+        }
+        out
+    }
+}
+
+/// llama.cpp's compute buffer for `spec` under `run`: the allocator's high-water mark over the reserve
+/// graph, with the buffer alignment (CPU 32 bytes).
+pub fn compute_buffer(spec: &GraphSpec, run: &Run, alignment: u64) -> u64 {
+    let g = spec.build(run).finish();
+    alloc::allocate(&g, alignment).size
+}
+
+/// The built graph: the builder (node names in order) and the allocator's form (for tests and
+/// diagnostics).
+pub fn graph(spec: &GraphSpec, run: &Run) -> (Ctx, Graph) {
+    let c = spec.build(run);
+    (c.clone(), c.finish())
+}
