@@ -124,7 +124,10 @@ fn replay(name: &str, text: &str) {
             && d.graph.tensors[t].size > 0
             && got != Some(*w)
         {
-            wrong.push(format!("{} #{t}: llama.cpp {w}, simulated {got:?}", d.names[t]));
+            wrong.push(format!(
+                "{} #{t}: llama.cpp {w}, simulated {got:?}",
+                d.names[t]
+            ));
         }
     }
     assert!(
@@ -169,9 +172,11 @@ mod built {
     use headroom::estimate::graph::{Family, Ffn, GraphSpec, Mixer, Run, compute_buffer};
 
     fn buffer_of(file: &str) -> u64 {
-        let text =
-            std::fs::read_to_string(format!("{}/tests/data/graphs/{file}", env!("CARGO_MANIFEST_DIR")))
-                .unwrap();
+        let text = std::fs::read_to_string(format!(
+            "{}/tests/data/graphs/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
         super::parse(&text).buffer
     }
 
@@ -201,6 +206,8 @@ mod built {
             flash_attention: true,
             rot_k: None,
             rot_v: None,
+            n_seqs: 1,
+            n_rs: 1,
         };
         assert_eq!(compute_buffer(&spec, &run, 32), buffer_of("tq3.g"));
     }
@@ -240,6 +247,8 @@ mod built {
             flash_attention: true,
             rot_k: None,
             rot_v: None,
+            n_seqs: 1,
+            n_rs: 1,
         };
         assert_eq!(compute_buffer(&spec, &run, 32), buffer_of("tjam.g"));
     }

@@ -71,11 +71,12 @@
 //! `2·(2·n_embd + 2·n_ff)` bytes per token; attention runs in the fused SDPA kernel, no score matrix),
 //! plus the f32 logits of the last token. Not validated against a measured run (no MLX oracle yet).
 
+use super::graph::{self, GraphSpec, Run};
 use super::kv::{Cells, KvShape};
 use super::{Runtime, Workload};
 use crate::error::Result;
 use crate::hardware::{Machine, Vendor};
-use crate::model::HyperParams;
+use crate::model::{HyperParams, ModelDesc};
 
 pub use crate::units::MIB;
 
@@ -109,8 +110,11 @@ impl AttnDims {
     }
 }
 
+/// Buffer alignment the allocator simulation pads to (ggml-cpu `TENSOR_ALIGNMENT`; the oracle's backend).
+pub const SIM_ALIGNMENT: u64 = 32;
+
 /// The model dimensions the compute buffer depends on, gathered once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ComputeShape {
     n_vocab: u64,
     n_embd: u64,
@@ -126,6 +130,11 @@ pub struct ComputeShape {
     logits_floor_floats: u64,
     /// MLA latent width (`kv_lora_rank`), 0 without MLA.
     mla_rank: u64,
+    /// The reserve graph's structure, where [`graph::GraphSpec::from_model`] builds it: the buffer then
+    /// comes from simulating ggml's allocator over it ([`super::alloc`]) instead of the live-set formulas.
+    graph: Option<GraphSpec>,
+    /// Hadamard rotation sizes for the workload's cache types (see [`graph::rotations`]).
+    rot: (Option<u64>, Option<u64>),
 }
 
 /// The candidate peaks of the llama.cpp compute buffer, bytes.
@@ -136,12 +145,15 @@ pub struct ComputeTerms {
     pub ffn: u64,
     /// Recurrent (SSM) layers; 0 for attention-only models.
     pub ssm: u64,
+    /// The allocator simulation's buffer, where the model's graph is built (then it is the buffer).
+    pub simulated: Option<u64>,
 }
 
 impl ComputeTerms {
-    /// The buffer: the largest phase.
+    /// The buffer: the simulated allocator's high-water mark, else the largest phase.
     pub fn total(&self) -> u64 {
-        self.logits.max(self.attention).max(self.ffn).max(self.ssm)
+        self.simulated
+            .unwrap_or_else(|| self.logits.max(self.attention).max(self.ffn).max(self.ssm))
     }
 
     /// Which phase sets the buffer.
@@ -160,6 +172,21 @@ impl ComputeTerms {
 }
 
 impl ComputeShape {
+    /// The shape of `model` for `wl`'s cache types: the formulas' dimensions plus, where built, the
+    /// reserve graph for the allocator simulation.
+    pub fn for_model(model: &ModelDesc, wl: &Workload) -> ComputeShape {
+        let hp = &model.hparams;
+        let mut s = ComputeShape::new(hp);
+        s.graph = GraphSpec::from_model(model);
+        s.rot = graph::rotations(
+            hp.head_dim_k,
+            hp.head_dim_v,
+            wl.cache_type_k.is_quantized(),
+            wl.cache_type_v.is_quantized(),
+        );
+        s
+    }
+
     pub fn new(hp: &HyperParams) -> ComputeShape {
         let mut s = ComputeShape {
             n_vocab: hp.vocab_size,
@@ -309,11 +336,26 @@ impl ComputeShape {
         } else {
             0
         };
+        // the allocator simulation where the graph is built: the reserve micro-batch has one sequence per
+        // KV stream (`n_seq_max`, or 1 with the unified cache), the recurrent state one row per sequence
+        let simulated = self.graph.as_ref().map(|spec| {
+            let run = Run {
+                n_tokens,
+                n_kv: cells.full,
+                flash_attention,
+                rot_k: self.rot.0,
+                rot_v: self.rot.1,
+                n_seqs: cells.streams.max(1),
+                n_rs: cells.seqs.max(1),
+            };
+            graph::compute_buffer(spec, &run, SIM_ALIGNMENT)
+        });
         ComputeTerms {
             logits: per_tok(self.n_vocab.saturating_add(self.logits_floor_floats)),
             attention: attn_of(&self.full, cells.full).max(attn_of(&self.swa, cells.swa)),
             ffn: per_tok(self.ffn_floats.saturating_add(mask_floats)),
             ssm,
+            simulated,
         }
     }
 
@@ -343,6 +385,22 @@ pub fn compute_buffer_bytes(hp: &HyperParams, wl: &Workload) -> Result<u64> {
                 .total()
         }
         Runtime::Mlx => shape.mlx(hp, wl.context),
+    })
+}
+
+/// Compute buffer bytes of `model` for the workload: the allocator simulation where the model's graph is
+/// built ([`ComputeShape::for_model`]), else the formulas ([`compute_buffer_bytes`]).
+pub fn model_compute_buffer_bytes(model: &ModelDesc, wl: &Workload) -> Result<u64> {
+    let hp = &model.hparams;
+    let kv = KvShape::for_workload(hp, wl)?;
+    Ok(match wl.runtime {
+        Runtime::LlamaCpp => {
+            let cells = kv.cells(wl.context, wl.ubatch as u64, wl.parallel as u64);
+            ComputeShape::for_model(model, wl)
+                .llama_cpp(cells, wl.ubatch as u64, wl.flash_attention)
+                .total()
+        }
+        Runtime::Mlx => ComputeShape::new(hp).mlx(hp, wl.context),
     })
 }
 

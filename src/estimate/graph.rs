@@ -85,7 +85,14 @@ impl Ctx {
         })
     }
 
-    fn op(&mut self, name: &'static str, inplace: bool, ty: u32, ne: [u64; 4], srcs: &[usize]) -> usize {
+    fn op(
+        &mut self,
+        name: &'static str,
+        inplace: bool,
+        ty: u32,
+        ne: [u64; 4],
+        srcs: &[usize],
+    ) -> usize {
         self.push(T {
             ne,
             ty,
@@ -281,7 +288,11 @@ pub enum Ffn {
     /// SwiGLU of width `n_ff`.
     Dense(u64),
     /// Softmax-gated experts, SwiGLU of width `n_ff` each.
-    Moe { n_expert: u64, n_used: u64, n_ff: u64 },
+    Moe {
+        n_expert: u64,
+        n_used: u64,
+        n_ff: u64,
+    },
 }
 
 /// The residual order of the architecture's builder (`ggml_add(cur, inpSA)` vs `ggml_add(inpSA, cur)`):
@@ -316,6 +327,11 @@ pub struct Run {
     /// Hadamard rotation sizes (`attn_inp_k_rot` / `attn_inp_v_rot`), when the cache type is quantized.
     pub rot_k: Option<u64>,
     pub rot_v: Option<u64>,
+    /// Sequences in the reserve micro-batch (`n_seq_max` with per-sequence KV streams, 1 with the unified
+    /// cache): the batch is split evenly over them.
+    pub n_seqs: u64,
+    /// Recurrent state rows (`n_seq_max`); rows beyond `n_seqs` are copied through unchanged.
+    pub n_rs: u64,
 }
 
 struct Inputs {
@@ -334,7 +350,9 @@ impl GraphSpec {
     /// Build the graph llama.cpp reserves for `run`.
     pub fn build(&self, run: &Run) -> Ctx {
         let mut c = Ctx::default();
-        let t = run.n_tokens.max(1);
+        let ns = run.n_seqs.max(1);
+        // llama_context::graph_reserve rounds n_tokens up to a multiple of n_seqs
+        let t = run.n_tokens.max(1).div_ceil(ns) * ns;
         let e = self.n_embd;
         // inputs are created up front; they join the graph (as leafs) where first reached
         let tokens = c.input(I32, [t, 1, 1, 1], "inp_tokens");
@@ -364,9 +382,10 @@ impl GraphSpec {
             })
             .max()
             .unwrap_or(0);
-        let s_copy = c.input(I32, [1, 1, 1, 1], "rs_s_copy");
-        let s_copy_main = c.view(s_copy, [1, 1, 1, 1]);
-        let s_copy_extra = c.view(s_copy, [0, 1, 1, 1]);
+        let n_rs = run.n_rs.max(ns);
+        let s_copy = c.input(I32, [n_rs, 1, 1, 1], "rs_s_copy");
+        let s_copy_main = c.view(s_copy, [ns, 1, 1, 1]);
+        let s_copy_extra = c.view(s_copy, [n_rs - ns, 1, 1, 1]);
         let inp = Inputs {
             pos: rope.then(|| c.input(I32, [t, 1, 1, 1], "inp_pos")),
             k_idxs: c.input(I64, [t, 1, 1, 1], "k_idxs"),
@@ -404,8 +423,10 @@ impl GraphSpec {
                     head_dim,
                     qk_norm,
                     rope,
-                } => self.attention(&mut c, &inp, run, cur, n_head, n_head_kv, head_dim, qk_norm, rope),
-                Mixer::Mamba => self.mamba(&mut c, &inp, cur),
+                } => self.attention(
+                    &mut c, &inp, run, cur, n_head, n_head_kv, head_dim, qk_norm, rope,
+                ),
+                Mixer::Mamba => self.mamba(&mut c, &inp, cur, ns),
             };
             if il + 1 == n_layer {
                 cur = c.get_rows(cur, inp.out_ids, "out_rows");
@@ -503,7 +524,13 @@ impl GraphSpec {
             c.view(fa, [hd * n_head, t, 1, 1])
         } else {
             let kq = c.op("kq", false, F32, [run.n_kv, t, n_head, 1], &[qp]);
-            let kq = c.op("softmax", true, F32, [run.n_kv, t, n_head, 1], &[kq, inp.mask]);
+            let kq = c.op(
+                "softmax",
+                true,
+                F32,
+                [run.n_kv, t, n_head, 1],
+                &[kq, inp.mask],
+            );
             let kqv = c.op("kqv", false, F32, [hd, t, n_head, 1], &[kq]);
             let p = c.view(kqv, [hd, n_head, t, 1]);
             c.cont(p, [hd * n_head, t, 1, 1])
@@ -515,62 +542,70 @@ impl GraphSpec {
         c.mul_mat_w(out, self.n_embd, "attn_out")
     }
 
-    fn mamba(&self, c: &mut Ctx, inp: &Inputs, cur: usize) -> usize {
+    fn mamba(&self, c: &mut Ctx, inp: &Inputs, cur: usize, ns: u64) -> usize {
         let [d_conv, d_inner, d_state, dt_rank] = self.ssm;
         let t = c.ne(cur)[1];
-        // build_rs for the conv state: rows copied into the graph, the extra (zero) rows stored back
+        let ts = t / ns;
+        // build_rs for the conv state: rows copied into the graph, the extra rows stored back
         let conv = c.get_rows_ext((d_conv - 1) * d_inner, inp.s_copy_main);
         c.expand(conv);
         let extra = c.get_rows_ext((d_conv - 1) * d_inner, inp.s_copy_extra);
         let st = c.sink(&[extra]);
         c.expand(st);
-        let conv = c.view(conv, [d_conv - 1, d_inner, 1, 1]);
-        let cur = c.view(cur, [self.n_embd, t, 1, 1]);
+        let conv = c.view(conv, [d_conv - 1, d_inner, ns, 1]);
+        let cur = c.view(cur, [self.n_embd, ts, ns, 1]);
         let xz = c.mul_mat_w(cur, 2 * d_inner, "ssm_in");
-        let x = c.view(xz, [d_inner, t, 1, 1]);
-        let z = c.view(xz, [d_inner, t, 1, 1]);
-        let xt = c.view(x, [t, d_inner, 1, 1]);
-        let conv_x = c.op("concat", false, F32, [d_conv - 1 + t, d_inner, 1, 1], &[conv, xt]);
-        let last = c.view(conv_x, [d_conv - 1, d_inner, 1, 1]);
+        let x = c.view(xz, [d_inner, ts, ns, 1]);
+        let z = c.view(xz, [d_inner, ts, ns, 1]);
+        let xt = c.view(x, [ts, d_inner, ns, 1]);
+        let conv_x = c.op(
+            "concat",
+            false,
+            F32,
+            [d_conv - 1 + ts, d_inner, ns, 1],
+            &[conv, xt],
+        );
+        let last = c.view(conv_x, [d_conv - 1, d_inner, ns, 1]);
         let st = c.sink(&[last]);
         c.expand(st);
-        let x = c.op("ssm_conv", false, F32, [d_inner, t, 1, 1], &[conv_x]);
+        let x = c.op("ssm_conv", false, F32, [d_inner, ts, ns, 1], &[conv_x]);
         let x = c.unary(x, "conv_bias");
         let x = c.unary(x, "silu");
         let x_db = c.mul_mat_w(x, dt_rank + 2 * d_state, "ssm_x");
-        let dt = c.view(x_db, [dt_rank, t, 1, 1]);
-        let b = c.view(x_db, [d_state, 1, t, 1]);
-        let cc = c.view(x_db, [d_state, 1, t, 1]);
+        let dt = c.view(x_db, [dt_rank, ts, ns, 1]);
+        let b = c.view(x_db, [d_state, 1, ts, ns]);
+        let cc = c.view(x_db, [d_state, 1, ts, ns]);
         let (dt, b, cc) = if self.ssm_dt_b_c_norm {
             let dt = c.norm(dt, "dt_norm");
             let b = c.norm(b, "b_norm");
             let cc = c.norm(cc, "c_norm");
             (dt, b, cc)
         } else {
-            (c.cont(dt, [dt_rank, t, 1, 1]), b, cc)
+            (c.cont(dt, [dt_rank, ts, ns, 1]), b, cc)
         };
         let dt = c.mul_mat_w(dt, d_inner, "ssm_dt");
         let dt = c.unary(dt, "dt_bias");
-        let xr = c.view(x, [1, d_inner, t, 1]);
-        // build_rs for the scan state: the scan reads the state rows itself (get_ssm_rows)
+        let xr = c.view(x, [1, d_inner, ts, ns]);
+        // build_rs for the scan state: the scan reads the state rows itself (get_ssm_rows) and appends
+        // the final states to its output
         let y_ssm = c.op(
             "ssm_scan",
             false,
             F32,
-            [d_inner * t + d_state * d_inner, 1, 1, 1],
+            [d_inner * t + d_state * d_inner * ns, 1, 1, 1],
             &[xr, dt, b, cc, inp.s_copy_main],
         );
         c.expand(y_ssm);
         let extra = c.get_rows_ext(d_state * d_inner, inp.s_copy_extra);
         let st = c.sink(&[extra]);
         c.expand(st);
-        let last = c.view(y_ssm, [d_state * d_inner, 1, 1, 1]);
+        let last = c.view(y_ssm, [d_state * d_inner * ns, 1, 1, 1]);
         let st = c.sink(&[last]);
         c.expand(st);
-        let y = c.view(y_ssm, [d_inner, t, 1, 1]);
+        let y = c.view(y_ssm, [d_inner, ts, ns, 1]);
         let xd = c.unary(x, "ssm_d");
         let y = c.binary(y, xd, "y");
-        let zc = c.cont(z, [d_inner, t, 1, 1]);
+        let zc = c.cont(z, [d_inner, ts, ns, 1]);
         let y = c.swiglu(zc, y);
         let out = c.mul_mat_w(y, self.n_embd, "ssm_out");
         c.view(out, [self.n_embd, t, 1, 1])
@@ -630,4 +665,103 @@ pub fn compute_buffer(spec: &GraphSpec, run: &Run, alignment: u64) -> u64 {
 pub fn graph(spec: &GraphSpec, run: &Run) -> (Ctx, Graph) {
     let c = spec.build(run);
     (c.clone(), c.finish())
+}
+
+impl GraphSpec {
+    /// The graph structure of `model` when its architecture has a builder here (see the module docs);
+    /// `None` otherwise (the compute buffer then comes from the live-set formulas of [`super::compute`]).
+    ///
+    /// Architectures: `qwen3` (dense; Q/K norms), `llama` (dense, no Q/K norms; MoE llama is left to the
+    /// formulas: its expert weights are normalised, a gating path not built here) and `jamba`. Sliding
+    /// windows, MLA, biases and per-layer head dims are not built: such models return `None`.
+    pub fn from_model(model: &crate::model::ModelDesc) -> Option<GraphSpec> {
+        let hp = &model.hparams;
+        let has = |name: String| model.tensors.iter().any(|t| t.name == name);
+        let family = match model.architecture.as_str() {
+            "qwen3" | "llama" if !hp.is_moe() => Family::Llama,
+            "jamba" => Family::Jamba,
+            _ => return None,
+        };
+        if hp.sliding_window.is_some() || hp.mla.is_some() || hp.head_dim_k != hp.head_dim_v {
+            return None;
+        }
+        let n = hp.n_layer as usize;
+        let qk_norm = has("blk.0.attn_q_norm.weight".into());
+        let bias = has("blk.0.attn_q.bias".into()) || has("blk.0.attn_output.bias".into());
+        if bias || has("rope_freqs.weight".into()) {
+            return None;
+        }
+        let ssm = match (&hp.ssm, family) {
+            (Some(s), Family::Jamba) if s.n_group == 0 => {
+                [s.d_conv, s.d_inner, s.d_state, s.dt_rank]
+            }
+            (_, Family::Jamba) => return None,
+            _ => [0; 4],
+        };
+        let mut layers = Vec::with_capacity(n);
+        for il in 0..n {
+            let hkv = *hp.n_head_kv.get(il)? as u64;
+            let mixer = if hkv == 0 {
+                if family != Family::Jamba {
+                    return None;
+                }
+                Mixer::Mamba
+            } else {
+                Mixer::Attention {
+                    n_head: *hp.n_head.get(il)? as u64,
+                    n_head_kv: hkv,
+                    head_dim: hp.head_dim_k,
+                    qk_norm,
+                    rope: family == Family::Llama,
+                }
+            };
+            let ffn = if has(format!("blk.{il}.ffn_gate_inp.weight")) {
+                let n_ff = if hp.n_ff_expert > 0 {
+                    hp.n_ff_expert
+                } else {
+                    *hp.n_ff.get(il)?
+                };
+                Ffn::Moe {
+                    n_expert: hp.n_expert as u64,
+                    n_used: hp.n_expert_used as u64,
+                    n_ff,
+                }
+            } else {
+                Ffn::Dense(*hp.n_ff.get(il)?)
+            };
+            if matches!(ffn, Ffn::Dense(0)) || matches!(ffn, Ffn::Moe { n_used: 0, .. }) {
+                return None;
+            }
+            layers.push((mixer, ffn));
+        }
+        Some(GraphSpec {
+            family,
+            n_embd: hp.n_embd,
+            n_vocab: hp.vocab_size,
+            layers,
+            ssm,
+            ssm_dt_b_c_norm: family == Family::Jamba
+                && (0..n).any(|il| has(format!("blk.{il}.ssm_dt_norm.weight"))),
+        })
+    }
+}
+
+/// The Hadamard rotation sizes llama.cpp uses with a quantized cache (`llama_kv_cache` constructor:
+/// `attn_rot_k` when the K type is quantized and the K head dim a multiple of 64, rotating by the largest
+/// power of two (≥ 64) dividing it; `attn_rot_v` likewise with 64).
+pub fn rotations(
+    head_dim_k: u64,
+    head_dim_v: u64,
+    k_quantized: bool,
+    v_quantized: bool,
+) -> (Option<u64>, Option<u64>) {
+    let rot_k = (k_quantized && head_dim_k > 0 && head_dim_k % 64 == 0).then(|| {
+        let mut n = 64;
+        while head_dim_k % (n * 2) == 0 {
+            n *= 2;
+        }
+        n
+    });
+    let rot_v = (v_quantized && head_dim_v > 0 && head_dim_v % 64 == 0).then_some(64);
+    (rot_k, rot_v)
 }
