@@ -227,6 +227,7 @@ mod built {
             n_expert: 4,
             n_used: 2,
             n_ff: 128,
+            n_ff_shared: 0,
         };
         let spec = GraphSpec {
             family: Family::Jamba,

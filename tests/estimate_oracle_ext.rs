@@ -1,5 +1,5 @@
 //! The estimate against llama.cpp's own allocations, extended oracle (`tests/data/oracle_results_ext.csv`,
-//! 238 rows, llama.cpp 0c1e570, CPU backend): MoE (qwen3moe 128 experts, Mixtral-style llama MoE), MLA
+//! 260 rows, llama.cpp 0c1e570, CPU backend): MoE (qwen3moe 128 experts, Mixtral-style llama MoE), MLA
 //! (DeepSeek-V3 and V2-Lite layouts), recurrent (Mamba-1, Mamba-2), hybrids (Granite-4.0-H: Mamba-2 +
 //! attention; LFM2: short convolutions + attention; Qwen3-Next: gated delta net + gated attention, MoE),
 //! gpt-oss (sinks + alternating sliding window), over n_ctx 512..131072, n_ubatch 128..2048, flash
@@ -176,7 +176,7 @@ fn read_rows(file: &str) -> Vec<Row> {
 /// The rows held to the bars: the extended oracle and the unified-KV rows.
 fn rows() -> Vec<Row> {
     let mut rows = read_rows("oracle_results_ext.csv");
-    assert_eq!(rows.len(), 238, "rows in oracle_results_ext.csv");
+    assert_eq!(rows.len(), 260, "rows in oracle_results_ext.csv");
     assert!(rows.iter().all(|r| !r.unified()));
     let kvu = read_rows("oracle_results_kvu.csv");
     assert_eq!(kvu.len(), KVU_ROWS, "rows in oracle_results_kvu.csv");
@@ -185,11 +185,13 @@ fn rows() -> Vec<Row> {
     rows
 }
 
-/// Rows of models whose compute buffer the formulas do not capture (the file's comments say why): held to
-/// the exact KV, weights and output bars only.
+/// Rows of models whose compute buffer headroom does not capture (the file's comments say why): held to
+/// the exact KV, weights and output bars only. Empty since the allocator simulation: Jamba's and the legacy
+/// DeepSeek's rows (the two known misses of the live-set formulas) are exact and in `oracle_results_ext.csv`;
+/// the file stays, written by `run_oracle_ext.py` for models marked `known_miss`.
 fn miss_rows() -> Vec<Row> {
     let rows = read_rows("oracle_results_ext_misses.csv");
-    assert_eq!(rows.len(), 22, "rows in oracle_results_ext_misses.csv");
+    assert_eq!(rows.len(), 0, "rows in oracle_results_ext_misses.csv");
     rows
 }
 
@@ -424,12 +426,13 @@ fn unified_rows_need_the_unified_model() {
     assert!(wrong * 3 >= attn_rows, "{wrong} of {attn_rows}");
 }
 
-/// The known misses stay misses: if the formulas improve so that every row of the misses file is within
-/// the bars, this fails and the rows belong in `oracle_results_ext.csv` (regenerate without `known_miss`).
+/// The known misses stay misses: every model in the misses file has at least one row outside the bars (if
+/// the estimate improves so that all its rows are within them, this fails and the rows belong in
+/// `oracle_results_ext.csv`: regenerate without `known_miss`).
 #[test]
 fn known_misses_are_printed_and_still_missing() {
     let models = models();
-    let mut outside = 0;
+    let mut outside: BTreeMap<String, u32> = BTreeMap::new();
     for r in miss_rows() {
         let m = &models[r.s("model_name")];
         let wl = workload(&r);
@@ -453,12 +456,46 @@ fn known_misses_are_printed_and_still_missing() {
             err,
             terr
         );
-        outside += (err.abs() > 5.0 || terr.abs() > 2.0) as u32;
+        *outside.entry(r.s("model_name").to_string()).or_default() +=
+            (err.abs() > 5.0 || terr.abs() > 2.0) as u32;
         // never wildly off: the miss is one misplaced block of activations, not a missing term
         assert!(err.abs() < 10.0, "{}: compute {err:+.2}%", r.label());
     }
-    assert!(
-        outside > 0,
-        "every known-miss row is now within the bars: move them to oracle_results_ext.csv"
-    );
+    for (model, n) in &outside {
+        assert!(
+            *n > 0,
+            "every known-miss row of {model} is now within the bars: move them to oracle_results_ext.csv"
+        );
+    }
+}
+
+#[test]
+#[ignore]
+fn debug_dump_graph() {
+    use headroom::estimate::graph::{GraphSpec, Run, graph, rotations};
+    let name = std::env::var("DBG_MODEL").unwrap();
+    let models = models();
+    let m = &models[&name];
+    let spec = GraphSpec::from_model(m).unwrap();
+    let q = std::env::var("DBG_Q").is_ok();
+    let (rk, rv) = rotations(m.hparams.head_dim_k, m.hparams.head_dim_v, q, q);
+    let run = Run {
+        n_tokens: std::env::var("DBG_T").unwrap().parse().unwrap(),
+        n_kv: std::env::var("DBG_KV").unwrap().parse().unwrap(),
+        flash_attention: std::env::var("DBG_FA").is_ok(),
+        rot_k: rk,
+        rot_v: rv,
+        n_seqs: 1,
+        n_rs: 1,
+    };
+    let (c, g) = graph(&spec, &run);
+    let p = headroom::estimate::alloc::allocate(&g, 32);
+    let names = c.node_names();
+    for (i, (t, _)) in g.nodes.iter().enumerate() {
+        println!(
+            "{:14} {:>10} {:?}",
+            names[i], g.tensors[*t].size, p.offsets[*t]
+        );
+    }
+    println!("buffer {}", p.size);
 }

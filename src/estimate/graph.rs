@@ -280,6 +280,42 @@ pub enum Mixer {
     },
     /// Mamba-1 (`build_mamba_layer`).
     Mamba,
+    /// DeepSeek-V2/V3 attention without MLA (GGUFs converted before llama.cpp split `attn_kv_b`): low-rank Q
+    /// (`q_lora_rank`, 0 = V2-Lite's plain Q) and compressed KV decompressed into full per-head K and V.
+    DeepseekMha {
+        n_head: u64,
+        /// K head = `nope + rope`.
+        nope: u64,
+        rope: u64,
+        head_dim_v: u64,
+        q_lora_rank: u64,
+        kv_lora_rank: u64,
+    },
+}
+
+impl Mixer {
+    /// Width of the V rows the layer stores in the cache (`n_head_kv · head_dim_v`); `None` without a
+    /// KV cache.
+    fn v_dim(&self) -> Option<u64> {
+        match *self {
+            Mixer::Attention {
+                n_head_kv,
+                head_dim,
+                ..
+            } => Some(n_head_kv * head_dim),
+            Mixer::DeepseekMha {
+                n_head, head_dim_v, ..
+            } => Some(n_head * head_dim_v),
+            Mixer::Mamba => None,
+        }
+    }
+
+    fn rope(&self) -> bool {
+        matches!(
+            self,
+            Mixer::Attention { rope: true, .. } | Mixer::DeepseekMha { .. }
+        )
+    }
 }
 
 /// One layer's feed-forward block.
@@ -287,11 +323,13 @@ pub enum Mixer {
 pub enum Ffn {
     /// SwiGLU of width `n_ff`.
     Dense(u64),
-    /// Softmax-gated experts, SwiGLU of width `n_ff` each.
+    /// Softmax-gated experts, SwiGLU of width `n_ff` each, plus a shared SwiGLU expert of width
+    /// `n_ff_shared` (0: none) added to their sum.
     Moe {
         n_expert: u64,
         n_used: u64,
         n_ff: u64,
+        n_ff_shared: u64,
     },
 }
 
@@ -361,25 +399,12 @@ impl GraphSpec {
         // ggml_build_forward_select: both inputs join the graph, the token path first
         c.expand(embd);
         c.expand(inp_embd);
-        let any_attn = self
-            .layers
-            .iter()
-            .any(|(m, _)| matches!(m, Mixer::Attention { .. }));
-        let rope = self
-            .layers
-            .iter()
-            .any(|(m, _)| matches!(m, Mixer::Attention { rope: true, .. }));
+        let any_attn = self.layers.iter().any(|(m, _)| m.v_dim().is_some());
+        let rope = self.layers.iter().any(|(m, _)| m.rope());
         let kv_dim_v = self
             .layers
             .iter()
-            .filter_map(|(m, _)| match m {
-                Mixer::Attention {
-                    n_head_kv,
-                    head_dim,
-                    ..
-                } => Some(n_head_kv * head_dim),
-                _ => None,
-            })
+            .filter_map(|(m, _)| m.v_dim())
             .max()
             .unwrap_or(0);
         let n_rs = run.n_rs.max(ns);
@@ -423,9 +448,40 @@ impl GraphSpec {
                     head_dim,
                     qk_norm,
                     rope,
-                } => self.attention(
-                    &mut c, &inp, run, cur, n_head, n_head_kv, head_dim, qk_norm, rope,
-                ),
+                } => {
+                    let qkv = self.qkv(
+                        &mut c, &inp, cur, n_head, n_head_kv, head_dim, qk_norm, rope,
+                    );
+                    self.attention(
+                        &mut c,
+                        &inp,
+                        run,
+                        qkv,
+                        [n_head, n_head_kv, head_dim, head_dim],
+                    )
+                }
+                Mixer::DeepseekMha {
+                    n_head,
+                    nope,
+                    rope,
+                    head_dim_v,
+                    q_lora_rank,
+                    kv_lora_rank,
+                } => {
+                    let qkv = Self::deepseek_qkv(
+                        &mut c,
+                        &inp,
+                        cur,
+                        [n_head, nope, rope, head_dim_v, q_lora_rank, kv_lora_rank],
+                    );
+                    self.attention(
+                        &mut c,
+                        &inp,
+                        run,
+                        qkv,
+                        [n_head, n_head, nope + rope, head_dim_v],
+                    )
+                }
                 Mixer::Mamba => self.mamba(&mut c, &inp, cur, ns),
             };
             if il + 1 == n_layer {
@@ -443,7 +499,16 @@ impl GraphSpec {
                     n_expert,
                     n_used,
                     n_ff,
-                } => Self::moe(&mut c, cur, n_expert, n_used, n_ff, e),
+                    n_ff_shared,
+                } => {
+                    let moe = Self::moe(&mut c, cur, n_expert, n_used, n_ff, e);
+                    if n_ff_shared > 0 {
+                        let sh = Self::ffn(&mut c, cur, n_ff_shared, e);
+                        c.binary(moe, sh, "ffn_out")
+                    } else {
+                        moe
+                    }
+                }
             };
             inp_l = match self.family {
                 Family::Llama => c.binary(cur, ffn_inp, "l_out"),
@@ -458,27 +523,26 @@ impl GraphSpec {
         c
     }
 
+    /// `build_qkv` (separate projections reshaped to heads), Q/K norms, RoPE.
     #[allow(clippy::too_many_arguments)]
-    fn attention(
+    fn qkv(
         &self,
         c: &mut Ctx,
         inp: &Inputs,
-        run: &Run,
         cur: usize,
         n_head: u64,
         n_head_kv: u64,
         hd: u64,
         qk_norm: bool,
         rope: bool,
-    ) -> usize {
+    ) -> [usize; 3] {
         let t = c.ne(cur)[1];
-        // build_qkv: separate Q, K, V projections reshaped to heads
         let q = c.mul_mat_w(cur, n_head * hd, "Qcur");
         let mut q = c.view(q, [hd, n_head, t, 1]);
         let k = c.mul_mat_w(cur, n_head_kv * hd, "Kcur");
         let mut k = c.view(k, [hd, n_head_kv, t, 1]);
         let v = c.mul_mat_w(cur, n_head_kv * hd, "Vcur");
-        let mut v = c.view(v, [hd, n_head_kv, t, 1]);
+        let v = c.view(v, [hd, n_head_kv, t, 1]);
         if qk_norm {
             q = c.norm(q, "Qcur_normed");
         }
@@ -493,6 +557,51 @@ impl GraphSpec {
             let ne = c.ne(k);
             k = c.op("rope", true, F32, ne, &[k, pos]);
         }
+        [q, k, v]
+    }
+
+    /// DeepSeek-V2/V3 Q, K, V without MLA (`src/models/deepseek2.cpp`, `!is_mla`).
+    fn deepseek_qkv(c: &mut Ctx, inp: &Inputs, cur: usize, dims: [u64; 6]) -> [usize; 3] {
+        let [n_head, nope, rope, hd_v, q_lora, kv_lora] = dims;
+        let t = c.ne(cur)[1];
+        let hd_k = nope + rope;
+        let q = if q_lora > 0 {
+            let q = c.mul_mat_w(cur, q_lora, "q_a");
+            let q = c.norm(q, "q_a_norm");
+            c.mul_mat_w(q, n_head * hd_k, "q_b")
+        } else {
+            c.mul_mat_w(cur, n_head * hd_k, "q")
+        };
+        let q = c.view(q, [hd_k, n_head, t, 1]);
+        let kv_pe = c.mul_mat_w(cur, kv_lora + rope, "kv_cmpr_pe");
+        let kv_cmpr = c.view(kv_pe, [kv_lora, t, 1, 1]);
+        let k_pe = c.view(kv_pe, [rope, 1, t, 1]);
+        let pos = inp.pos.unwrap_or(inp.k_idxs);
+        let k_pe = c.op("rope", true, F32, [rope, 1, t, 1], &[k_pe, pos]);
+        let kv_cmpr = c.norm(kv_cmpr, "kv_a_norm");
+        let kv = c.mul_mat_w(kv_cmpr, n_head * (nope + hd_v), "kv");
+        let k_nope = c.view(kv, [nope, n_head, t, 1]);
+        let v = c.view(kv, [hd_v, n_head, t, 1]);
+        let v = c.cont(v, [hd_v, n_head, t, 1]);
+        let q = c.op("rope", true, F32, [hd_k, n_head, t, 1], &[q, pos]);
+        let rep = c.op("repeat", false, F32, [rope, n_head, t, 1], &[k_pe]);
+        let k = c.op("concat", false, F32, [hd_k, n_head, t, 1], &[k_nope, rep]);
+        [q, k, v]
+    }
+
+    /// `build_attn` with a KV cache, from Q, K, V shaped `[head_dim, heads, tokens]`; `dims` = n_head,
+    /// n_head_kv, K head dim, V head dim.
+    fn attention(
+        &self,
+        c: &mut Ctx,
+        inp: &Inputs,
+        run: &Run,
+        qkv: [usize; 3],
+        dims: [u64; 4],
+    ) -> usize {
+        let [mut q, mut k, mut v] = qkv;
+        let [n_head, n_head_kv, hd, hd_v] = dims;
+        let t = c.ne(q)[2];
         // build_attn
         if let Some(rot) = inp.k_rot {
             q = c.hadamard(q, rot, true);
@@ -509,10 +618,10 @@ impl GraphSpec {
         let store_k = c.sink(&[kv, inp.k_idxs]);
         c.expand(store_k);
         let vv = if run.flash_attention {
-            c.view(v, [n_head_kv * hd, t, 1, 1])
+            c.view(v, [n_head_kv * hd_v, t, 1, 1])
         } else {
-            let r = c.view(v, [n_head_kv * hd, t, 1, 1]);
-            c.view(r, [1, n_head_kv * hd * t, 1, 1])
+            let r = c.view(v, [n_head_kv * hd_v, t, 1, 1]);
+            c.view(r, [1, n_head_kv * hd_v * t, 1, 1])
         };
         let store_v = c.sink(&[vv, inp.v_idxs]);
         c.expand(store_v);
@@ -520,8 +629,8 @@ impl GraphSpec {
         let qv = c.view(q, [hd, n_head, t, 1]);
         let qp = c.view(qv, [hd, t, n_head, 1]);
         let mut out = if run.flash_attention {
-            let fa = c.op("fattn", false, F32, [hd, n_head, t, 1], &[qp, inp.mask]);
-            c.view(fa, [hd * n_head, t, 1, 1])
+            let fa = c.op("fattn", false, F32, [hd_v, n_head, t, 1], &[qp, inp.mask]);
+            c.view(fa, [hd_v * n_head, t, 1, 1])
         } else {
             let kq = c.op("kq", false, F32, [run.n_kv, t, n_head, 1], &[qp]);
             let kq = c.op(
@@ -531,9 +640,9 @@ impl GraphSpec {
                 [run.n_kv, t, n_head, 1],
                 &[kq, inp.mask],
             );
-            let kqv = c.op("kqv", false, F32, [hd, t, n_head, 1], &[kq]);
-            let p = c.view(kqv, [hd, n_head, t, 1]);
-            c.cont(p, [hd * n_head, t, 1, 1])
+            let kqv = c.op("kqv", false, F32, [hd_v, t, n_head, 1], &[kq]);
+            let p = c.view(kqv, [hd_v, n_head, t, 1]);
+            c.cont(p, [hd_v * n_head, t, 1, 1])
         };
         c.expand(out);
         if let Some(rot) = inp.v_rot {
@@ -671,24 +780,37 @@ impl GraphSpec {
     /// The graph structure of `model` when its architecture has a builder here (see the module docs);
     /// `None` otherwise (the compute buffer then comes from the live-set formulas of [`super::compute`]).
     ///
-    /// Architectures: `qwen3` (dense; Q/K norms), `llama` (dense, no Q/K norms; MoE llama is left to the
-    /// formulas: its expert weights are normalised, a gating path not built here) and `jamba`. Sliding
-    /// windows, MLA, biases and per-layer head dims are not built: such models return `None`.
+    /// Architectures: `qwen3` (dense; Q/K norms), `llama` (dense; MoE llama is left to the formulas: its
+    /// expert weights are normalised, a gating path not built here), `jamba`, and `deepseek2` GGUFs without
+    /// MLA keys (converted before 2025-04: `attn_kv_b`, full per-head K/V) whose router is a plain softmax
+    /// (no `exp_probs_b`). Sliding windows, biases, RoPE frequency tensors and different K/V head dims
+    /// outside DeepSeek are not built: such models return `None`.
     pub fn from_model(model: &crate::model::ModelDesc) -> Option<GraphSpec> {
         let hp = &model.hparams;
-        let has = |name: String| model.tensors.iter().any(|t| t.name == name);
+        let shape = |name: &str| -> Option<&[u64]> {
+            model
+                .tensors
+                .iter()
+                .find(|t| t.name == name)
+                .map(|t| t.shape.as_slice())
+        };
+        let has = |name: &str| shape(name).is_some();
+        let deepseek = model.architecture == "deepseek2" && hp.mla.is_none();
         let family = match model.architecture.as_str() {
             "qwen3" | "llama" if !hp.is_moe() => Family::Llama,
+            "deepseek2" if deepseek => Family::Llama,
             "jamba" => Family::Jamba,
             _ => return None,
         };
-        if hp.sliding_window.is_some() || hp.mla.is_some() || hp.head_dim_k != hp.head_dim_v {
+        if hp.sliding_window.is_some()
+            || hp.mla.is_some()
+            || (hp.head_dim_k != hp.head_dim_v && !deepseek)
+        {
             return None;
         }
         let n = hp.n_layer as usize;
-        let qk_norm = has("blk.0.attn_q_norm.weight".into());
-        let bias = has("blk.0.attn_q.bias".into()) || has("blk.0.attn_output.bias".into());
-        if bias || has("rope_freqs.weight".into()) {
+        let qk_norm = has("blk.0.attn_q_norm.weight");
+        if has("blk.0.attn_q.bias") || has("blk.0.attn_output.bias") || has("rope_freqs.weight") {
             return None;
         }
         let ssm = match (&hp.ssm, family) {
@@ -701,35 +823,62 @@ impl GraphSpec {
         let mut layers = Vec::with_capacity(n);
         for il in 0..n {
             let hkv = *hp.n_head_kv.get(il)? as u64;
-            let mixer = if hkv == 0 {
+            let n_head = *hp.n_head.get(il)? as u64;
+            let mixer = if deepseek {
+                // attn_kv_b: [kv_lora_rank, n_head·(nope + v)]; attn_kv_a_mqa: [n_embd, kv_lora_rank + rope]
+                let kv_b = shape(&format!("blk.{il}.attn_kv_b.weight"))?;
+                let (kv_lora, per_head) = (*kv_b.first()?, kv_b.get(1)?.checked_div(n_head)?);
+                let nope = per_head.checked_sub(hp.head_dim_v)?;
+                let rope = hp.head_dim_k.checked_sub(nope)?;
+                let q_lora = match shape(&format!("blk.{il}.attn_q_a.weight")) {
+                    Some(s) => *s.get(1)?,
+                    None => 0,
+                };
+                if has(&format!("blk.{il}.exp_probs_b.bias")) || hkv != n_head || rope == 0 {
+                    return None;
+                }
+                Mixer::DeepseekMha {
+                    n_head,
+                    nope,
+                    rope,
+                    head_dim_v: hp.head_dim_v,
+                    q_lora_rank: q_lora,
+                    kv_lora_rank: kv_lora,
+                }
+            } else if hkv == 0 {
                 if family != Family::Jamba {
                     return None;
                 }
                 Mixer::Mamba
             } else {
                 Mixer::Attention {
-                    n_head: *hp.n_head.get(il)? as u64,
+                    n_head,
                     n_head_kv: hkv,
                     head_dim: hp.head_dim_k,
                     qk_norm,
                     rope: family == Family::Llama,
                 }
             };
-            let ffn = if has(format!("blk.{il}.ffn_gate_inp.weight")) {
+            let ffn = if has(&format!("blk.{il}.ffn_gate_inp.weight")) {
                 let n_ff = if hp.n_ff_expert > 0 {
                     hp.n_ff_expert
                 } else {
                     *hp.n_ff.get(il)?
                 };
+                // the shared expert's width from its tensor: ffn_up_shexp [n_embd, width]
+                let n_ff_shared = shape(&format!("blk.{il}.ffn_up_shexp.weight"))
+                    .and_then(|s| s.get(1).copied())
+                    .unwrap_or(0);
                 Ffn::Moe {
                     n_expert: hp.n_expert as u64,
                     n_used: hp.n_expert_used as u64,
                     n_ff,
+                    n_ff_shared,
                 }
             } else {
                 Ffn::Dense(*hp.n_ff.get(il)?)
             };
-            if matches!(ffn, Ffn::Dense(0)) || matches!(ffn, Ffn::Moe { n_used: 0, .. }) {
+            if matches!(ffn, Ffn::Dense(0) | Ffn::Moe { n_used: 0, .. }) {
                 return None;
             }
             layers.push((mixer, ffn));
@@ -741,7 +890,7 @@ impl GraphSpec {
             layers,
             ssm,
             ssm_dt_b_c_norm: family == Family::Jamba
-                && (0..n).any(|il| has(format!("blk.{il}.ssm_dt_norm.weight"))),
+                && (0..n).any(|il| has(&format!("blk.{il}.ssm_dt_norm.weight"))),
         })
     }
 }
