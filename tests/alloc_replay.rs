@@ -228,6 +228,7 @@ mod built {
             n_used: 2,
             n_ff: 128,
             n_ff_shared: 0,
+            norm_w: false,
         };
         let spec = GraphSpec {
             family: Family::Jamba,

@@ -55,19 +55,32 @@ struct T {
     view_src: Option<usize>,
     output: bool,
     name: &'static str,
+    /// The layer whose builder made it: `il`, [`HOST`] (inputs, token embeddings), [`OUTPUT`] (the output
+    /// layer's nodes) or [`INHERIT`] (the final norm, which runs where the node before it ran).
+    layer: i64,
 }
+
+/// Layer tag of graph inputs and the token-embedding lookup (the host CPU in a multi-device run).
+const HOST: i64 = -1;
+/// Layer tag of the final RMS norm: no weight and no layer pinning, so the scheduler's expansion gives it
+/// the backend of the node before it (the last repeating layer's device).
+const INHERIT: i64 = -2;
+/// Layer tag of the output layer's nodes (output norm weight, logits).
+const OUTPUT: i64 = i64::MAX;
 
 /// A ggml context plus one cgraph.
 #[derive(Debug, Default, Clone)]
 pub struct Ctx {
     ts: Vec<T>,
+    layer: i64,
     visited: Vec<bool>,
     nodes: Vec<usize>,
     leafs: Vec<usize>,
 }
 
 impl Ctx {
-    fn push(&mut self, t: T) -> usize {
+    fn push(&mut self, mut t: T) -> usize {
+        t.layer = self.layer;
         self.ts.push(t);
         self.visited.push(false);
         self.ts.len() - 1
@@ -82,6 +95,7 @@ impl Ctx {
             view_src: None,
             output: false,
             name,
+            layer: 0,
         })
     }
 
@@ -101,6 +115,7 @@ impl Ctx {
             view_src: None,
             output: false,
             name,
+            layer: 0,
         })
     }
 
@@ -116,6 +131,7 @@ impl Ctx {
             view_src: Some(root),
             output: false,
             name: "view",
+            layer: 0,
         })
     }
 
@@ -129,6 +145,7 @@ impl Ctx {
             view_src: None,
             output: false,
             name: "store",
+            layer: 0,
         })
     }
 
@@ -330,6 +347,8 @@ pub enum Ffn {
         n_used: u64,
         n_ff: u64,
         n_ff_shared: u64,
+        /// The selected experts' weights are normalised to sum 1 (`norm_w`: qwen3moe, llama MoE).
+        norm_w: bool,
     },
 }
 
@@ -387,7 +406,10 @@ struct Inputs {
 impl GraphSpec {
     /// Build the graph llama.cpp reserves for `run`.
     pub fn build(&self, run: &Run) -> Ctx {
-        let mut c = Ctx::default();
+        let mut c = Ctx {
+            layer: HOST,
+            ..Ctx::default()
+        };
         let ns = run.n_seqs.max(1);
         // llama_context::graph_reserve rounds n_tokens up to a multiple of n_seqs
         let t = run.n_tokens.max(1).div_ceil(ns) * ns;
@@ -439,6 +461,7 @@ impl GraphSpec {
         let n_layer = self.layers.len();
         let mut inp_l = embd;
         for (il, (mixer, ffn)) in self.layers.iter().enumerate() {
+            c.layer = il as i64;
             let mut inp_sa = inp_l;
             let cur = c.norm(inp_l, "attn_norm");
             let mut cur = match *mixer {
@@ -500,8 +523,9 @@ impl GraphSpec {
                     n_used,
                     n_ff,
                     n_ff_shared,
+                    norm_w,
                 } => {
-                    let moe = Self::moe(&mut c, cur, n_expert, n_used, n_ff, e);
+                    let moe = Self::moe(&mut c, cur, [n_expert, n_used, n_ff, e], norm_w);
                     if n_ff_shared > 0 {
                         let sh = Self::ffn(&mut c, cur, n_ff_shared, e);
                         c.binary(moe, sh, "ffn_out")
@@ -515,7 +539,10 @@ impl GraphSpec {
                 Family::Jamba => c.binary(ffn_inp, cur, "l_out"),
             };
         }
-        let norm = c.norm(inp_l, "result_norm");
+        c.layer = INHERIT;
+        let norm = c.rms_norm(inp_l);
+        c.layer = OUTPUT;
+        let norm = c.unary(norm, "result_norm");
         c.ts[norm].output = true;
         let logits = c.mul_mat_w(norm, self.n_vocab, "result_output");
         c.ts[logits].output = true;
@@ -727,14 +754,22 @@ impl GraphSpec {
         c.mul_mat_w(act, n_embd, "ffn_down")
     }
 
-    fn moe(c: &mut Ctx, cur: usize, n_expert: u64, k: u64, n_ff: u64, n_embd: u64) -> usize {
+    fn moe(c: &mut Ctx, cur: usize, dims: [u64; 4], norm_w: bool) -> usize {
+        let [n_expert, k, n_ff, n_embd] = dims;
         let t = c.ne(cur)[1];
         let logits = c.mul_mat_w(cur, n_expert, "moe_logits");
         let probs = c.unary(logits, "moe_probs");
         let sorted = c.op("argsort", false, I32, [n_expert, t, 1, 1], &[probs]);
         let selected = c.view(sorted, [k, t, 1, 1]);
         let probs3 = c.view(probs, [1, n_expert, t, 1]);
-        let weights = c.get_rows(probs3, selected, "moe_weights");
+        let mut weights = c.get_rows(probs3, selected, "moe_weights");
+        if norm_w {
+            let w2 = c.view(weights, [k, t, 1, 1]);
+            let sum = c.op("sum_rows", false, F32, [1, t, 1, 1], &[w2]);
+            let sum = c.unary(sum, "clamp");
+            let w = c.op("div", true, F32, [k, t, 1, 1], &[w2, sum]);
+            weights = c.view(w, [1, k, t, 1]);
+        }
         c.expand(weights);
         let cur3 = c.view(cur, [n_embd, 1, t, 1]);
         let up = c.op("moe_up", false, F32, [n_ff, k, t, 1], &[cur3, selected]);
@@ -780,8 +815,7 @@ impl GraphSpec {
     /// The graph structure of `model` when its architecture has a builder here (see the module docs);
     /// `None` otherwise (the compute buffer then comes from the live-set formulas of [`super::compute`]).
     ///
-    /// Architectures: `qwen3` (dense; Q/K norms), `llama` (dense; MoE llama is left to the formulas: its
-    /// expert weights are normalised, a gating path not built here), `jamba`, and `deepseek2` GGUFs without
+    /// Architectures: `llama` (dense or MoE), `qwen3`, `qwen3moe` (Q/K norms), `jamba`, and `deepseek2` GGUFs without
     /// MLA keys (converted before 2025-04: `attn_kv_b`, full per-head K/V) whose router is a plain softmax
     /// (no `exp_probs_b`). Sliding windows, biases, RoPE frequency tensors and different K/V head dims
     /// outside DeepSeek are not built: such models return `None`.
@@ -797,7 +831,7 @@ impl GraphSpec {
         let has = |name: &str| shape(name).is_some();
         let deepseek = model.architecture == "deepseek2" && hp.mla.is_none();
         let family = match model.architecture.as_str() {
-            "qwen3" | "llama" if !hp.is_moe() => Family::Llama,
+            "qwen3" | "llama" | "qwen3moe" => Family::Llama,
             "deepseek2" if deepseek => Family::Llama,
             "jamba" => Family::Jamba,
             _ => return None,
@@ -860,11 +894,8 @@ impl GraphSpec {
                 }
             };
             let ffn = if has(&format!("blk.{il}.ffn_gate_inp.weight")) {
-                let n_ff = if hp.n_ff_expert > 0 {
-                    hp.n_ff_expert
-                } else {
-                    *hp.n_ff.get(il)?
-                };
+                // the experts' width from their tensor: ffn_up_exps [n_embd, n_ff, n_expert]
+                let n_ff = *shape(&format!("blk.{il}.ffn_up_exps.weight"))?.get(1)?;
                 // the shared expert's width from its tensor: ffn_up_shexp [n_embd, width]
                 let n_ff_shared = shape(&format!("blk.{il}.ffn_up_shexp.weight"))
                     .and_then(|s| s.get(1).copied())
@@ -874,6 +905,7 @@ impl GraphSpec {
                     n_used: hp.n_expert_used as u64,
                     n_ff,
                     n_ff_shared,
+                    norm_w: matches!(model.architecture.as_str(), "qwen3moe" | "llama"),
                 }
             } else {
                 Ffn::Dense(*hp.n_ff.get(il)?)
@@ -913,4 +945,140 @@ pub fn rotations(
     });
     let rot_v = (v_quantized && head_dim_v > 0 && head_dim_v % 64 == 0).then_some(64);
     (rot_k, rot_v)
+}
+
+/// Compute buffers of a layer split over `n_dev` devices (llama.cpp `-sm layer`, every layer offloaded):
+/// `dev_of[il]` is the device of repeating layer `il` and `dev_of[n_layer]` that of the output layer;
+/// `copies` the scheduler's input copies (`GGML_SCHED_MAX_COPIES` = 4 under pipeline parallelism, else 1).
+///
+/// `ggml_backend_sched` (`ggml/src/ggml-backend.cpp`, `ggml_backend_sched_split_graph`) as it plays out for
+/// these graphs (checked with `GGML_SCHED_DEBUG=2` on the RPC oracle): a node runs on the device of its
+/// layer's weights (each layer's input norm is pinned there by llama.cpp's graph callback, the nodes
+/// without weights follow the node before them), inputs and the token embedding lookup run on the host
+/// CPU, the final norm (no weight, no layer) follows the last repeating layer and the output norm weight
+/// and logits run on the output device. Each run of consecutive nodes on one device is a split; every
+/// tensor a split reads from another backend (the residual from the previous device, the KQ mask, the
+/// positions and KV row indices, `out_ids`) gets `copies` copies in the split's device buffer, allocated
+/// first and never freed (`GGML_TENSOR_FLAG_INPUT | OUTPUT`); with one copy the copy is an ordinary node at
+/// the start of the split. Each device has its own allocator (`ggml_gallocr` with one buffer per
+/// backend), so its buffer is the high-water mark of its copies and its own nodes.
+pub fn device_buffers(
+    spec: &GraphSpec,
+    run: &Run,
+    dev_of: &[usize],
+    n_dev: usize,
+    copies: u64,
+    alignment: u64,
+) -> Vec<u64> {
+    let c = spec.build(run);
+    let n_layer = spec.layers.len();
+    let host = n_dev; // the CPU backend
+    let dev_of_layer = |l: i64| -> usize {
+        if l == OUTPUT {
+            dev_of.get(n_layer).copied().unwrap_or(0)
+        } else if l >= 0 {
+            dev_of.get(l as usize).copied().unwrap_or(0)
+        } else {
+            host
+        }
+    };
+    // backend of every tensor: nodes by layer (the final norm inherits), leafs on the host, views with
+    // their owner
+    let mut backend = vec![host; c.ts.len()];
+    let mut last = host;
+    for &n in &c.nodes {
+        let t = &c.ts[n];
+        let b = match (t.kind, t.layer) {
+            (Kind::View, _) => backend[t.view_src.unwrap_or(n)],
+            (_, INHERIT) => last,
+            (_, l) => dev_of_layer(l),
+        };
+        backend[n] = b;
+        if t.kind != Kind::View {
+            last = b;
+        }
+    }
+    let full = c.clone().finish();
+    // the scheduler's `input_dep` nodes: a split that reads a tensor of another backend adds, at its start,
+    // a node that keeps the source alive until the copy is made (one per source and reading backend); in the
+    // source device's allocator that is one more child, after the device's own nodes
+    let mut deps: Vec<Vec<usize>> = vec![vec![]; n_dev + 1];
+    let mut seen = std::collections::HashSet::new();
+    for (n, srcs) in &full.nodes {
+        for &s in srcs.iter().flatten() {
+            if backend[s] != backend[*n]
+                && full.tensors[s].storage != Storage::External
+                && seen.insert((s, backend[*n]))
+            {
+                deps[backend[s]].push(s);
+            }
+        }
+    }
+    (0..n_dev)
+        .map(|d| {
+            let mut g = Graph {
+                tensors: full.tensors.clone(),
+                leafs: vec![],
+                nodes: vec![],
+            };
+            let mut copy_of: Vec<Option<usize>> = vec![None; c.ts.len()];
+            let mut input_nodes = vec![];
+            let mut body = vec![];
+            for (n, srcs) in &full.nodes {
+                if backend[*n] != d {
+                    continue;
+                }
+                let srcs = srcs
+                    .iter()
+                    .map(|s| {
+                        let s = (*s)?;
+                        if backend[s] == d || full.tensors[s].storage == Storage::External {
+                            return Some(s);
+                        }
+                        if let Some(cp) = copy_of[s] {
+                            return Some(cp);
+                        }
+                        // the scheduler's copies of a split input (ggml_dup_tensor_layout): same size and
+                        // layout, in this device's buffer
+                        let base = Tensor {
+                            storage: Storage::Compute,
+                            input: copies > 1,
+                            output: copies > 1,
+                            inplace: false,
+                            ..full.tensors[s].clone()
+                        };
+                        let first = g.tensors.len();
+                        for _ in 0..copies.max(1) {
+                            g.tensors.push(base.clone());
+                            if copies > 1 {
+                                g.leafs.push(g.tensors.len() - 1);
+                            }
+                        }
+                        if copies <= 1 {
+                            input_nodes.push((first, vec![]));
+                        }
+                        copy_of[s] = Some(first);
+                        Some(first)
+                    })
+                    .collect();
+                body.push((*n, srcs));
+            }
+            if body.is_empty() {
+                return 0;
+            }
+            g.nodes = input_nodes;
+            g.nodes.extend(body);
+            for &s in &deps[d] {
+                g.tensors.push(Tensor {
+                    storage: Storage::External,
+                    input: false,
+                    output: false,
+                    inplace: false,
+                    ..full.tensors[s].clone()
+                });
+                g.nodes.push((g.tensors.len() - 1, vec![Some(s)]));
+            }
+            alloc::allocate(&g, alignment).size
+        })
+        .collect()
 }

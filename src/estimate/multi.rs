@@ -856,7 +856,10 @@ fn kv_per_device(
     Ok(out)
 }
 
-/// Compute buffer per device at the workload's context.
+/// Compute buffer per device at the workload's context. With a layer split of a model whose reserve graph
+/// headroom builds (`graph`, [`super::graph::GraphSpec::from_model`]), each device's buffer comes from the
+/// scheduler and allocator simulation ([`super::graph::device_buffers`]); else from [`PipelineCompute`].
+#[allow(clippy::too_many_arguments)]
 fn compute_per_device(
     hp: &HyperParams,
     wl: &Workload,
@@ -864,8 +867,35 @@ fn compute_per_device(
     pc: &PipelineCompute,
     kv_shape: &KvShape,
     split: SplitMode,
+    graph: Option<&super::graph::GraphSpec>,
+    alignment: u64,
 ) -> Vec<u64> {
     let cells = kv_shape.cells(wl.context, wl.ubatch as u64, wl.parallel as u64);
+    if let (SplitMode::Layer, Some(spec)) = (split, graph) {
+        let (rot_k, rot_v) = super::graph::rotations(
+            hp.head_dim_k,
+            hp.head_dim_v,
+            wl.cache_type_k.is_quantized(),
+            wl.cache_type_v.is_quantized(),
+        );
+        let run = super::graph::Run {
+            n_tokens: (wl.ubatch as u64).min(cells.full.saturating_mul(cells.streams).max(1)),
+            n_kv: cells.full,
+            flash_attention: wl.flash_attention,
+            rot_k,
+            rot_v,
+            n_seqs: cells.streams.max(1),
+            n_rs: cells.seqs.max(1),
+        };
+        return super::graph::device_buffers(
+            spec,
+            &run,
+            &lay.dev_of,
+            lay.weights.len(),
+            lay.copies,
+            alignment,
+        );
+    }
     // without pipelining a device reserves the one-device graph; on a GPU-like device the logits phase is
     // `n_vocab + n_embd` floats per token (the token ids and input embedding stay on the CPU): measured
     // on llama.cpp's `Meta()` buffer (RPC and 2×H100) and on one H100
@@ -986,6 +1016,13 @@ pub fn plan_multi(
     }
     let pc = PipelineCompute::new(hp, &model.architecture);
     let kv_shape = KvShape::for_workload(hp, wl)?;
+    let graph_spec = super::graph::GraphSpec::from_model(model);
+    // the devices' buffer alignment (ggml-cuda 128 bytes; the CPU and RPC backends 32)
+    let alignment = if machines.iter().any(|m| m.vendor == Vendor::Nvidia) {
+        128
+    } else {
+        compute::SIM_ALIGNMENT
+    };
 
     let totals_at = |w: &Workload, shape: &KvShape| -> Result<Vec<(u64, u64, u64)>> {
         let kvs = kv_per_device(
@@ -996,7 +1033,16 @@ pub fn plan_multi(
             opts.split,
             opts.tensor_split.as_deref(),
         )?;
-        let comp = compute_per_device(hp, w, &lay, &pc, shape, opts.split);
+        let comp = compute_per_device(
+            hp,
+            w,
+            &lay,
+            &pc,
+            shape,
+            opts.split,
+            graph_spec.as_ref(),
+            alignment,
+        );
         Ok((0..machines.len())
             .map(|d| (kvs[d], comp[d], lay.weights[d] + lay.overhead[d]))
             .collect())
