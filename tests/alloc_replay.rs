@@ -191,6 +191,7 @@ mod built {
             head_dim: 32,
             qk_norm: true,
             rope: true,
+            swa: false,
         };
         let spec = GraphSpec {
             family: Family::Llama,
@@ -203,6 +204,7 @@ mod built {
         let run = Run {
             n_tokens: 32,
             n_kv: 256,
+            n_kv_swa: 0,
             flash_attention: true,
             rot_k: None,
             rot_v: None,
@@ -222,6 +224,7 @@ mod built {
             head_dim: 16,
             qk_norm: false,
             rope: false,
+            swa: false,
         };
         let moe = Ffn::Moe {
             n_expert: 4,
@@ -246,6 +249,7 @@ mod built {
         let run = Run {
             n_tokens: 32,
             n_kv: 256,
+            n_kv_swa: 0,
             flash_attention: true,
             rot_k: None,
             rot_v: None,

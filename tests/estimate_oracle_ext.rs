@@ -482,6 +482,9 @@ fn debug_dump_graph() {
     let run = Run {
         n_tokens: std::env::var("DBG_T").unwrap().parse().unwrap(),
         n_kv: std::env::var("DBG_KV").unwrap().parse().unwrap(),
+        n_kv_swa: std::env::var("DBG_KVS")
+            .map(|s| s.parse().unwrap())
+            .unwrap_or(0),
         flash_attention: std::env::var("DBG_FA").is_ok(),
         rot_k: rk,
         rot_v: rv,

@@ -342,6 +342,7 @@ impl ComputeShape {
             let run = Run {
                 n_tokens,
                 n_kv: cells.full,
+                n_kv_swa: cells.swa,
                 flash_attention,
                 rot_k: self.rot.0,
                 rot_v: self.rot.1,

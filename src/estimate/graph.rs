@@ -294,6 +294,8 @@ pub enum Mixer {
         /// RMS norms on Q and K (qwen3).
         qk_norm: bool,
         rope: bool,
+        /// The layer attends through the sliding-window cache (ISWA models).
+        swa: bool,
     },
     /// Mamba-1 (`build_mamba_layer`).
     Mamba,
@@ -360,6 +362,9 @@ pub enum Family {
     Llama,
     /// jamba: `ffn_inp = inpL + cur`, `l_out = ffn_inp + cur`.
     Jamba,
+    /// gemma3: embeddings scaled by √n_embd, Q scaled after RoPE, RMS norms after attention and after
+    /// the FFN: `sa_out = post_norm(cur) + inpL`, `l_out = post_ffw_norm(cur) + sa_out`.
+    Gemma3,
 }
 
 /// The model structure the graph depends on.
@@ -381,6 +386,8 @@ pub struct Run {
     pub n_tokens: u64,
     pub n_kv: u64,
     pub flash_attention: bool,
+    /// Cells a sliding-window layer attends to (ISWA models; unused otherwise).
+    pub n_kv_swa: u64,
     /// Hadamard rotation sizes (`attn_inp_k_rot` / `attn_inp_v_rot`), when the cache type is quantized.
     pub rot_k: Option<u64>,
     pub rot_v: Option<u64>,
@@ -391,13 +398,20 @@ pub struct Run {
     pub n_rs: u64,
 }
 
-struct Inputs {
-    pos: Option<usize>,
+/// The inputs of one KV cache (the full one, or the sliding-window one of an ISWA model).
+struct Cache {
     k_idxs: usize,
     v_idxs: usize,
     mask: usize,
     k_rot: Option<usize>,
     v_rot: Option<usize>,
+    n_kv: u64,
+}
+
+struct Inputs {
+    pos: Option<usize>,
+    /// Full-attention cache, sliding-window cache.
+    kv: [Cache; 2],
     s_copy_main: usize,
     s_copy_extra: usize,
     out_ids: usize,
@@ -433,33 +447,44 @@ impl GraphSpec {
         let s_copy = c.input(I32, [n_rs, 1, 1, 1], "rs_s_copy");
         let s_copy_main = c.view(s_copy, [ns, 1, 1, 1]);
         let s_copy_extra = c.view(s_copy, [n_rs - ns, 1, 1, 1]);
-        let inp = Inputs {
-            pos: rope.then(|| c.input(I32, [t, 1, 1, 1], "inp_pos")),
-            k_idxs: c.input(I64, [t, 1, 1, 1], "k_idxs"),
+        let mut cache = |n_kv: u64, name: &'static str| Cache {
+            k_idxs: c.input(I64, [t, 1, 1, 1], name),
             v_idxs: c.input(
                 I64,
                 [if run.flash_attention { t } else { t * kv_dim_v }, 1, 1, 1],
-                "v_idxs",
+                name,
             ),
             mask: c.input(
                 if run.flash_attention { F16 } else { F32 },
-                [run.n_kv, t, 1, 1],
-                "kq_mask",
+                [n_kv, t, 1, 1],
+                name,
             ),
             k_rot: run
                 .rot_k
                 .filter(|_| any_attn)
-                .map(|n| c.input(F32, [n, n, 1, 1], "k_rot")),
+                .map(|n| c.input(F32, [n, n, 1, 1], name)),
             v_rot: run
                 .rot_v
                 .filter(|_| any_attn)
-                .map(|n| c.input(F32, [n, n, 1, 1], "v_rot")),
+                .map(|n| c.input(F32, [n, n, 1, 1], name)),
+            n_kv,
+        };
+        let kv = [cache(run.n_kv, "kv"), cache(run.n_kv_swa, "kv_swa")];
+        let inp = Inputs {
+            pos: rope.then(|| c.input(I32, [t, 1, 1, 1], "inp_pos")),
+            kv,
             s_copy_main,
             s_copy_extra,
             out_ids: c.input(I32, [t, 1, 1, 1], "out_ids"),
         };
         let n_layer = self.layers.len();
         let mut inp_l = embd;
+        if self.family == Family::Gemma3 {
+            // ggml_scale of the embeddings; on a multi-device run the scheduler's upward expansion puts it
+            // on the first layer's device
+            c.layer = 0;
+            inp_l = c.unary(embd, "embd_scale");
+        }
         for (il, (mixer, ffn)) in self.layers.iter().enumerate() {
             c.layer = il as i64;
             let mut inp_sa = inp_l;
@@ -471,16 +496,21 @@ impl GraphSpec {
                     head_dim,
                     qk_norm,
                     rope,
+                    swa,
                 } => {
-                    let qkv = self.qkv(
+                    let mut qkv = self.qkv(
                         &mut c, &inp, cur, n_head, n_head_kv, head_dim, qk_norm, rope,
                     );
+                    if self.family == Family::Gemma3 {
+                        qkv[0] = c.unary(qkv[0], "q_scale");
+                    }
                     self.attention(
                         &mut c,
                         &inp,
                         run,
                         qkv,
                         [n_head, n_head_kv, head_dim, head_dim],
+                        swa,
                     )
                 }
                 Mixer::DeepseekMha {
@@ -503,6 +533,7 @@ impl GraphSpec {
                         run,
                         qkv,
                         [n_head, n_head, nope + rope, head_dim_v],
+                        false,
                     )
                 }
                 Mixer::Mamba => self.mamba(&mut c, &inp, cur, ns),
@@ -514,6 +545,10 @@ impl GraphSpec {
             let ffn_inp = match self.family {
                 Family::Llama => c.binary(cur, inp_sa, "ffn_inp"),
                 Family::Jamba => c.binary(inp_sa, cur, "ffn_inp"),
+                Family::Gemma3 => {
+                    let post = c.norm(cur, "attn_post_norm");
+                    c.binary(post, inp_sa, "sa_out")
+                }
             };
             let cur = c.norm(ffn_inp, "ffn_norm");
             let cur = match *ffn {
@@ -537,6 +572,10 @@ impl GraphSpec {
             inp_l = match self.family {
                 Family::Llama => c.binary(cur, ffn_inp, "l_out"),
                 Family::Jamba => c.binary(ffn_inp, cur, "l_out"),
+                Family::Gemma3 => {
+                    let post = c.norm(cur, "ffn_post_norm");
+                    c.binary(post, ffn_inp, "l_out")
+                }
             };
         }
         c.layer = INHERIT;
@@ -603,7 +642,7 @@ impl GraphSpec {
         let kv_pe = c.mul_mat_w(cur, kv_lora + rope, "kv_cmpr_pe");
         let kv_cmpr = c.view(kv_pe, [kv_lora, t, 1, 1]);
         let k_pe = c.view(kv_pe, [rope, 1, t, 1]);
-        let pos = inp.pos.unwrap_or(inp.k_idxs);
+        let pos = inp.pos.unwrap_or(inp.kv[0].k_idxs);
         let k_pe = c.op("rope", true, F32, [rope, 1, t, 1], &[k_pe, pos]);
         let kv_cmpr = c.norm(kv_cmpr, "kv_a_norm");
         let kv = c.mul_mat_w(kv_cmpr, n_head * (nope + hd_v), "kv");
@@ -617,7 +656,7 @@ impl GraphSpec {
     }
 
     /// `build_attn` with a KV cache, from Q, K, V shaped `[head_dim, heads, tokens]`; `dims` = n_head,
-    /// n_head_kv, K head dim, V head dim.
+    /// n_head_kv, K head dim, V head dim; `swa`: the layer uses the sliding-window cache.
     fn attention(
         &self,
         c: &mut Ctx,
@@ -625,16 +664,18 @@ impl GraphSpec {
         run: &Run,
         qkv: [usize; 3],
         dims: [u64; 4],
+        swa: bool,
     ) -> usize {
+        let kvc = &inp.kv[swa as usize];
         let [mut q, mut k, mut v] = qkv;
         let [n_head, n_head_kv, hd, hd_v] = dims;
         let t = c.ne(q)[2];
         // build_attn
-        if let Some(rot) = inp.k_rot {
+        if let Some(rot) = kvc.k_rot {
             q = c.hadamard(q, rot, true);
             k = c.hadamard(k, rot, true);
         }
-        if let Some(rot) = inp.v_rot {
+        if let Some(rot) = kvc.v_rot {
             v = c.hadamard(v, rot, true);
         }
         c.expand(q);
@@ -642,7 +683,7 @@ impl GraphSpec {
         c.expand(k);
         // cpy_k / cpy_v
         let kv = c.view(k, [n_head_kv * hd, t, 1, 1]);
-        let store_k = c.sink(&[kv, inp.k_idxs]);
+        let store_k = c.sink(&[kv, kvc.k_idxs]);
         c.expand(store_k);
         let vv = if run.flash_attention {
             c.view(v, [n_head_kv * hd_v, t, 1, 1])
@@ -650,29 +691,29 @@ impl GraphSpec {
             let r = c.view(v, [n_head_kv * hd_v, t, 1, 1]);
             c.view(r, [1, n_head_kv * hd_v * t, 1, 1])
         };
-        let store_v = c.sink(&[vv, inp.v_idxs]);
+        let store_v = c.sink(&[vv, kvc.v_idxs]);
         c.expand(store_v);
         // build_attn_mha
         let qv = c.view(q, [hd, n_head, t, 1]);
         let qp = c.view(qv, [hd, t, n_head, 1]);
         let mut out = if run.flash_attention {
-            let fa = c.op("fattn", false, F32, [hd_v, n_head, t, 1], &[qp, inp.mask]);
+            let fa = c.op("fattn", false, F32, [hd_v, n_head, t, 1], &[qp, kvc.mask]);
             c.view(fa, [hd_v * n_head, t, 1, 1])
         } else {
-            let kq = c.op("kq", false, F32, [run.n_kv, t, n_head, 1], &[qp]);
+            let kq = c.op("kq", false, F32, [kvc.n_kv, t, n_head, 1], &[qp]);
             let kq = c.op(
                 "softmax",
                 true,
                 F32,
-                [run.n_kv, t, n_head, 1],
-                &[kq, inp.mask],
+                [kvc.n_kv, t, n_head, 1],
+                &[kq, kvc.mask],
             );
             let kqv = c.op("kqv", false, F32, [hd_v, t, n_head, 1], &[kq]);
             let p = c.view(kqv, [hd_v, n_head, t, 1]);
             c.cont(p, [hd_v * n_head, t, 1, 1])
         };
         c.expand(out);
-        if let Some(rot) = inp.v_rot {
+        if let Some(rot) = kvc.v_rot {
             out = c.hadamard(out, rot, true);
         }
         c.mul_mat_w(out, self.n_embd, "attn_out")
@@ -815,7 +856,8 @@ impl GraphSpec {
     /// The graph structure of `model` when its architecture has a builder here (see the module docs);
     /// `None` otherwise (the compute buffer then comes from the live-set formulas of [`super::compute`]).
     ///
-    /// Architectures: `llama` (dense or MoE), `qwen3`, `qwen3moe` (Q/K norms), `jamba`, and `deepseek2` GGUFs without
+    /// Architectures: `llama` (dense or MoE), `qwen3`, `qwen3moe` (Q/K norms), `gemma3` (sliding window,
+    /// post norms), `jamba`, and `deepseek2` GGUFs without
     /// MLA keys (converted before 2025-04: `attn_kv_b`, full per-head K/V) whose router is a plain softmax
     /// (no `exp_probs_b`). Sliding windows, biases, RoPE frequency tensors and different K/V head dims
     /// outside DeepSeek are not built: such models return `None`.
@@ -834,9 +876,10 @@ impl GraphSpec {
             "qwen3" | "llama" | "qwen3moe" => Family::Llama,
             "deepseek2" if deepseek => Family::Llama,
             "jamba" => Family::Jamba,
+            "gemma3" => Family::Gemma3,
             _ => return None,
         };
-        if hp.sliding_window.is_some()
+        if (hp.sliding_window.is_some() && family != Family::Gemma3)
             || hp.mla.is_some()
             || (hp.head_dim_k != hp.head_dim_v && !deepseek)
         {
@@ -890,7 +933,9 @@ impl GraphSpec {
                     n_head_kv: hkv,
                     head_dim: hp.head_dim_k,
                     qk_norm,
-                    rope: family == Family::Llama,
+                    rope: family != Family::Jamba,
+                    swa: hp.sliding_window.is_some()
+                        && hp.swa_layers.get(il).copied().unwrap_or(false),
                 }
             };
             let ffn = if has(&format!("blk.{il}.ffn_gate_inp.weight")) {

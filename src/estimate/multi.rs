@@ -881,6 +881,7 @@ fn compute_per_device(
         let run = super::graph::Run {
             n_tokens: (wl.ubatch as u64).min(cells.full.saturating_mul(cells.streams).max(1)),
             n_kv: cells.full,
+            n_kv_swa: cells.swa,
             flash_attention: wl.flash_attention,
             rot_k,
             rot_v,
