@@ -112,6 +112,8 @@ impl AttnDims {
 
 /// Buffer alignment the allocator simulation pads to (ggml-cpu `TENSOR_ALIGNMENT`; the oracle's backend).
 pub const SIM_ALIGNMENT: u64 = 32;
+/// ggml-cuda's buffer alignment (`ggml_backend_cuda_buffer_type_get_alignment`).
+pub const CUDA_ALIGNMENT: u64 = 128;
 
 /// The model dimensions the compute buffer depends on, gathered once.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -135,6 +137,10 @@ pub struct ComputeShape {
     graph: Option<GraphSpec>,
     /// Hadamard rotation sizes for the workload's cache types (see [`graph::rotations`]).
     rot: (Option<u64>, Option<u64>),
+    /// The buffer lives on a discrete GPU holding every layer (CUDA): the graph inputs and the token
+    /// embedding lookup stay on the host, and the GPU buffer holds the scheduler's copies of what its
+    /// split reads instead (simulated as a one-device layer split, [`graph::device_buffers`]).
+    gpu: bool,
 }
 
 /// The candidate peaks of the llama.cpp compute buffer, bytes.
@@ -185,6 +191,14 @@ impl ComputeShape {
             wl.cache_type_v.is_quantized(),
         );
         s
+    }
+
+    /// The same shape for a buffer on `machine`: a CUDA GPU reserves the device side of the scheduler's
+    /// split (measured on one H100: `tests/estimate_multi_cuda.rs`, the `-sm none` rows); other machines
+    /// keep the one-buffer graph of the CPU oracle.
+    pub fn on_machine(mut self, machine: &Machine) -> ComputeShape {
+        self.gpu = machine.vendor == Vendor::Nvidia;
+        self
     }
 
     pub fn new(hp: &HyperParams) -> ComputeShape {
@@ -349,7 +363,12 @@ impl ComputeShape {
                 n_seqs: cells.streams.max(1),
                 n_rs: cells.seqs.max(1),
             };
-            graph::compute_buffer(spec, &run, SIM_ALIGNMENT)
+            if self.gpu {
+                let dev_of = vec![0; spec.layers.len() + 1];
+                graph::device_buffers(spec, &run, &dev_of, 1, 1, CUDA_ALIGNMENT)[0]
+            } else {
+                graph::compute_buffer(spec, &run, SIM_ALIGNMENT)
+            }
         });
         ComputeTerms {
             logits: per_tok(self.n_vocab.saturating_add(self.logits_floor_floats)),
