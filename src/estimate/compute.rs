@@ -8,11 +8,21 @@
 //! `n_head · n_ctx_seq · n_tokens`). With the unified cache (`kv_unified`) the mask and scores have one
 //! stream (`llama-graph.cpp` `build_attn_inp_kq_mask`: `n_stream = kv_unified ? 1 : n_seqs_unq`) over all
 //! `pad256(n_ctx)` cells, i.e. the single-sequence graph at the same `n_ctx`, whatever `-np`; only the
-//! recurrent scan's final states still count one per sequence. ggml's graph allocator reuses memory between layers (tensors are
-//! freed after their last consumer), so the buffer is the *peak* of live tensors over the graph, not a
-//! sum. The live sets below were read off the allocator itself: `scripts/oracle/graph_probe.cpp` prints
-//! where llama.cpp placed every tensor of a full-ubatch graph (`graph_peak.py` lists what is live at the
-//! high-water mark). Every term is f32 unless said, so bytes = `4 · n_tokens · (per-token floats)`:
+//! recurrent scan's final states still count one per sequence. ggml's graph allocator reuses memory between
+//! layers (tensors are freed after their last consumer, some ops write over their input), so the buffer is
+//! the allocator's high-water mark over the graph, not a sum.
+//!
+//! **Simulation** (where the architecture's graph is built: llama dense/MoE, qwen3, qwen3moe, gemma3, jamba,
+//! DeepSeek-V2/V3 without MLA; see [`super::graph::GraphSpec::from_model`]): the reserve graph is rebuilt
+//! from the hyperparameters ([`super::graph`]) and ggml's allocator is run over it ([`super::alloc`]); on a
+//! CUDA GPU the device side of the scheduler's split ([`ComputeShape::on_machine`]). Exact to the byte on
+//! every oracle row of those architectures (the tests print each row).
+//!
+//! **Live-set formulas** (every other architecture, and [`compute_buffer_bytes`], which sees only the
+//! hyperparameters): the peak phase's live tensors, read off the allocator itself:
+//! `scripts/oracle/graph_probe.cpp` prints where llama.cpp placed every tensor of a full-ubatch graph
+//! (`graph_peak.py` lists what is live at the high-water mark). Every term is f32 unless said, so bytes =
+//! `4 · n_tokens · (per-token floats)`:
 //!
 //! - **masks**: the KQ masks (one per cache: full and, for ISWA models, sliding; f16 with flash
 //!   attention, else f32; `n_kv` per token) are graph inputs read by every attention layer, so they stay
@@ -41,12 +51,13 @@
 //!   Qwen3-Next's gated-delta-net layers are sized by the same keys; in its oracle rows this phase is
 //!   never the peak (the logits are), so that use is unvalidated.
 //!
-//! Validated on the 80 rows of `tests/data/oracle_results.csv` (dense llama, qwen3, gemma3 SWA, llama
-//! MoE; 58 exact, worst 3.84%, total worst 0.91%; where the allocator leaves a hole the formula does not
-//! see, e.g. one more `4·n_embd·n_tokens` block with q8_0 KV, llama.cpp allocates *more* than predicted)
-//! and the 216 rows of `tests/data/oracle_results_ext.csv` (qwen3moe 128 experts, Mixtral-style, DeepSeek
-//! V3 (two expert proportions) / V2-Lite MLA, Mamba-1/2, Granite-4.0-H, LFM2, Qwen3-Next, gpt-oss; n_ctx 512–131072, n_ubatch 128–2048, FA
-//! on/off, KV f16/q8_0/q4_0, `-np` 1–4): compute worst 3.62%, total worst 1.04%; both tests print each row.
+//! The formulas alone: the 80 rows of `tests/data/oracle_results.csv` (dense llama, qwen3, gemma3 SWA,
+//! llama MoE; 58 exact, worst 3.84%, total worst 0.91%; where the allocator leaves a hole the formula
+//! does not see, e.g. one more `4·n_embd·n_tokens` block with q8_0 KV, llama.cpp allocates *more* than
+//! predicted; the simulation makes all 80 exact, `tests/estimate_oracle_ext.rs`) and the
+//! architectures of `tests/data/oracle_results_ext.csv` it does not build (DeepSeek MLA, Mamba-1/2,
+//! Granite-4.0-H, LFM2, Qwen3-Next, gpt-oss; n_ctx 512–131072, n_ubatch 128–2048, FA on/off, KV
+//! f16/q8_0/q4_0, `-np` 1–4): compute worst 3.62%, total worst 1.04%.
 //!
 //! On GPUs the same graph is reserved on the device (the buffer does not depend on how many layers
 //! are offloaded: llama.cpp #27953). The CPU_REPACK doubling of Q4_0/Q4_K weights in the oracle's model
