@@ -546,6 +546,103 @@ fn simulation_on_the_80_row_oracle() {
     assert!(exact >= 76, "exact on {exact} of 80");
 }
 
+/// The shortened simulation (repeated layers cut once the allocator's cycle is proven,
+/// `graph::compute_buffer`) gives the full simulation's buffer, to the byte, on every oracle model the
+/// graph is built for, over micro-batch, context, flash attention, cache rotation and sequences; and it does
+/// apply (the cycle shows) on the deep models, where it saves the most.
+#[test]
+fn shortened_simulation_equals_the_full_one() {
+    use headroom::estimate::graph::{GraphSpec, Run, compute_buffer_full, shortened_buffer};
+    let (mut checked, mut shortened) = (0, 0);
+    for (name, m) in models() {
+        let Some(spec) = GraphSpec::from_model(&m) else {
+            continue;
+        };
+        for (t, n_kv, fa, rot, seqs) in [
+            (512, 4096, true, None, 1),
+            (512, 4096, false, None, 1),
+            (128, 512, true, Some(64), 1),
+            (2048, 32768, true, None, 1),
+            (512, 32768, false, Some(64), 1),
+            (512, 1024, true, None, 4),
+        ] {
+            let run = Run {
+                n_tokens: t,
+                n_kv,
+                n_kv_swa: n_kv.min(1024),
+                flash_attention: fa,
+                rot_k: rot,
+                rot_v: rot,
+                n_seqs: seqs,
+                n_rs: seqs,
+            };
+            let full = compute_buffer_full(&spec, &run, 32);
+            if let Some(short) = shortened_buffer(&spec, &run, 32) {
+                assert_eq!(short, full, "{name} t {t} n_kv {n_kv} fa {fa} rot {rot:?}");
+                shortened += 1;
+            }
+            checked += 1;
+        }
+        // Jamba's block is 8 layers (attention 1 in 8): 4 copies in 32 layers are too few to cut
+        if spec.layers.len() >= 28 && name != "jamba-q8_0" {
+            let run = Run {
+                n_tokens: 512,
+                n_kv: 4096,
+                n_kv_swa: 1024,
+                flash_attention: true,
+                rot_k: None,
+                rot_v: None,
+                n_seqs: 1,
+                n_rs: 1,
+            };
+            assert!(
+                shortened_buffer(&spec, &run, 32).is_some(),
+                "{name}: no cycle found"
+            );
+        }
+    }
+    // a 70B-shaped llama (80 identical layers): the case the shortening is for
+    use headroom::estimate::graph::{Family, Ffn, Mixer};
+    let attn = Mixer::Attention {
+        n_head: 64,
+        n_head_kv: 8,
+        head_dim: 128,
+        qk_norm: false,
+        rope: true,
+        swa: false,
+    };
+    let spec = GraphSpec {
+        family: Family::Llama,
+        n_embd: 8192,
+        n_vocab: 128256,
+        layers: vec![(attn, Ffn::Dense(28672)); 80],
+        ssm: [0; 4],
+        ssm_dt_b_c_norm: false,
+    };
+    for fa in [true, false] {
+        let run = Run {
+            n_tokens: 512,
+            n_kv: 32768,
+            n_kv_swa: 0,
+            flash_attention: fa,
+            rot_k: None,
+            rot_v: None,
+            n_seqs: 1,
+            n_rs: 1,
+        };
+        assert_eq!(
+            shortened_buffer(&spec, &run, 32),
+            Some(compute_buffer_full(&spec, &run, 32)),
+            "70B fa {fa}"
+        );
+    }
+    println!("shortened on {shortened} of {checked} configurations");
+    assert!(
+        checked >= 40 && shortened * 2 >= checked,
+        "{shortened} of {checked}"
+    );
+}
+
 #[test]
 #[ignore]
 fn debug_dump_graph() {

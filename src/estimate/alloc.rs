@@ -269,8 +269,22 @@ impl Gallocr<'_> {
     }
 }
 
+/// The allocator's state before a node: what decides every later placement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Free blocks (offset, size), sorted by offset.
+    pub free: Vec<(u64, u64)>,
+    /// Every tensor this allocator holds: (tensor, offset, children still to run, views still alive).
+    pub live: Vec<(usize, u64, i64, i64)>,
+}
+
 /// Run ggml's graph allocator over `graph` with the buffer's `alignment` (CPU: 32; Metal and CUDA: 128).
 pub fn allocate(graph: &Graph, alignment: u64) -> Placement {
+    allocate_traced(graph, alignment, &[]).0
+}
+
+/// [`allocate`], also returning the allocator's state just before each node position in `at` (ascending).
+pub fn allocate_traced(graph: &Graph, alignment: u64, at: &[usize]) -> (Placement, Vec<Snapshot>) {
     let n = graph.tensors.len();
     let mut node_of = vec![None; n];
     for (i, (t, _)) in graph.nodes.iter().enumerate() {
@@ -300,7 +314,18 @@ pub fn allocate(graph: &Graph, alignment: u64) -> Placement {
             }
         }
     }
-    for (node, srcs) in &graph.nodes {
+    let mut snaps = Vec::with_capacity(at.len());
+    let mut next = at.iter().peekable();
+    for (i, (node, srcs)) in graph.nodes.iter().enumerate() {
+        while next.next_if(|&&a| a == i).is_some() {
+            snaps.push(Snapshot {
+                free: g.alloc.blocks.iter().map(|b| (b.offset, b.size)).collect(),
+                live: (0..n)
+                    .filter(|&t| g.h[t].allocated)
+                    .map(|t| (t, g.h[t].offset, g.h[t].n_children, g.h[t].n_views))
+                    .collect(),
+            });
+        }
         for &p in srcs.iter().flatten() {
             g.allocate_node(p);
         }
@@ -324,8 +349,11 @@ pub fn allocate(graph: &Graph, alignment: u64) -> Placement {
     let offsets = (0..n)
         .map(|t| g.placed[t].then_some(g.h[t].offset))
         .collect();
-    Placement {
-        offsets,
-        size: g.alloc.max_size,
-    }
+    (
+        Placement {
+            offsets,
+            size: g.alloc.max_size,
+        },
+        snaps,
+    )
 }

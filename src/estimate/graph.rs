@@ -58,6 +58,8 @@ struct T {
     /// The layer whose builder made it: `il`, [`HOST`] (inputs, token embeddings), [`OUTPUT`] (the output
     /// layer's nodes) or [`INHERIT`] (the final norm, which runs where the node before it ran).
     layer: i64,
+    /// Creation index within its layer: a tensor's role, the same in every copy of a repeated layer.
+    role: u32,
 }
 
 /// Layer tag of graph inputs and the token-embedding lookup (the host CPU in a multi-device run).
@@ -73,6 +75,8 @@ const OUTPUT: i64 = i64::MAX;
 pub struct Ctx {
     ts: Vec<T>,
     layer: i64,
+    role_layer: i64,
+    role_next: u32,
     visited: Vec<bool>,
     nodes: Vec<usize>,
     leafs: Vec<usize>,
@@ -80,7 +84,13 @@ pub struct Ctx {
 
 impl Ctx {
     fn push(&mut self, mut t: T) -> usize {
+        if self.role_layer != self.layer {
+            self.role_layer = self.layer;
+            self.role_next = 0;
+        }
         t.layer = self.layer;
+        t.role = self.role_next;
+        self.role_next += 1;
         self.ts.push(t);
         self.visited.push(false);
         self.ts.len() - 1
@@ -96,6 +106,7 @@ impl Ctx {
             output: false,
             name,
             layer: 0,
+            role: 0,
         })
     }
 
@@ -116,6 +127,7 @@ impl Ctx {
             output: false,
             name,
             layer: 0,
+            role: 0,
         })
     }
 
@@ -132,6 +144,7 @@ impl Ctx {
             output: false,
             name: "view",
             layer: 0,
+            role: 0,
         })
     }
 
@@ -146,6 +159,7 @@ impl Ctx {
             output: false,
             name: "store",
             layer: 0,
+            role: 0,
         })
     }
 
@@ -840,9 +854,111 @@ impl GraphSpec {
 
 /// llama.cpp's compute buffer for `spec` under `run`: the allocator's high-water mark over the reserve
 /// graph, with the buffer alignment (CPU 32 bytes).
+///
+/// Models repeat the same layer (or block of layers) dozens of times, and the allocator settles into a
+/// cycle after a few of them. The simulation runs a copy of the model with the repeated block kept
+/// [`KEPT_REPEATS`] times and looks for the cycle: if the allocator's state (free blocks, and every live
+/// tensor's role, offset, pending children and views, counts above 1 alike) at the start of block `j` recurs at the start of
+/// block `j + c`, the blocks in between replay forever after, so a model with the same prefix, the block
+/// repeated any number `K ≥ j + c + 1` of times with `K ≡ R (mod c)` (`R` = the full model's count) and the
+/// same last layers has exactly the full model's buffer. When no cycle shows, every layer is simulated.
 pub fn compute_buffer(spec: &GraphSpec, run: &Run, alignment: u64) -> u64 {
+    shortened_buffer(spec, run, alignment)
+        .unwrap_or_else(|| compute_buffer_full(spec, run, alignment))
+}
+
+/// The buffer from the shortened model when the allocator's cycle is proven on it (see
+/// [`compute_buffer`]); `None` when the model does not repeat often enough or no cycle shows.
+pub fn shortened_buffer(spec: &GraphSpec, run: &Run, alignment: u64) -> Option<u64> {
+    let (a, p, reps) = spec.repeats()?;
+    let c = spec.with_repeats(a, p, reps, KEPT_REPEATS).build(run);
+    let starts: Vec<i64> = (0..KEPT_REPEATS).map(|j| (a + j * p) as i64).collect();
+    let first_node = |l: i64| c.nodes.iter().position(|&n| c.ts[n].layer == l);
+    let at: Vec<usize> = starts
+        .iter()
+        .map(|&l| first_node(l))
+        .collect::<Option<_>>()?;
+    if !at.windows(2).all(|w| w[0] < w[1]) {
+        return None;
+    }
+    let roles: Vec<(i64, u32)> = c.ts.iter().map(|t| (t.layer, t.role)).collect();
+    let g = c.finish();
+    let (placed, snaps) = alloc::allocate_traced(&g, alignment, &at);
+    let key = |j: usize| {
+        let mut live: Vec<_> = snaps[j]
+            .live
+            .iter()
+            .map(|&(t, off, ch, vi)| {
+                let (l, r) = roles[t];
+                let rel = if (0..OUTPUT).contains(&l) {
+                    l - starts[j]
+                } else {
+                    l
+                };
+                // counts only matter at 0 (freed) and 1 (reusable in place): the graph inputs read by
+                // every layer count down forever, but the same way in every block
+                (rel, r, off, ch.min(2), vi.min(2))
+            })
+            .collect();
+        live.sort_unstable();
+        (snaps[j].free.clone(), live)
+    };
+    let keys: Vec<_> = (0..snaps.len()).map(key).collect();
+    // the first recurrence: state j == state j + cycle (blocks j .. j + cycle - 1 are not the last block)
+    let cycle = (1..KEPT_REPEATS).find_map(|cyc| {
+        (0..KEPT_REPEATS - cyc)
+            .any(|j| keys[j] == keys[j + cyc])
+            .then_some(cyc)
+    })?;
+    let extra = (reps - KEPT_REPEATS) % cycle;
+    if extra == 0 {
+        return Some(placed.size);
+    }
+    let g = spec
+        .with_repeats(a, p, reps, KEPT_REPEATS + extra)
+        .build(run)
+        .finish();
+    Some(alloc::allocate(&g, alignment).size)
+}
+
+/// [`compute_buffer`] without the shortening: every layer simulated (the reference the shortening is tested
+/// against).
+pub fn compute_buffer_full(spec: &GraphSpec, run: &Run, alignment: u64) -> u64 {
     let g = spec.build(run).finish();
     alloc::allocate(&g, alignment).size
+}
+
+/// Copies of a repeated block the shortened simulation keeps (see [`compute_buffer`]).
+pub const KEPT_REPEATS: usize = 6;
+
+impl GraphSpec {
+    /// The repeated block: (layers before it, its length, how many times it repeats, counting the last,
+    /// possibly partial, copy as part of the tail); `None` when it repeats too few times to shorten.
+    fn repeats(&self) -> Option<(usize, usize, usize)> {
+        let n = self.layers.len();
+        (1..=8usize).find_map(|p| {
+            if n < p * (KEPT_REPEATS + 2) {
+                return None;
+            }
+            // the shortest prefix after which the layers repeat with period p
+            let mut a = n - p;
+            while a > 0 && self.layers[a - 1] == self.layers[a - 1 + p] {
+                a -= 1;
+            }
+            let reps = (n - a) / p;
+            (reps > KEPT_REPEATS + 1).then_some((a, p, reps))
+        })
+    }
+
+    /// The model with its repeated block kept `k` times (then the partial block that ends it).
+    fn with_repeats(&self, a: usize, p: usize, reps: usize, k: usize) -> GraphSpec {
+        let mut layers = self.layers[..a + k * p].to_vec();
+        layers.extend_from_slice(&self.layers[a + reps * p..]);
+        GraphSpec {
+            layers,
+            ..self.clone()
+        }
+    }
 }
 
 /// The built graph: the builder (node names in order) and the allocator's form (for tests and
