@@ -371,3 +371,52 @@ fn max_context_is_where_the_tightest_device_runs_out() {
     assert_eq!(p.devices[1].n_layers, 0);
     assert_eq!(p.devices[1].memory.total_bytes, 0);
 }
+
+/// The shortened per-device simulation (each device's run of repeated layers cut once its allocator's cycle
+/// is proven) gives the full simulation's buffers to the byte: a 70B-shaped llama split 2, 3 and 4 ways,
+/// flash attention on and off, with and without pipeline copies.
+#[test]
+fn shortened_device_simulation_equals_the_full_one() {
+    use headroom::estimate::graph::{
+        Family, Ffn, GraphSpec, Mixer, Run, device_buffers_full, device_buffers_shortened,
+    };
+    let attn = Mixer::Attention {
+        n_head: 64,
+        n_head_kv: 8,
+        head_dim: 128,
+        qk_norm: false,
+        rope: true,
+        swa: false,
+    };
+    let spec = GraphSpec {
+        family: Family::Llama,
+        n_embd: 8192,
+        n_vocab: 128256,
+        layers: vec![(attn, Ffn::Dense(28672)); 80],
+        ssm: [0; 4],
+        ssm_dt_b_c_norm: false,
+    };
+    for (split, copies) in [
+        (&[1.0, 1.0][..], 4),
+        (&[2.0, 1.0, 1.0][..], 4),
+        (&[1.0; 4][..], 1),
+    ] {
+        let dev_of = layer_devices(80, split);
+        for fa in [true, false] {
+            let run = Run {
+                n_tokens: 512,
+                n_kv: 8192,
+                n_kv_swa: 0,
+                flash_attention: fa,
+                rot_k: None,
+                rot_v: None,
+                n_seqs: 1,
+                n_rs: 1,
+            };
+            let full = device_buffers_full(&spec, &run, &dev_of, split.len(), copies, 128);
+            let short = device_buffers_shortened(&spec, &run, &dev_of, split.len(), copies, 128);
+            assert_eq!(short, Some(full.clone()), "split {split:?} fa {fa}");
+            assert!(full.iter().all(|&b| b > 0));
+        }
+    }
+}

@@ -1131,8 +1131,169 @@ pub fn device_buffers(
     copies: u64,
     alignment: u64,
 ) -> Vec<u64> {
+    device_buffers_shortened(spec, run, dev_of, n_dev, copies, alignment)
+        .unwrap_or_else(|| device_buffers_full(spec, run, dev_of, n_dev, copies, alignment))
+}
+
+/// [`device_buffers`] with every layer simulated (the reference the shortening is tested against).
+pub fn device_buffers_full(
+    spec: &GraphSpec,
+    run: &Run,
+    dev_of: &[usize],
+    n_dev: usize,
+    copies: u64,
+    alignment: u64,
+) -> Vec<u64> {
     let c = spec.build(run);
-    let n_layer = spec.layers.len();
+    device_graphs(&c, spec.layers.len(), dev_of, n_dev, copies)
+        .iter()
+        .map(|g| g.as_ref().map_or(0, |g| alloc::allocate(g, alignment).size))
+        .collect()
+}
+
+/// [`device_buffers`] on a model whose devices' runs of repeated layers are shortened as in
+/// [`compute_buffer`], each device proving its own allocator's cycle; `None` when no device's run repeats
+/// often enough, or one shows no cycle.
+pub fn device_buffers_shortened(
+    spec: &GraphSpec,
+    run: &Run,
+    dev_of: &[usize],
+    n_dev: usize,
+    copies: u64,
+    alignment: u64,
+) -> Option<Vec<u64>> {
+    let n = spec.layers.len();
+    // each device's run of layers (a layer split gives each device one contiguous run)
+    let mut runs: Vec<(usize, usize, usize)> = vec![];
+    for l in 0..n {
+        let d = *dev_of.get(l)?;
+        match runs.last_mut() {
+            Some((rd, _, e)) if *rd == d => *e = l + 1,
+            _ => {
+                if runs.iter().any(|r| r.0 == d) {
+                    return None;
+                }
+                runs.push((d, l, l + 1));
+            }
+        }
+    }
+    // each run's repeated block (relative prefix, period, count)
+    let reps: Vec<Option<(usize, usize, usize)>> = runs
+        .iter()
+        .map(|&(_, s0, e)| {
+            GraphSpec {
+                layers: spec.layers[s0..e].to_vec(),
+                ..spec.clone()
+            }
+            .repeats()
+        })
+        .collect();
+    if reps.iter().all(|r| r.is_none()) {
+        return None;
+    }
+    // the shortened layout: kept[i] copies of run i's block; the first layer of each kept copy
+    let layout = |kept: &[usize]| -> (GraphSpec, Vec<usize>, Vec<Vec<i64>>) {
+        let (mut layers, mut devs, mut starts) = (vec![], vec![], vec![]);
+        for (i, &(d, s0, e)) in runs.iter().enumerate() {
+            let here = &spec.layers[s0..e];
+            let mut st = vec![];
+            match reps[i] {
+                Some((a, p, r)) => {
+                    let base = layers.len();
+                    layers.extend_from_slice(&here[..a + kept[i] * p]);
+                    layers.extend_from_slice(&here[a + r * p..]);
+                    st = (0..kept[i]).map(|j| (base + a + j * p) as i64).collect();
+                }
+                None => layers.extend_from_slice(here),
+            }
+            devs.resize(layers.len(), d);
+            starts.push(st);
+        }
+        devs.push(dev_of.get(n).copied().unwrap_or(0));
+        (
+            GraphSpec {
+                layers,
+                ..spec.clone()
+            },
+            devs,
+            starts,
+        )
+    };
+    let kept = vec![KEPT_REPEATS; runs.len()];
+    let (short, devs, starts) = layout(&kept);
+    let c = short.build(run);
+    let graphs = device_graphs(&c, short.layers.len(), &devs, n_dev, copies);
+    let n_t = c.ts.len();
+    let mut sizes = vec![0; n_dev];
+    let mut extra = vec![0; runs.len()];
+    for (i, &(d, _, _)) in runs.iter().enumerate() {
+        let Some(g) = graphs[d].as_ref() else {
+            continue;
+        };
+        let layer_of = |t: usize| if t < n_t { c.ts[t].layer } else { i64::MIN };
+        let Some((a, p, r)) = reps[i] else {
+            sizes[d] = alloc::allocate(g, alignment).size;
+            continue;
+        };
+        let _ = (a, p);
+        let at: Vec<usize> = starts[i]
+            .iter()
+            .map(|&l| g.nodes.iter().position(|(t, _)| layer_of(*t) == l))
+            .collect::<Option<_>>()?;
+        if !at.windows(2).all(|w| w[0] < w[1]) {
+            return None;
+        }
+        let (placed, snaps) = alloc::allocate_traced(g, alignment, &at);
+        let key = |j: usize| {
+            let mut live: Vec<_> = snaps[j]
+                .live
+                .iter()
+                .map(|&(t, off, ch, vi)| {
+                    let (l, role) = if t < n_t {
+                        (c.ts[t].layer, c.ts[t].role as i64)
+                    } else {
+                        // the scheduler's input copies, in the order they were made
+                        (i64::MIN, t as i64 - n_t as i64)
+                    };
+                    let rel = if (0..OUTPUT).contains(&l) {
+                        l - starts[i][j]
+                    } else {
+                        l
+                    };
+                    (rel, role, off, ch.min(2), vi.min(2))
+                })
+                .collect();
+            live.sort_unstable();
+            (snaps[j].free.clone(), live)
+        };
+        let keys: Vec<_> = (0..snaps.len()).map(key).collect();
+        let cycle = (1..KEPT_REPEATS).find_map(|cyc| {
+            (0..KEPT_REPEATS - cyc)
+                .any(|j| keys[j] == keys[j + cyc])
+                .then_some(cyc)
+        })?;
+        extra[i] = (r - KEPT_REPEATS) % cycle;
+        sizes[d] = placed.size;
+    }
+    if extra.iter().any(|&x| x > 0) {
+        let kept: Vec<usize> = extra.iter().map(|x| KEPT_REPEATS + x).collect();
+        let (short, devs, _) = layout(&kept);
+        return Some(device_buffers_full(
+            &short, run, &devs, n_dev, copies, alignment,
+        ));
+    }
+    Some(sizes)
+}
+
+/// Each device's allocator graph for the layer split `dev_of` of the built graph `c` (`None` for a
+/// device that runs no node): see [`device_buffers`].
+fn device_graphs(
+    c: &Ctx,
+    n_layer: usize,
+    dev_of: &[usize],
+    n_dev: usize,
+    copies: u64,
+) -> Vec<Option<Graph>> {
     let host = n_dev; // the CPU backend
     let dev_of_layer = |l: i64| -> usize {
         if l == OUTPUT {
@@ -1225,7 +1386,7 @@ pub fn device_buffers(
                 body.push((*n, srcs));
             }
             if body.is_empty() {
-                return 0;
+                return None;
             }
             g.nodes = input_nodes;
             g.nodes.extend(body);
@@ -1239,7 +1400,7 @@ pub fn device_buffers(
                 });
                 g.nodes.push((g.tensors.len() - 1, vec![Some(s)]));
             }
-            alloc::allocate(&g, alignment).size
+            Some(g)
         })
         .collect()
 }
