@@ -929,7 +929,7 @@ pub fn compute_buffer_full(spec: &GraphSpec, run: &Run, alignment: u64) -> u64 {
 }
 
 /// Copies of a repeated block the shortened simulation keeps (see [`compute_buffer`]).
-pub const KEPT_REPEATS: usize = 6;
+pub const KEPT_REPEATS: usize = 5;
 
 impl GraphSpec {
     /// The repeated block: (layers before it, its length, how many times it repeats, counting the last,
@@ -1274,6 +1274,12 @@ pub fn device_buffers_shortened(
         })?;
         extra[i] = (r - KEPT_REPEATS) % cycle;
         sizes[d] = placed.size;
+    }
+    // a device with no repeating layer (only the output layer) runs its graph whole
+    for (d, g) in graphs.iter().enumerate() {
+        if let (Some(g), false) = (g, runs.iter().any(|r| r.0 == d)) {
+            sizes[d] = alloc::allocate(g, alignment).size;
+        }
     }
     if extra.iter().any(|&x| x > 0) {
         let kept: Vec<usize> = extra.iter().map(|x| KEPT_REPEATS + x).collect();
