@@ -905,11 +905,8 @@ pub fn shortened_buffer(spec: &GraphSpec, run: &Run, alignment: u64) -> Option<u
     };
     let keys: Vec<_> = (0..snaps.len()).map(key).collect();
     // the first recurrence: state j == state j + cycle (blocks j .. j + cycle - 1 are not the last block)
-    let cycle = (1..KEPT_REPEATS).find_map(|cyc| {
-        (0..KEPT_REPEATS - cyc)
-            .any(|j| keys[j] == keys[j + cyc])
-            .then_some(cyc)
-    })?;
+    let cycle =
+        (1..KEPT_REPEATS).find(|&cyc| (0..KEPT_REPEATS - cyc).any(|j| keys[j] == keys[j + cyc]))?;
     let extra = (reps - KEPT_REPEATS) % cycle;
     if extra == 0 {
         return Some(placed.size);
@@ -1097,14 +1094,14 @@ pub fn rotations(
     k_quantized: bool,
     v_quantized: bool,
 ) -> (Option<u64>, Option<u64>) {
-    let rot_k = (k_quantized && head_dim_k > 0 && head_dim_k % 64 == 0).then(|| {
+    let rot_k = (k_quantized && head_dim_k > 0 && head_dim_k.is_multiple_of(64)).then(|| {
         let mut n = 64;
-        while head_dim_k % (n * 2) == 0 {
+        while head_dim_k.is_multiple_of(n * 2) {
             n *= 2;
         }
         n
     });
-    let rot_v = (v_quantized && head_dim_v > 0 && head_dim_v % 64 == 0).then_some(64);
+    let rot_v = (v_quantized && head_dim_v > 0 && head_dim_v.is_multiple_of(64)).then_some(64);
     (rot_k, rot_v)
 }
 
@@ -1267,11 +1264,8 @@ pub fn device_buffers_shortened(
             (snaps[j].free.clone(), live)
         };
         let keys: Vec<_> = (0..snaps.len()).map(key).collect();
-        let cycle = (1..KEPT_REPEATS).find_map(|cyc| {
-            (0..KEPT_REPEATS - cyc)
-                .any(|j| keys[j] == keys[j + cyc])
-                .then_some(cyc)
-        })?;
+        let cycle = (1..KEPT_REPEATS)
+            .find(|&cyc| (0..KEPT_REPEATS - cyc).any(|j| keys[j] == keys[j + cyc]))?;
         extra[i] = (r - KEPT_REPEATS) % cycle;
         sizes[d] = placed.size;
     }
