@@ -1,7 +1,8 @@
 //! The estimate against llama.cpp's own allocations, extended oracle (`tests/data/oracle_results_ext.csv`,
 //! 260 rows, llama.cpp 0c1e570, CPU backend): MoE (qwen3moe 128 experts, Mixtral-style llama MoE), MLA
-//! (DeepSeek-V3 and V2-Lite layouts), recurrent (Mamba-1, Mamba-2), hybrids (Granite-4.0-H: Mamba-2 +
-//! attention; LFM2: short convolutions + attention; Qwen3-Next: gated delta net + gated attention, MoE),
+//! (DeepSeek-V3 and V2-Lite layouts, and V3 converted before 2025-04 without MLA), recurrent (Mamba-1,
+//! Mamba-2), hybrids (Granite-4.0-H: Mamba-2 + attention; LFM2: short convolutions + attention; Qwen3-Next:
+//! gated delta net + gated attention, MoE; Jamba: Mamba-1 + attention, MoE),
 //! gpt-oss (sinks + alternating sliding window), over n_ctx 512..131072, n_ubatch 128..2048, flash
 //! attention on/off, KV f16/q8_0/q4_0 and 1..4 parallel sequences.
 //!
@@ -17,7 +18,10 @@
 //!
 //! Bars: weights (sum of tensor bytes) exact against llama.cpp's model buffer; KV (plus recurrent state)
 //! exact to the byte; compute buffer within 5%; output buffer within the log's 0.01 MiB rounding; total
-//! within 2%, and the worst total error is at most `ORACLE_TOTAL_ERROR_PCT`.
+//! within 2%, and the worst total error is at most `ORACLE_TOTAL_ERROR_PCT`. The compute buffer is the
+//! model-level estimate (`model_compute_buffer_bytes`): the allocator simulation for the architectures whose
+//! graph headroom builds (llama, qwen3, qwen3moe, gemma3, jamba, legacy DeepSeek; exact on all their rows),
+//! the live-set formulas for the others.
 
 use headroom::estimate::compute::{
     model_compute_buffer_bytes as compute_buffer_bytes, output_buffer_bytes,

@@ -18,9 +18,12 @@
 //!   `GGML_SCHED_MAX_COPIES = 4` copies of every split input that is never overwritten: on each device the
 //!   residual stream arriving from the previous device (`n_embd` floats per token), the KQ mask(s)
 //!   (`f16` with flash attention, `f32` without), `inp_pos`, the two int64 KV row indices and, on the output
-//!   device, `out_ids`. On top of the copies, each device's peak phase: attention, FFN, and on the output
-//!   device the logits (`n_vocab + n_embd` floats per token). See [`PipelineCompute`] for the terms and
-//!   how they were measured (`GGML_SCHED_DEBUG=2` lists the split inputs).
+//!   device, `out_ids`. Where headroom builds the model's graph ([`super::graph::GraphSpec::from_model`])
+//!   each device's buffer is simulated: the scheduler's backend assignment, splits and input copies, then
+//!   ggml's allocator per device ([`super::graph::device_buffers`]). Otherwise, on top of the copies, each
+//!   device's peak phase: attention, FFN, and on the output device the logits (`n_vocab + n_embd` floats
+//!   per token); see [`PipelineCompute`] for the terms and how they were measured (`GGML_SCHED_DEBUG=2`
+//!   lists the split inputs).
 //!
 //! # Row split (llama.cpp `-sm row`)
 //! The weight matrices of every layer are cut by rows across the devices in `-ts` proportions; norms, the KV
@@ -51,9 +54,9 @@
 //!
 //! | truth | weights, KV | compute | total | decode |
 //! |---|---|---|---|---|
-//! | llama.cpp RPC, 2–3 devices, 6 models, `-ts` 1,1 / 3,1 / 1,1,1 / 2,1,1 / default, 1k–4k, FA on/off, ub 256, q8_0 KV (324 device rows, `tests/estimate_multi.rs`) | exact | worst 4.47% | worst 2.79% (6 rows > 2%) | – |
+//! | llama.cpp RPC, 2–3 devices, 6 models, `-ts` 1,1 / 3,1 / 1,1,1 / 2,1,1 / default, 1k–4k, FA on/off, ub 256, q8_0 KV (324 device rows, `tests/estimate_multi.rs`) | exact | exact (simulated) | exact | – |
 //! | llama.cpp RPC `-sm tensor`, largest device (12 rows) | exact | exact | exact | – |
-//! | CUDA 2× H100 SXM, 8B/70B, `-sm layer` / `-ts 3,1` / `-sm tensor`, 4k–32k (60 split rows, `tests/estimate_multi_cuda.rs`) | exact | worst 0.52% (tensor exact) | – | split/one-GPU ratio 0.999× vs 0.990–1.027× measured; absolute median 14.8%, worst 16.7% |
+//! | CUDA 2× H100 SXM, 8B/70B, `-sm layer` / `-ts 3,1` / `-sm tensor`, 4k–32k (60 split rows, `tests/estimate_multi_cuda.rs`) | exact | exact (layer: simulated) | – | split/one-GPU ratio 0.999× vs 0.990–1.027× measured; absolute median 14.8%, worst 16.7% |
 
 use super::compute::{self, MIB};
 use super::kv::{self, KvShape};
