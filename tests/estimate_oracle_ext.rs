@@ -645,37 +645,3 @@ fn shortened_simulation_equals_the_full_one() {
     // of 6) shorten on every configuration
     assert!(checked >= 40 && shortened >= 12, "{shortened} of {checked}");
 }
-
-#[test]
-#[ignore]
-fn debug_dump_graph() {
-    use headroom::estimate::graph::{GraphSpec, Run, graph, rotations};
-    let name = std::env::var("DBG_MODEL").unwrap();
-    let models = models();
-    let m = &models[&name];
-    let spec = GraphSpec::from_model(m).unwrap();
-    let q = std::env::var("DBG_Q").is_ok();
-    let (rk, rv) = rotations(m.hparams.head_dim_k, m.hparams.head_dim_v, q, q);
-    let run = Run {
-        n_tokens: std::env::var("DBG_T").unwrap().parse().unwrap(),
-        n_kv: std::env::var("DBG_KV").unwrap().parse().unwrap(),
-        n_kv_swa: std::env::var("DBG_KVS")
-            .map(|s| s.parse().unwrap())
-            .unwrap_or(0),
-        flash_attention: std::env::var("DBG_FA").is_ok(),
-        rot_k: rk,
-        rot_v: rv,
-        n_seqs: 1,
-        n_rs: 1,
-    };
-    let (c, g) = graph(&spec, &run);
-    let p = headroom::estimate::alloc::allocate(&g, 32);
-    let names = c.node_names();
-    for (i, (t, _)) in g.nodes.iter().enumerate() {
-        println!(
-            "{:14} {:>10} {:?}",
-            names[i], g.tensors[*t].size, p.offsets[*t]
-        );
-    }
-    println!("buffer {}", p.size);
-}
