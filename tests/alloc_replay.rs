@@ -6,7 +6,17 @@
 //! node's sources in execution order, the offset llama.cpp's allocator gave each compute tensor, and the
 //! buffer size. The simulation replays the graph and must reproduce every offset and the size exactly.
 //!
-//! Set `HEADROOM_GRAPH_DUMPS=DIR` to replay every `*.g` file of DIR as well (large dumps, not in git).
+//! Set `HEADROOM_GRAPH_DUMPS=DIR` to replay every `*.g` file of DIR as well (large dumps, not in git; the
+//! Jamba q8_0, legacy DeepSeek and Qwen3-0.6B `-ub 2048` configurations that the live-set formulas missed
+//! replay exactly too).
+//!
+//! The fixtures (`M=scripts/oracle/make_gguf.py`, `P=graph_probe` built as its header says):
+//! - `tq3.g`: `$M -o tq3.gguf --arch qwen3 --n-layer 2 --n-embd 64 --n-head 4 --n-head-kv 2 --head-dim 32
+//!   --n-ff 128 --n-vocab 512 --ctx 4096 --type F16 --tie-embeddings`;
+//!   `$P -m tq3.gguf -c 256 -ub 32 -fa on --prefill 224 --graph 1`
+//! - `tjam.g`: `$M -o tjam.gguf --arch jamba --n-layer 4 --n-embd 64 --n-head 4 --n-head-kv 2 --n-ff 128
+//!   --ssm-d-conv 4 --ssm-d-inner 128 --ssm-d-state 16 --ssm-dt-rank 8 --attn-layers 2 --moe-layers 1,3
+//!   --n-expert 4 --n-expert-used 2 --n-vocab 512 --ctx 4096 --type F16`; the same probe command.
 
 use headroom::estimate::alloc::{Graph, Layout, Storage, Tensor, allocate};
 use std::collections::HashMap;
