@@ -1,7 +1,8 @@
 //! The estimate against llama.cpp's own allocations, extended oracle (`tests/data/oracle_results_ext.csv`,
-//! 216 rows, llama.cpp 0c1e570, CPU backend): MoE (qwen3moe 128 experts, Mixtral-style llama MoE), MLA
-//! (DeepSeek-V3 and V2-Lite layouts), recurrent (Mamba-1, Mamba-2), hybrids (Granite-4.0-H: Mamba-2 +
-//! attention; LFM2: short convolutions + attention; Qwen3-Next: gated delta net + gated attention, MoE),
+//! 260 rows, llama.cpp 0c1e570, CPU backend): MoE (qwen3moe 128 experts, Mixtral-style llama MoE), MLA
+//! (DeepSeek-V3 and V2-Lite layouts, and V3 converted before 2025-04 without MLA), recurrent (Mamba-1,
+//! Mamba-2), hybrids (Granite-4.0-H: Mamba-2 + attention; LFM2: short convolutions + attention; Qwen3-Next:
+//! gated delta net + gated attention, MoE; Jamba: Mamba-1 + attention, MoE),
 //! gpt-oss (sinks + alternating sliding window), over n_ctx 512..131072, n_ubatch 128..2048, flash
 //! attention on/off, KV f16/q8_0/q4_0 and 1..4 parallel sequences.
 //!
@@ -17,9 +18,14 @@
 //!
 //! Bars: weights (sum of tensor bytes) exact against llama.cpp's model buffer; KV (plus recurrent state)
 //! exact to the byte; compute buffer within 5%; output buffer within the log's 0.01 MiB rounding; total
-//! within 2%, and the worst total error is at most `ORACLE_TOTAL_ERROR_PCT`.
+//! within 2%, and the worst total error is at most `ORACLE_TOTAL_ERROR_PCT`. The compute buffer is the
+//! model-level estimate (`model_compute_buffer_bytes`): the allocator simulation for the architectures whose
+//! graph headroom builds (llama, qwen3, qwen3moe, gemma3, jamba, legacy DeepSeek; exact on all their rows),
+//! the live-set formulas for the others.
 
-use headroom::estimate::compute::{compute_buffer_bytes, output_buffer_bytes};
+use headroom::estimate::compute::{
+    model_compute_buffer_bytes as compute_buffer_bytes, output_buffer_bytes,
+};
 use headroom::estimate::kv::kv_bytes;
 use headroom::estimate::plan::ORACLE_TOTAL_ERROR_PCT;
 use headroom::estimate::weights::weight_stats;
@@ -33,13 +39,11 @@ use std::collections::{BTreeMap, HashMap};
 const KVU_ROWS: usize = 195;
 
 /// Rows held to the compute bar (≤ 5%) but not the total bar: the total is off by more than 2% for a
-/// reason that is not the unified cache (the same configuration without `kv_unified` allocates the same
-/// compute buffer). Qwen3-0.6B at `-ub 2048`, n_ctx 4096, flash attention on: its attention output is
-/// `n_head·head_dim` = 2·n_embd wide, which leaves the last layer's `ffn_up` no low hole to fit, so the
-/// residual chain and the logits sit `6·n_embd + 6` floats per token above the formula's floor
-/// (`scripts/oracle/graph_probe.cpp` dump; the same -3.84% compute as the 80-row oracle's worst row,
-/// Qwen3-0.6B at `-ub 512`), and at `-ub 2048` the compute buffer is half of this small model's total.
-const TOTAL_MISSES: &[&str] = &["qwen3-0.6b-q8_0 ctx 4096 ub 2048 np 4 kvu f16/f16 fa on"];
+/// reason that is not the unified cache. None since the allocator simulation: Qwen3-0.6B at `-ub 2048`,
+/// n_ctx 4096, flash attention on (its attention output `n_head·head_dim` = 2·n_embd wide leaves the last
+/// layer's `ffn_up` no low hole, so the residual chain and the logits sit `6·n_embd + 6` floats per token
+/// above the formula's floor, total -2.08%) is now exact (`src/estimate/graph.rs` + `alloc.rs`).
+const TOTAL_MISSES: &[&str] = &[];
 
 struct Row {
     f: HashMap<String, String>,
@@ -176,7 +180,7 @@ fn read_rows(file: &str) -> Vec<Row> {
 /// The rows held to the bars: the extended oracle and the unified-KV rows.
 fn rows() -> Vec<Row> {
     let mut rows = read_rows("oracle_results_ext.csv");
-    assert_eq!(rows.len(), 216, "rows in oracle_results_ext.csv");
+    assert_eq!(rows.len(), 260, "rows in oracle_results_ext.csv");
     assert!(rows.iter().all(|r| !r.unified()));
     let kvu = read_rows("oracle_results_kvu.csv");
     assert_eq!(kvu.len(), KVU_ROWS, "rows in oracle_results_kvu.csv");
@@ -185,11 +189,13 @@ fn rows() -> Vec<Row> {
     rows
 }
 
-/// Rows of models whose compute buffer the formulas do not capture (the file's comments say why): held to
-/// the exact KV, weights and output bars only.
+/// Rows of models whose compute buffer headroom does not capture (the file's comments say why): held to
+/// the exact KV, weights and output bars only. Empty since the allocator simulation: Jamba's and the legacy
+/// DeepSeek's rows (the two known misses of the live-set formulas) are exact and in `oracle_results_ext.csv`;
+/// the file stays, written by `run_oracle_ext.py` for models marked `known_miss`.
 fn miss_rows() -> Vec<Row> {
     let rows = read_rows("oracle_results_ext_misses.csv");
-    assert_eq!(rows.len(), 44, "rows in oracle_results_ext_misses.csv");
+    assert_eq!(rows.len(), 0, "rows in oracle_results_ext_misses.csv");
     rows
 }
 
@@ -298,7 +304,7 @@ fn compute_within_5pct_and_total_within_2pct_on_every_row() {
         let m = &models[r.s("model_name")];
         let hp = &m.hparams;
         let wl = workload(r);
-        let comp = compute_buffer_bytes(hp, &wl).unwrap();
+        let comp = compute_buffer_bytes(m, &wl).unwrap();
         let rep = r.u("compute_buffer_bytes_reported");
         let err = (comp as f64 - rep as f64) / rep as f64 * 100.0;
         exact += (comp == rep) as u32;
@@ -390,7 +396,7 @@ fn unified_rows_need_the_unified_model() {
             ..workload(&r)
         };
         let kv = kv_bytes(hp, &streams).unwrap();
-        let comp = compute_buffer_bytes(hp, &streams).unwrap() as f64;
+        let comp = compute_buffer_bytes(m, &streams).unwrap() as f64;
         let rep = r.u("compute_buffer_bytes_reported") as f64;
         if !hp.n_head_kv.iter().any(|&h| h > 0) {
             assert_eq!(kv, r.u("kv_bytes_reported"), "{}", r.label());
@@ -424,16 +430,17 @@ fn unified_rows_need_the_unified_model() {
     assert!(wrong * 3 >= attn_rows, "{wrong} of {attn_rows}");
 }
 
-/// The known misses stay misses: if the formulas improve so that every row of the misses file is within
-/// the bars, this fails and the rows belong in `oracle_results_ext.csv` (regenerate without `known_miss`).
+/// The known misses stay misses: every model in the misses file has at least one row outside the bars (if
+/// the estimate improves so that all its rows are within them, this fails and the rows belong in
+/// `oracle_results_ext.csv`: regenerate without `known_miss`).
 #[test]
 fn known_misses_are_printed_and_still_missing() {
     let models = models();
-    let mut outside = 0;
+    let mut outside: BTreeMap<String, u32> = BTreeMap::new();
     for r in miss_rows() {
         let m = &models[r.s("model_name")];
         let wl = workload(&r);
-        let comp = compute_buffer_bytes(&m.hparams, &wl).unwrap();
+        let comp = compute_buffer_bytes(m, &wl).unwrap();
         let rep = r.u("compute_buffer_bytes_reported");
         let err = (comp as f64 - rep as f64) / rep as f64 * 100.0;
         let total = weight_stats(m).resident_bytes
@@ -453,12 +460,188 @@ fn known_misses_are_printed_and_still_missing() {
             err,
             terr
         );
-        outside += (err.abs() > 5.0 || terr.abs() > 2.0) as u32;
+        *outside.entry(r.s("model_name").to_string()).or_default() +=
+            (err.abs() > 5.0 || terr.abs() > 2.0) as u32;
         // never wildly off: the miss is one misplaced block of activations, not a missing term
         assert!(err.abs() < 10.0, "{}: compute {err:+.2}%", r.label());
     }
-    assert!(
-        outside > 0,
-        "every known-miss row is now within the bars: move them to oracle_results_ext.csv"
-    );
+    for (model, n) in &outside {
+        assert!(
+            *n > 0,
+            "every known-miss row of {model} is now within the bars: move them to oracle_results_ext.csv"
+        );
+    }
+}
+
+/// The allocator simulation on the 80-row oracle (`tests/data/oracle_results.csv`: dense llama, qwen3,
+/// gemma3 with sliding windows, llama MoE; n_ctx 512–32768, FA on/off, f16/q8_0/q4_0 caches), which
+/// `tests/estimate_oracle.rs` holds to the bars with the hyperparameter-only formulas: every row's model is
+/// rebuilt with headroom's own tensor layout (so the graph builder sees the Q/K norms, experts and tied
+/// embeddings), and the simulated compute buffer must be within the 5% bar, exact on nearly every row.
+#[test]
+fn simulation_on_the_80_row_oracle() {
+    use headroom::estimate::compute::model_compute_buffer_bytes;
+    use headroom::model::{HyperParams, ModelFormat, arch};
+    let rows = read_rows("oracle_results.csv");
+    assert_eq!(rows.len(), 80);
+    let (mut exact, mut worst) = (0, 0.0f64);
+    for r in &rows {
+        let l = r.u("n_layer") as usize;
+        let swa = r.u("swa");
+        let hp = HyperParams {
+            n_layer: l as u32,
+            n_embd: r.u("n_embd"),
+            n_head: vec![r.u("n_head") as u32; l],
+            n_head_kv: vec![r.u("n_head_kv") as u32; l],
+            head_dim_k: r.u("head_dim"),
+            head_dim_v: r.u("head_dim"),
+            n_ff: vec![if r.u("n_expert") > 0 { 0 } else { r.u("n_ff") }; l],
+            context_length: 131072,
+            vocab_size: r.u("n_vocab"),
+            n_expert: r.u("n_expert") as u32,
+            n_expert_used: r.u("n_expert_used") as u32,
+            n_ff_expert: if r.u("n_expert") > 0 { r.u("n_ff") } else { 0 },
+            sliding_window: (swa > 0 && r.s("swa_full") != "1").then_some(swa),
+            swa_layers: (0..l).map(|i| swa > 0 && (i + 1) % 6 != 0).collect(),
+            ..HyperParams::default()
+        };
+        // the graph does not depend on the weight type (Q4_K_M: its bulk type)
+        let ty = TensorType::from_name(r.s("weight_type").trim_end_matches("_M")).unwrap();
+        let mut tensors = arch::inventory(r.s("arch"), &hp, ty).unwrap();
+        if r.u("tied_embd") == 1 {
+            tensors.retain(|t| t.name != "output.weight");
+        }
+        let m = ModelDesc {
+            format: ModelFormat::Spec,
+            source: r.s("model_name").into(),
+            name: r.s("model_name").into(),
+            architecture: r.s("arch").into(),
+            hparams: hp,
+            tensors,
+            file_type: None,
+            mlx_quant: None,
+            files: vec![],
+            warnings: vec![],
+        };
+        let wl = Workload {
+            kv_unified: false,
+            ..workload(r)
+        };
+        let got = model_compute_buffer_bytes(&m, &wl).unwrap();
+        let rep = r.u("compute_buffer_bytes_reported");
+        let err = (got as f64 - rep as f64) / rep as f64 * 100.0;
+        println!(
+            "{:24} {:>6} ctx {:>5} ub {:>4} {}/{} fa {:3}: simulated {:>11} reported {:>11} ({err:+.2}%)",
+            r.s("model_name"),
+            r.s("arch"),
+            r.s("n_ctx"),
+            r.s("n_ubatch"),
+            r.s("cache_type_k"),
+            r.s("cache_type_v"),
+            r.s("flash_attn"),
+            got,
+            rep
+        );
+        exact += (got == rep) as u32;
+        worst = worst.max(err.abs());
+        assert!(err.abs() <= 5.0, "{}: {err:+.2}%", r.s("model_name"));
+    }
+    println!("simulated compute exact on {exact}/80 rows, worst {worst:.2}%");
+    assert!(exact >= 76, "exact on {exact} of 80");
+}
+
+/// The shortened simulation (repeated layers cut once the allocator's cycle is proven,
+/// `graph::compute_buffer`) gives the full simulation's buffer, to the byte, on every oracle model the
+/// graph is built for, over micro-batch, context, flash attention, cache rotation and sequences; and it does
+/// apply (the cycle shows) on the deep models, where it saves the most.
+#[test]
+fn shortened_simulation_equals_the_full_one() {
+    use headroom::estimate::graph::{GraphSpec, Run, compute_buffer_full, shortened_buffer};
+    let (mut checked, mut shortened) = (0, 0);
+    for (name, m) in models() {
+        let Some(spec) = GraphSpec::from_model(&m) else {
+            continue;
+        };
+        for (t, n_kv, fa, rot, seqs) in [
+            (512, 4096, true, None, 1),
+            (512, 4096, false, None, 1),
+            (128, 512, true, Some(64), 1),
+            (2048, 32768, true, None, 1),
+            (512, 32768, false, Some(64), 1),
+            (512, 1024, true, None, 4),
+        ] {
+            let run = Run {
+                n_tokens: t,
+                n_kv,
+                n_kv_swa: n_kv.min(1024),
+                flash_attention: fa,
+                rot_k: rot,
+                rot_v: rot,
+                n_seqs: seqs,
+                n_rs: seqs,
+            };
+            let full = compute_buffer_full(&spec, &run, 32);
+            if let Some(short) = shortened_buffer(&spec, &run, 32) {
+                assert_eq!(short, full, "{name} t {t} n_kv {n_kv} fa {fa} rot {rot:?}");
+                shortened += 1;
+            }
+            checked += 1;
+        }
+        // Jamba's block is 8 layers (attention 1 in 8): 4 copies in 32 layers are too few to cut
+        if spec.layers.len() >= 28 && name != "jamba-q8_0" {
+            let run = Run {
+                n_tokens: 512,
+                n_kv: 4096,
+                n_kv_swa: 1024,
+                flash_attention: true,
+                rot_k: None,
+                rot_v: None,
+                n_seqs: 1,
+                n_rs: 1,
+            };
+            assert!(
+                shortened_buffer(&spec, &run, 32).is_some(),
+                "{name}: no cycle found"
+            );
+        }
+    }
+    // a 70B-shaped llama (80 identical layers): the case the shortening is for
+    use headroom::estimate::graph::{Family, Ffn, Mixer};
+    let attn = Mixer::Attention {
+        n_head: 64,
+        n_head_kv: 8,
+        head_dim: 128,
+        qk_norm: false,
+        rope: true,
+        swa: false,
+    };
+    let spec = GraphSpec {
+        family: Family::Llama,
+        n_embd: 8192,
+        n_vocab: 128256,
+        layers: vec![(attn, Ffn::Dense(28672)); 80],
+        ssm: [0; 4],
+        ssm_dt_b_c_norm: false,
+    };
+    for fa in [true, false] {
+        let run = Run {
+            n_tokens: 512,
+            n_kv: 32768,
+            n_kv_swa: 0,
+            flash_attention: fa,
+            rot_k: None,
+            rot_v: None,
+            n_seqs: 1,
+            n_rs: 1,
+        };
+        assert_eq!(
+            shortened_buffer(&spec, &run, 32),
+            Some(compute_buffer_full(&spec, &run, 32)),
+            "70B fa {fa}"
+        );
+    }
+    println!("shortened on {shortened} of {checked} configurations");
+    // the shallow zoo models (4–8 layers) are simulated whole; qwen3-0.6b (28 layers) and gemma3 (18, a block
+    // of 6) shorten on every configuration
+    assert!(checked >= 40 && shortened >= 12, "{shortened} of {checked}");
 }

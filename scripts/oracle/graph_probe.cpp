@@ -7,10 +7,15 @@
 //
 // Build like mem_probe: g++ -O2 -std=c++17 graph_probe.cpp -I$L/include -I$L/ggml/include -I$L/src \
 //     -L$L/build/bin -lllama -lggml -lggml-base -Wl,-rpath,$L/build/bin -o graph_probe
-// Usage: graph_probe -m model.gguf [-c n_ctx] [-ub n_ubatch] [-np n_seq] [-ctk t] [-ctv t] [-fa on|off] [--prefill N]
+// Usage: graph_probe -m model.gguf [-c n_ctx] [-ub n_ubatch] [-np n_seq] [-ctk t] [-ctv t] [-fa on|off] [--prefill N] [--graph 1]
 // (--prefill n_ctx - n_ubatch makes the recorded batch attend to every cell, like the reserved graph)
 // Output (stdout): one line per tensor: idx kind ptr name op type ne0,ne1,ne2,ne3 offset size; one `idx use ptr...`
 // line per node (the allocations it reads and writes); last line: buffer size.
+// With --graph 1 the output is instead the whole graph, for replaying ggml-alloc (src/estimate/alloc.rs,
+// tests/alloc_replay.rs): one `T ptr where offset size flags can_inplace view_src layout op name` line per tensor the
+// first time it is seen (where: `c` = in the compute buffer, `v` = a view, `x` = external: weights, KV cache;
+// layout = type:ne0,ne1,ne2,ne3:nb0,nb1,nb2,nb3, what ggml_are_same_layout compares), one `N ptr src...` line per
+// graph node in execution order (`-` for an empty source slot, trailing empty slots dropped), last line the buffer size.
 #include "llama.h"
 #include "ggml.h"
 #include "ggml-backend.h"
@@ -25,6 +30,41 @@ static std::set<const ggml_tensor *> seen;
 static int node_idx = 0;
 static size_t comp_size = 0;
 static bool recording = false;
+static bool full_graph = false;
+
+static bool can_inplace(ggml_op op) {  // ggml-alloc.c ggml_op_can_inplace at 0c1e570
+    switch (op) {
+        case GGML_OP_FILL: case GGML_OP_SCALE: case GGML_OP_DIAG_MASK_ZERO: case GGML_OP_DIAG_MASK_INF:
+        case GGML_OP_ADD: case GGML_OP_ADD_ID: case GGML_OP_ADD1: case GGML_OP_SUB: case GGML_OP_MUL:
+        case GGML_OP_DIV: case GGML_OP_SQR: case GGML_OP_SQRT: case GGML_OP_LOG: case GGML_OP_UNARY:
+        case GGML_OP_ROPE: case GGML_OP_ROPE_BACK: case GGML_OP_SILU_BACK: case GGML_OP_RMS_NORM:
+        case GGML_OP_RMS_NORM_BACK: case GGML_OP_CLAMP: case GGML_OP_SOFT_MAX: case GGML_OP_SOFT_MAX_BACK:
+            return true;
+        default:
+            return false;
+    }
+}
+
+static bool in_compute(const ggml_tensor * t) {
+    return t->buffer && ggml_backend_buffer_get_usage(t->buffer) == GGML_BACKEND_BUFFER_USAGE_COMPUTE;
+}
+
+static void emit_full(const ggml_tensor * t) {
+    if (!t || seen.count(t)) return;
+    if (t->view_src) emit_full(t->view_src);
+    seen.insert(t);
+    char where = t->view_src ? 'v' : (in_compute(t) ? 'c' : 'x');
+    size_t off = 0, sz = ggml_nbytes(t);
+    if (where == 'c') {
+        comp_size = ggml_backend_buffer_get_size(t->buffer);
+        off = (size_t) t->data - (size_t) ggml_backend_buffer_get_base(t->buffer);
+        sz = ggml_backend_buft_get_alloc_size(ggml_backend_buffer_get_type(t->buffer), t);
+    }
+    printf("T %p %c %zu %zu %d %d %p %s:%lld,%lld,%lld,%lld:%zu,%zu,%zu,%zu %s %s\n", (const void *) t, where, off, sz,
+           (int) t->flags, (int) can_inplace(t->op), (const void *) t->view_src, ggml_type_name(t->type),
+           (long long) t->ne[0], (long long) t->ne[1], (long long) t->ne[2], (long long) t->ne[3], t->nb[0], t->nb[1],
+           t->nb[2], t->nb[3], ggml_op_desc(t), t->name[0] ? t->name : "-");
+}
 
 static ggml_type parse_type(const char * s) {
     for (int i = 0; i < GGML_TYPE_COUNT; i++) {
@@ -49,6 +89,20 @@ static void emit(const ggml_tensor * t, const char * kind) {
 
 static bool cb(ggml_tensor * t, bool ask, void *) {
     if (!ask || !recording) return !ask ? true : false;
+    if (full_graph) {
+        int last = -1;
+        for (int i = 0; i < GGML_MAX_SRC; i++) {
+            if (t->src[i]) { emit_full(t->src[i]); last = i; }
+        }
+        emit_full(t);
+        printf("N %p", (const void *) t);
+        for (int i = 0; i <= last; i++) {
+            if (t->src[i]) printf(" %p", (const void *) t->src[i]); else printf(" -");
+        }
+        printf("\n");
+        node_idx++;
+        return false;
+    }
     for (int i = 0; i < GGML_MAX_SRC; i++) {
         const ggml_tensor * s = t->src[i];
         if (!s) continue;
@@ -87,6 +141,7 @@ int main(int argc, char ** argv) {
         else if (a == "-ctv") tv = parse_type(v);
         else if (a == "-fa") fa = strcmp(v, "on") == 0 ? 1 : 0;
         else if (a == "--prefill") n_prefill = atoi(v);
+        else if (a == "--graph") full_graph = atoi(v) != 0;
     }
     llama_log_set(quiet, nullptr);
     llama_backend_init();

@@ -8,11 +8,21 @@
 //! `n_head · n_ctx_seq · n_tokens`). With the unified cache (`kv_unified`) the mask and scores have one
 //! stream (`llama-graph.cpp` `build_attn_inp_kq_mask`: `n_stream = kv_unified ? 1 : n_seqs_unq`) over all
 //! `pad256(n_ctx)` cells, i.e. the single-sequence graph at the same `n_ctx`, whatever `-np`; only the
-//! recurrent scan's final states still count one per sequence. ggml's graph allocator reuses memory between layers (tensors are
-//! freed after their last consumer), so the buffer is the *peak* of live tensors over the graph, not a
-//! sum. The live sets below were read off the allocator itself: `scripts/oracle/graph_probe.cpp` prints
-//! where llama.cpp placed every tensor of a full-ubatch graph (`graph_peak.py` lists what is live at the
-//! high-water mark). Every term is f32 unless said, so bytes = `4 · n_tokens · (per-token floats)`:
+//! recurrent scan's final states still count one per sequence. ggml's graph allocator reuses memory between
+//! layers (tensors are freed after their last consumer, some ops write over their input), so the buffer is
+//! the allocator's high-water mark over the graph, not a sum.
+//!
+//! **Simulation** (where the architecture's graph is built: llama dense/MoE, qwen3, qwen3moe, gemma3, jamba,
+//! DeepSeek-V2/V3 without MLA; see [`super::graph::GraphSpec::from_model`]): the reserve graph is rebuilt
+//! from the hyperparameters ([`super::graph`]) and ggml's allocator is run over it ([`super::alloc`]); on a
+//! CUDA GPU the device side of the scheduler's split ([`ComputeShape::on_machine`]). Exact to the byte on
+//! every oracle row of those architectures (the tests print each row).
+//!
+//! **Live-set formulas** (every other architecture, and [`compute_buffer_bytes`], which sees only the
+//! hyperparameters): the peak phase's live tensors, read off the allocator itself:
+//! `scripts/oracle/graph_probe.cpp` prints where llama.cpp placed every tensor of a full-ubatch graph
+//! (`graph_peak.py` lists what is live at the high-water mark). Every term is f32 unless said, so bytes =
+//! `4 · n_tokens · (per-token floats)`:
 //!
 //! - **masks**: the KQ masks (one per cache: full and, for ISWA models, sliding; f16 with flash
 //!   attention, else f32; `n_kv` per token) are graph inputs read by every attention layer, so they stay
@@ -41,12 +51,13 @@
 //!   Qwen3-Next's gated-delta-net layers are sized by the same keys; in its oracle rows this phase is
 //!   never the peak (the logits are), so that use is unvalidated.
 //!
-//! Validated on the 80 rows of `tests/data/oracle_results.csv` (dense llama, qwen3, gemma3 SWA, llama
-//! MoE; 58 exact, worst 3.84%, total worst 0.91%; where the allocator leaves a hole the formula does not
-//! see, e.g. one more `4·n_embd·n_tokens` block with q8_0 KV, llama.cpp allocates *more* than predicted)
-//! and the 216 rows of `tests/data/oracle_results_ext.csv` (qwen3moe 128 experts, Mixtral-style, DeepSeek
-//! V3 (two expert proportions) / V2-Lite MLA, Mamba-1/2, Granite-4.0-H, LFM2, Qwen3-Next, gpt-oss; n_ctx 512–131072, n_ubatch 128–2048, FA
-//! on/off, KV f16/q8_0/q4_0, `-np` 1–4): compute worst 3.62%, total worst 1.04%; both tests print each row.
+//! The formulas alone: the 80 rows of `tests/data/oracle_results.csv` (dense llama, qwen3, gemma3 SWA,
+//! llama MoE; 58 exact, worst 3.84%, total worst 0.91%; where the allocator leaves a hole the formula
+//! does not see, e.g. one more `4·n_embd·n_tokens` block with q8_0 KV, llama.cpp allocates *more* than
+//! predicted; the simulation makes all 80 exact, `tests/estimate_oracle_ext.rs`) and the
+//! architectures of `tests/data/oracle_results_ext.csv` it does not build (DeepSeek MLA, Mamba-1/2,
+//! Granite-4.0-H, LFM2, Qwen3-Next, gpt-oss; n_ctx 512–131072, n_ubatch 128–2048, FA on/off, KV
+//! f16/q8_0/q4_0, `-np` 1–4): compute worst 3.62%, total worst 1.04%.
 //!
 //! On GPUs the same graph is reserved on the device (the buffer does not depend on how many layers
 //! are offloaded: llama.cpp #27953). The CPU_REPACK doubling of Q4_0/Q4_K weights in the oracle's model
@@ -71,11 +82,12 @@
 //! `2·(2·n_embd + 2·n_ff)` bytes per token; attention runs in the fused SDPA kernel, no score matrix),
 //! plus the f32 logits of the last token. Not validated against a measured run (no MLX oracle yet).
 
+use super::graph::{self, GraphSpec, Run};
 use super::kv::{Cells, KvShape};
 use super::{Runtime, Workload};
 use crate::error::Result;
 use crate::hardware::{Machine, Vendor};
-use crate::model::HyperParams;
+use crate::model::{HyperParams, ModelDesc};
 
 pub use crate::units::MIB;
 
@@ -109,8 +121,13 @@ impl AttnDims {
     }
 }
 
+/// Buffer alignment the allocator simulation pads to (ggml-cpu `TENSOR_ALIGNMENT`; the oracle's backend).
+pub const SIM_ALIGNMENT: u64 = 32;
+/// ggml-cuda's buffer alignment (`ggml_backend_cuda_buffer_type_get_alignment`).
+pub const CUDA_ALIGNMENT: u64 = 128;
+
 /// The model dimensions the compute buffer depends on, gathered once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ComputeShape {
     n_vocab: u64,
     n_embd: u64,
@@ -126,6 +143,15 @@ pub struct ComputeShape {
     logits_floor_floats: u64,
     /// MLA latent width (`kv_lora_rank`), 0 without MLA.
     mla_rank: u64,
+    /// The reserve graph's structure, where [`graph::GraphSpec::from_model`] builds it: the buffer then
+    /// comes from simulating ggml's allocator over it ([`super::alloc`]) instead of the live-set formulas.
+    graph: Option<GraphSpec>,
+    /// Hadamard rotation sizes for the workload's cache types (see [`graph::rotations`]).
+    rot: (Option<u64>, Option<u64>),
+    /// The buffer lives on a discrete GPU holding every layer (CUDA): the graph inputs and the token
+    /// embedding lookup stay on the host, and the GPU buffer holds the scheduler's copies of what its
+    /// split reads instead (simulated as a one-device layer split, [`graph::device_buffers`]).
+    gpu: bool,
 }
 
 /// The candidate peaks of the llama.cpp compute buffer, bytes.
@@ -136,12 +162,15 @@ pub struct ComputeTerms {
     pub ffn: u64,
     /// Recurrent (SSM) layers; 0 for attention-only models.
     pub ssm: u64,
+    /// The allocator simulation's buffer, where the model's graph is built (then it is the buffer).
+    pub simulated: Option<u64>,
 }
 
 impl ComputeTerms {
-    /// The buffer: the largest phase.
+    /// The buffer: the simulated allocator's high-water mark, else the largest phase.
     pub fn total(&self) -> u64 {
-        self.logits.max(self.attention).max(self.ffn).max(self.ssm)
+        self.simulated
+            .unwrap_or_else(|| self.logits.max(self.attention).max(self.ffn).max(self.ssm))
     }
 
     /// Which phase sets the buffer.
@@ -160,6 +189,29 @@ impl ComputeTerms {
 }
 
 impl ComputeShape {
+    /// The shape of `model` for `wl`'s cache types: the formulas' dimensions plus, where built, the
+    /// reserve graph for the allocator simulation.
+    pub fn for_model(model: &ModelDesc, wl: &Workload) -> ComputeShape {
+        let hp = &model.hparams;
+        let mut s = ComputeShape::new(hp);
+        s.graph = GraphSpec::from_model(model);
+        s.rot = graph::rotations(
+            hp.head_dim_k,
+            hp.head_dim_v,
+            wl.cache_type_k.is_quantized(),
+            wl.cache_type_v.is_quantized(),
+        );
+        s
+    }
+
+    /// The same shape for a buffer on `machine`: a CUDA GPU reserves the device side of the scheduler's
+    /// split (measured on one H100: `tests/estimate_multi_cuda.rs`, the `-sm none` rows); other machines
+    /// keep the one-buffer graph of the CPU oracle.
+    pub fn on_machine(mut self, machine: &Machine) -> ComputeShape {
+        self.gpu = machine.vendor == Vendor::Nvidia;
+        self
+    }
+
     pub fn new(hp: &HyperParams) -> ComputeShape {
         let mut s = ComputeShape {
             n_vocab: hp.vocab_size,
@@ -309,11 +361,32 @@ impl ComputeShape {
         } else {
             0
         };
+        // the allocator simulation where the graph is built: the reserve micro-batch has one sequence per
+        // KV stream (`n_seq_max`, or 1 with the unified cache), the recurrent state one row per sequence
+        let simulated = self.graph.as_ref().map(|spec| {
+            let run = Run {
+                n_tokens,
+                n_kv: cells.full,
+                n_kv_swa: cells.swa,
+                flash_attention,
+                rot_k: self.rot.0,
+                rot_v: self.rot.1,
+                n_seqs: cells.streams.max(1),
+                n_rs: cells.seqs.max(1),
+            };
+            if self.gpu {
+                let dev_of = vec![0; spec.layers.len() + 1];
+                graph::device_buffers(spec, &run, &dev_of, 1, 1, CUDA_ALIGNMENT)[0]
+            } else {
+                graph::compute_buffer(spec, &run, SIM_ALIGNMENT)
+            }
+        });
         ComputeTerms {
             logits: per_tok(self.n_vocab.saturating_add(self.logits_floor_floats)),
             attention: attn_of(&self.full, cells.full).max(attn_of(&self.swa, cells.swa)),
             ffn: per_tok(self.ffn_floats.saturating_add(mask_floats)),
             ssm,
+            simulated,
         }
     }
 
@@ -343,6 +416,22 @@ pub fn compute_buffer_bytes(hp: &HyperParams, wl: &Workload) -> Result<u64> {
                 .total()
         }
         Runtime::Mlx => shape.mlx(hp, wl.context),
+    })
+}
+
+/// Compute buffer bytes of `model` for the workload: the allocator simulation where the model's graph is
+/// built ([`ComputeShape::for_model`]), else the formulas ([`compute_buffer_bytes`]).
+pub fn model_compute_buffer_bytes(model: &ModelDesc, wl: &Workload) -> Result<u64> {
+    let hp = &model.hparams;
+    let kv = KvShape::for_workload(hp, wl)?;
+    Ok(match wl.runtime {
+        Runtime::LlamaCpp => {
+            let cells = kv.cells(wl.context, wl.ubatch as u64, wl.parallel as u64);
+            ComputeShape::for_model(model, wl)
+                .llama_cpp(cells, wl.ubatch as u64, wl.flash_attention)
+                .total()
+        }
+        Runtime::Mlx => ComputeShape::new(hp).mlx(hp, wl.context),
     })
 }
 

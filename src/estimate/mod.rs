@@ -2,14 +2,18 @@
 //!
 //! - [`weights`]: bytes resident and bytes read per decoded token, from the tensor inventory.
 //! - [`kv`]: the KV cache (padding, sliding window, MLA latent cache, recurrent state, K/V types).
+//! - [`alloc`]: a simulation of ggml's graph allocator (where the compute buffer's tensors land, its size).
+//! - [`graph`]: llama.cpp's reserve graph rebuilt from the hyperparameters, for [`alloc`].
 //! - [`compute`]: llama.cpp's and MLX's compute buffers and the runtime overhead.
 //! - [`speed`]: decode (bandwidth roofline x fitted efficiency), prefill (FLOPs), batch throughput.
 //! - [`plan`]: puts it together: verdict, partial offload, largest context, best quant, advice.
 //! - [`multi`]: one model split over several devices (layer, row or tensor split, llama.cpp RPC).
 //! - [`exo`]: one model over several Macs with exo (MLX pipeline sharding).
 
+pub mod alloc;
 pub mod compute;
 pub mod exo;
+pub mod graph;
 pub mod kv;
 pub mod multi;
 pub mod plan;

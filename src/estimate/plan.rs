@@ -163,7 +163,7 @@ pub fn plan(model: &ModelDesc, machine: &Machine, wl: &Workload) -> Result<Plan>
         };
     let fixed = Fixed {
         hp,
-        compute_shape: ComputeShape::new(hp),
+        compute_shape: ComputeShape::for_model(model, wl).on_machine(machine),
         base: gpu_weights + overhead,
         weights: w,
         ubatch: wl.ubatch as u64,
