@@ -9,8 +9,9 @@
 use headroom::estimate::plan::plan;
 use headroom::estimate::speed::{
     self, CPU_DECODE_BW_EFFICIENCY, CPU_LAYER_OVERHEAD_S, DecodeFit, DecodeObs, PrefillObs,
-    fit_decode, fit_prefill,
+    fit_decode, fit_prefill, fit_prefill_mix,
 };
+use headroom::estimate::weights::PrefillMix;
 use headroom::estimate::{Runtime, Workload};
 use headroom::hardware::profile::resolve;
 use headroom::hardware::{Device, Machine};
@@ -221,55 +222,69 @@ fn cpu_decode_constants_are_the_fit_and_errors_hold() {
 #[test]
 fn cpu_prefill_constants_are_the_fit_and_errors_hold() {
     let m = machine();
-    let mut by_class: HashMap<bool, Vec<(String, PrefillObs)>> = HashMap::new();
+    let mut float = vec![];
+    let mut quant: Vec<(String, PrefillObs, PrefillMix)> = vec![];
     let mut errs = vec![];
     for r in rows().iter().filter(|r| r["kind"] == "pp512") {
         let md = model(&r["model"], &r["quant"]);
         let p = plan(&md, &m, &workload("pp512")).unwrap();
         let want: f64 = r["value"].parse().unwrap();
         let e = err_pct(p.speed.prefill_tokens_per_s, want);
+        let stats = headroom::estimate::weights::weight_stats(&md);
+        let mix = stats.prefill_mix();
         println!(
-            "pp512 {} {}: predicted {:.1} t/s, llama-bench {want:.1} ({e:+.1}%)",
-            r["model"], r["quant"], p.speed.prefill_tokens_per_s
+            "pp512 {} {}: predicted {:.1} t/s, llama-bench {want:.1} ({e:+.1}%); bytes quantized {:.3}, repacked {:.3}",
+            r["model"], r["quant"], p.speed.prefill_tokens_per_s, mix.cpu_quantized, mix.cpu_gemm
         );
         errs.push(e.abs());
-        let quant = r["quant"] != "F16";
-        let flops = headroom::estimate::weights::flops_per_token(
-            &md.hparams,
-            &headroom::estimate::weights::weight_stats(&md),
-            256,
-        );
-        by_class.entry(quant).or_default().push((
-            r["model"].clone(),
-            PrefillObs {
-                flops_per_token: flops,
-                flops_per_s: m.fp16_flops,
-                tokens_per_s: want,
-            },
-        ));
+        let o = PrefillObs {
+            flops_per_token: headroom::estimate::weights::flops_per_token(&md.hparams, &stats, 256),
+            flops_per_s: m.fp16_flops,
+            tokens_per_s: want,
+        };
+        if r["quant"] == "F16" {
+            float.push(o);
+        } else {
+            quant.push((r["quant"].clone(), o, mix));
+        }
     }
-    for (quant, want) in [
-        (false, speed::PREFILL_EFF_FLOAT_CPU),
-        (true, speed::PREFILL_EFF_QUANT_CPU),
-    ] {
-        let o: Vec<PrefillObs> = by_class[&quant].iter().map(|x| x.1).collect();
-        let eps = fit_prefill(&o).unwrap();
-        println!("ε {}: {eps:.4}", if quant { "quantized" } else { "float" });
-        assert!((eps - want).abs() < 5e-4, "ε should be {eps:.4}");
-    }
-    // leave one row out within its class (float: one row, so in-sample only)
+    let eps_float = fit_prefill(&float).unwrap();
+    println!("ε float: {eps_float:.4}");
+    assert!(
+        (eps_float - speed::PREFILL_EFF_FLOAT_CPU).abs() < 5e-4,
+        "ε float should be {eps_float:.4}"
+    );
+    let all: Vec<(PrefillObs, PrefillMix)> = quant.iter().map(|q| (q.1, q.2)).collect();
+    let (eg, eq) = fit_prefill_mix(&all, eps_float).unwrap();
+    println!("ε repacked GEMM types: {eg:.4}, ε other quantized: {eq:.4}");
+    assert!(
+        (eg - speed::PREFILL_EFF_GEMM_CPU).abs() < 5e-4,
+        "ε gemm should be {eg:.4}"
+    );
+    assert!(
+        (eq - speed::PREFILL_EFF_QUANT_CPU).abs() < 5e-4,
+        "ε quant should be {eq:.4}"
+    );
+    // leave one quantized row out: two rows fix both ε (Q4_K_M mixes Q4_K with Q6_K), the third is
+    // predicted out of sample
     let mut loro = vec![];
-    for quant in [false, true] {
-        let rows = &by_class[&quant];
-        for i in 0..rows.len() {
-            let train: Vec<PrefillObs> = (0..rows.len())
-                .filter(|&j| j != i)
-                .map(|j| rows[j].1)
-                .collect();
-            if let Some(eps) = fit_prefill(&train) {
-                let o = rows[i].1;
-                loro.push(err_pct(eps * o.flops_per_s / o.flops_per_token, o.tokens_per_s).abs());
-            }
+    for i in 0..quant.len() {
+        let train: Vec<(PrefillObs, PrefillMix)> = (0..quant.len())
+            .filter(|&j| j != i)
+            .map(|j| (quant[j].1, quant[j].2))
+            .collect();
+        if let Some((g, q)) = fit_prefill_mix(&train, eps_float) {
+            let (o, mx) = (quant[i].1, quant[i].2);
+            let inv = mx.cpu_gemm / g
+                + (mx.quantized - mx.cpu_gemm) / q
+                + (1.0 - mx.quantized) / eps_float;
+            let pred = o.flops_per_s / (o.flops_per_token * inv);
+            let e = err_pct(pred, o.tokens_per_s);
+            println!(
+                "  leave out {}: predicted {pred:.1} t/s against {:.1} ({e:+.1}%)",
+                quant[i].0, o.tokens_per_s
+            );
+            loro.push(e.abs());
         }
     }
     println!(
@@ -279,14 +294,19 @@ fn cpu_prefill_constants_are_the_fit_and_errors_hold() {
         median(&loro),
         worst(&loro)
     );
-    assert!(
-        (median(&errs) - speed::PREFILL_ERROR_PCT_CPU).abs() < 0.05,
-        "PREFILL_ERROR_PCT_CPU should be {:.1}",
-        median(&errs)
+    assert_eq!(
+        loro.len(),
+        quant.len(),
+        "every quantized row predicted out of sample"
     );
     assert!(
-        worst(&errs) <= speed::PREFILL_WORST_PCT_CPU,
+        (median(&loro) - speed::PREFILL_ERROR_PCT_CPU).abs() < 0.05,
+        "PREFILL_ERROR_PCT_CPU should be {:.1}",
+        median(&loro)
+    );
+    assert!(
+        worst(&errs).max(worst(&loro)) <= speed::PREFILL_WORST_PCT_CPU,
         "a CPU prefill row is off by {:.1}%",
-        worst(&errs)
+        worst(&errs).max(worst(&loro))
     );
 }

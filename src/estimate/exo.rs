@@ -369,7 +369,7 @@ pub fn plan_exo(
     let kv_total: u64 = now.iter().map(|t| t.0).sum();
     let kv_read = kv_shape.read_bytes_at(wl.context) as f64;
     let read_total: f64 = read.iter().sum::<f64>().max(1.0);
-    let qf = stats.quantized_fraction();
+    let qf = stats.prefill_mix();
     let f_total = weights::flops_per_token(hp, &stats, wl.context);
     let mut dev_read = vec![0.0f64; nd];
     let mut dev_s = vec![0.0f64; nd];

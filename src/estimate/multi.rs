@@ -1175,7 +1175,7 @@ pub fn plan_multi(
             m,
             bytes,
             f_total * (lay.read[d] / w_read_total),
-            inv.stats.quantized_fraction(),
+            inv.stats.prefill_mix(),
             lay.n_layers[d],
             wl.flash_attention,
         );
@@ -1232,7 +1232,7 @@ pub fn plan_multi(
                 SplitMode::Layer => lay.read[d] / w_read_total,
                 _ => share[d],
             };
-            let eps = speed::prefill_efficiency_on(m, inv.stats.quantized_fraction());
+            let eps = speed::prefill_efficiency_on(m, inv.stats.prefill_mix());
             let eta = speed::bandwidth_efficiency(m);
             let comp = fp * frac / (eps * m.fp16_flops.max(1.0));
             let mem = lay.weights[d] as f64 / (eta * m.bandwidth_bytes_per_s.max(1.0)) / ub;

@@ -40,8 +40,11 @@
 //! constants ([`CPU_DECODE_BW_EFFICIENCY`], [`CPU_LAYER_OVERHEAD_S`]) fitted on this project's llama-bench
 //! tg64 rows on a 2-vCPU Zen 5 guest (`tests/data/cpu_llamacpp_zen5_2c.csv`, Llama-3.2-1B/3B shapes at
 //! F16/Q8_0/Q4_0/Q4_K_M; best of 5–21 samples on a shared, loaded machine); prefill uses the cores' FP32 FMA
-//! peak as FLOPS with CPU ε. Validation is printed by `tests/estimate_cpu.rs` (in-sample,
-//! leave-one-model-out, leave-one-file-out).
+//! peak as FLOPS with CPU ε per class of the layers' weight bytes: float, the quantized types llama.cpp
+//! repacks for its x86 GEMM kernels ([`super::weights::cpu_gemm_repacked`]), other quantized types
+//! ([`PREFILL_EFF_FLOAT_CPU`], [`PREFILL_EFF_GEMM_CPU`], [`PREFILL_EFF_QUANT_CPU`], [`fit_prefill_mix`]).
+//! Validation is printed by `tests/estimate_cpu.rs` (in-sample, leave-one-model-out, leave-one-file-out;
+//! prefill leave-one-row-out).
 //!
 //! # Prefill model
 //! `t_token = max(FLOPs / (ε · FLOPS), weight_bytes / (η · BW) / n_ubatch)`; `ε` is 0.744 for F16/BF16
@@ -58,7 +61,7 @@
 //! `Machine::measured_efficiency`, when present (from `headroom calibrate`), replaces η.
 
 use super::kv::KvShape;
-use super::weights::{WeightStats, flops_per_token};
+use super::weights::{PrefillMix, WeightStats, flops_per_token};
 use super::{Bound, SpeedEstimate};
 use crate::hardware::{Device, Machine, Vendor};
 use crate::model::HyperParams;
@@ -110,18 +113,23 @@ pub const CPU_DECODE_BW_EFFICIENCY: f64 = 0.7527;
 pub const CPU_LAYER_OVERHEAD_S: f64 = 385.84e-6;
 /// ε on CPU-only machines for F16/BF16/F32 weights: fraction of the cores' FMA peak reached by pp512.
 pub const PREFILL_EFF_FLOAT_CPU: f64 = 0.4466;
-/// ε on CPU-only machines for block-quantized weights.
-pub const PREFILL_EFF_QUANT_CPU: f64 = 0.7646;
+/// ε on CPU-only machines for block-quantized weights of the types llama.cpp repacks for its x86 GEMM
+/// kernels ([`super::weights::cpu_gemm_repacked`]: Q4_0, Q4_K, IQ4_NL, MXFP4).
+pub const PREFILL_EFF_GEMM_CPU: f64 = 0.8961;
+/// ε on CPU-only machines for the other block-quantized types (Q8_0, Q5_K, Q6_K, ...: vec_dot rows).
+pub const PREFILL_EFF_QUANT_CPU: f64 = 0.5203;
 /// Expected |error| of decode on CPU-only machines: leave-one-model-out median over the CPU rows, percent
 /// (in-sample median 5.1%, worst 12.0%; leave-one-model-out worst 13.6%; `tests/estimate_cpu.rs`).
 pub const DECODE_ERROR_PCT_CPU: f64 = 5.6;
-/// Expected |error| of prefill on CPU-only machines: in-sample median over the four pp512 rows (one model
-/// shape, so no leave-one-model-out), percent.
-pub const PREFILL_ERROR_PCT_CPU: f64 = 9.3;
+/// Expected |error| of prefill on CPU-only machines: leave-one-row-out median over the three quantized pp512
+/// rows (two rows fix both quantized ε, the third is predicted; one model shape, so no leave-one-model-out;
+/// in-sample median 3.6%, worst 6.2%), percent.
+pub const PREFILL_ERROR_PCT_CPU: f64 = 16.6;
 /// Worst |error| of decode over the CPU rows (in-sample and leave-one-model-out), percent.
 pub const DECODE_WORST_PCT_CPU: f64 = 14.0;
-/// Worst |error| of prefill over the CPU rows, percent (Q8_0 prefills at 0.6× the speed of Q4_0/Q4_K).
-pub const PREFILL_WORST_PCT_CPU: f64 = 50.0;
+/// Worst |error| of prefill over the CPU rows, in-sample and leave-one-row-out (Q8_0 left out: the one row
+/// without repacked weights, predicted from Q4_K_M's Q6_K share alone, +51.7%), percent.
+pub const PREFILL_WORST_PCT_CPU: f64 = 52.0;
 
 /// Per-layer per-token overhead of the backend that runs on `machine`, with or without flash attention.
 pub fn layer_overhead_s(machine: &Machine, flash_attention: bool) -> f64 {
@@ -153,13 +161,13 @@ pub fn device_token_s(
     machine: &Machine,
     read_bytes: f64,
     flops: f64,
-    quantized_fraction: f64,
+    mix: PrefillMix,
     n_layers: u32,
     flash_attention: bool,
 ) -> f64 {
     let eta = bandwidth_efficiency(machine);
     let mem_s = read_bytes / (eta * machine.bandwidth_bytes_per_s.max(1.0));
-    let eps = prefill_efficiency_on(machine, quantized_fraction);
+    let eps = prefill_efficiency_on(machine, mix);
     let comp_s = flops / (eps * machine.fp16_flops.max(1.0));
     mem_s.max(comp_s) + n_layers as f64 * layer_overhead_s(machine, flash_attention)
 }
@@ -169,14 +177,20 @@ pub fn prefill_efficiency(quantized_fraction: f64) -> f64 {
     mix(quantized_fraction, PREFILL_EFF_QUANT, PREFILL_EFF_FLOAT)
 }
 
-/// Prefill FLOPS efficiency on `machine`'s backend (CPU, CUDA on NVIDIA, Metal's fit elsewhere).
-pub fn prefill_efficiency_on(machine: &Machine, quantized_fraction: f64) -> f64 {
+/// Prefill FLOPS efficiency on `machine`'s backend (CPU, CUDA on NVIDIA, Metal's fit elsewhere), for
+/// weights with the byte shares `m`. On CPUs three classes: float, quantized types llama.cpp repacks
+/// for its GEMM kernels, other quantized types (Q8_0 prefills at 0.6× the speed of Q4_0 on the
+/// build machine: no x86 repack), mixed harmonically by bytes.
+pub fn prefill_efficiency_on(machine: &Machine, m: PrefillMix) -> f64 {
+    let quantized_fraction = m.quantized;
     if machine.device == Device::Cpu {
-        return mix(
-            quantized_fraction,
-            PREFILL_EFF_QUANT_CPU,
-            PREFILL_EFF_FLOAT_CPU,
-        );
+        let q = m.cpu_quantized.clamp(0.0, 1.0);
+        let g = m.cpu_gemm.clamp(0.0, q);
+        return 1.0
+            / (g / PREFILL_EFF_GEMM_CPU
+                + (q - g) / PREFILL_EFF_QUANT_CPU
+                + (1.0 - q) / PREFILL_EFF_FLOAT_CPU)
+                .max(f64::MIN_POSITIVE);
     }
     match machine.vendor {
         Vendor::Nvidia => mix(
@@ -275,6 +289,33 @@ pub fn fit_prefill(obs: &[PrefillObs]) -> Option<f64> {
     (sxx > 0.0 && sx > 0.0).then(|| sxx / sx)
 }
 
+/// CPU prefill ε of the two quantized classes (repacked GEMM types, other quantized types), given the
+/// float ε: relative least squares of `t·FLOPS/flops = g/ε_gemm + o/ε_quant + f/ε_float` over
+/// observations with their byte shares (`g` repacked, `o` other quantized, `f` float). Returns
+/// `(ε_gemm, ε_quant)`; `None` when the shares do not separate the classes.
+pub fn fit_prefill_mix(obs: &[(PrefillObs, PrefillMix)], eps_float: f64) -> Option<(f64, f64)> {
+    // minimise Σ (u·a + v·b − w)² with a = 1/ε_gemm, b = 1/ε_quant, y = t·FLOPS/flops
+    let (mut suu, mut suv, mut svv, mut suw, mut svw) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for (o, m) in obs {
+        let y = o.flops_per_s / (o.flops_per_token * o.tokens_per_s);
+        let q = m.cpu_quantized.clamp(0.0, 1.0);
+        let g = m.cpu_gemm.clamp(0.0, q);
+        let (u, v, w) = (g / y, (q - g) / y, 1.0 - (1.0 - q) / (eps_float * y));
+        suu += u * u;
+        suv += u * v;
+        svv += v * v;
+        suw += u * w;
+        svw += v * w;
+    }
+    let det = suu * svv - suv * suv;
+    if det.abs() < 1e-12 {
+        return None;
+    }
+    let a = (suw * svv - svw * suv) / det;
+    let b = (svw * suu - suw * suv) / det;
+    (a > 0.0 && b > 0.0).then(|| (1.0 / a, 1.0 / b))
+}
+
 /// Where the layers live, for speed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Placement {
@@ -307,7 +348,7 @@ pub fn estimate(inp: &SpeedInputs) -> SpeedEstimate {
     let bw = m.bandwidth_bytes_per_s.max(1.0);
     let cpu_bw = m.cpu_bandwidth_bytes_per_s.max(1.0);
     let tau = layer_overhead_s(m, inp.flash_attention) * inp.hp.n_layer as f64;
-    let eps = prefill_efficiency_on(m, inp.weights.quantized_fraction());
+    let eps = prefill_efficiency_on(m, inp.weights.prefill_mix());
     let flops = m.fp16_flops.max(1.0);
 
     // batch 1 decode at the planned context

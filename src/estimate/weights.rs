@@ -32,6 +32,12 @@ pub struct WeightStats {
     pub expert_bytes: u64,
     /// Bytes in block-quantized types (their matmuls pay a dequantization cost).
     pub quantized_bytes: u64,
+    /// Bytes of the repeating layers' tensors (the matrices a prompt multiplies: the output matrix
+    /// runs for the last token of a batch only), of those in block-quantized types, and of those in
+    /// the types llama.cpp's CPU backend repacks for its x86 AVX2 GEMM kernels ([`cpu_gemm_repacked`]).
+    pub layer_total_bytes: u64,
+    pub layer_quantized_bytes: u64,
+    pub layer_cpu_gemm_bytes: u64,
     /// `n_expert_used / n_expert` (1 for dense models).
     pub expert_fraction: f64,
     /// Bytes of the input token embedding when the model has a separate output matrix. With a GPU
@@ -60,6 +66,41 @@ impl WeightStats {
             self.quantized_bytes as f64 / self.resident_bytes as f64
         }
     }
+
+    /// The byte shares that set prefill's FLOPS efficiency: `quantized` over all weights (the fits of
+    /// the GPU backends), `cpu_gemm` and `cpu_quantized` over the repeating layers' weights (the CPU's).
+    pub fn prefill_mix(&self) -> PrefillMix {
+        let layer = |b: u64| {
+            if self.layer_total_bytes == 0 {
+                0.0
+            } else {
+                b as f64 / self.layer_total_bytes as f64
+            }
+        };
+        PrefillMix {
+            quantized: self.quantized_fraction(),
+            cpu_quantized: layer(self.layer_quantized_bytes),
+            cpu_gemm: layer(self.layer_cpu_gemm_bytes.min(self.layer_quantized_bytes)),
+        }
+    }
+}
+
+/// Byte shares of a model's weights: block-quantized, and of those the types llama.cpp's x86 CPU
+/// backend runs through repacked GEMM kernels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PrefillMix {
+    pub quantized: f64,
+    pub cpu_quantized: f64,
+    pub cpu_gemm: f64,
+}
+
+/// Whether llama.cpp's CPU backend repacks `ty` on an x86 host with AVX2 (llama.cpp 0c1e570,
+/// `ggml-cpu/repack.cpp`, `ggml_repack_get_optimal_repack_type`: Q4_0 → q4_0_8x8, Q4_K → q4_K_8x8,
+/// IQ4_NL → iq4_nl_8x8, MXFP4 → mxfp4_8x8; Q2_K needs AVX-512; Q8_0, Q5_K and Q6_K are repacked on
+/// ARM only). Rows must be a multiple of 8, true of every weight matrix of the bundled architectures.
+pub fn cpu_gemm_repacked(ty: crate::model::TensorType) -> bool {
+    use crate::model::TensorType as T;
+    matches!(ty, T::Q4_0 | T::Q4_K | T::IQ4_NL | T::MXFP4)
 }
 
 /// Sum the inventory of `model`.
@@ -89,6 +130,15 @@ pub fn weight_stats(model: &ModelDesc) -> WeightStats {
             || (model.mlx_quant.is_some() && t.ty == crate::model::TensorType::U32)
         {
             s.quantized_bytes += t.n_bytes;
+        }
+        if r.layer.is_some() {
+            s.layer_total_bytes += t.n_bytes;
+            if t.ty.is_quantized() {
+                s.layer_quantized_bytes += t.n_bytes;
+            }
+            if cpu_gemm_repacked(t.ty) {
+                s.layer_cpu_gemm_bytes += t.n_bytes;
+            }
         }
         let (read, params) = match r.kind {
             Kind::TokenEmbd if !tied => {
