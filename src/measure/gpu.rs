@@ -1837,6 +1837,27 @@ mod tests {
         }
     }
 
+    #[test]
+    fn lanes_kernels_are_off_on_metal_and_per_type_elsewhere() {
+        // Metal keeps the unit kernels (its integer dots are emulated; nothing timed there)
+        if std::env::var("HEADROOM_MEASURE_LANES").is_err() {
+            assert!(LanesPolicy::from_env(wgpu::Backend::Metal).is_none());
+            let p = LanesPolicy::from_env(wgpu::Backend::Vulkan).unwrap();
+            assert_eq!(p.shape(Encoding::Ggml(TensorType::Q4_0)), (128, 2, true));
+            assert_eq!(p.shape(Encoding::Ggml(TensorType::Q4_K)), (128, 2, true));
+            assert_eq!(p.shape(Encoding::Ggml(TensorType::Q6_K)), (128, 1, false));
+        }
+        // every lanes type's rows are whole blocks of its kernel, and the 8-bit input is block-aligned
+        for t in super::super::dequant::SUPPORTED {
+            if let Some(lk) = lanes_kernel(Encoding::Ggml(*t)) {
+                assert_eq!(lk.block % t.block_elems() as u32, 0, "{t}");
+                if lk.input == LanesInput::Q8 {
+                    assert_eq!(lk.block % 32, 0, "{t}");
+                }
+            }
+        }
+    }
+
     /// The decode's products (fewer than `BIG_ROWS` rows) run at the one shape that measured fastest
     /// back to back in the full decode (docs/benchmarks.md, "The user's path").
     #[test]
