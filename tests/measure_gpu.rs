@@ -84,7 +84,7 @@ fn mlx_weight(bits: u32, group: u32, st: ScaleType, rows: u64, k: u64, seed: u64
 fn reference_input(loaded: &headroom::measure::gpu::Loaded<'_>, w: &Weight) -> Vec<f32> {
     let mut x = loaded.x().to_vec();
     if loaded.gpu().quantizes_input(w.enc, w.k) {
-        let (qv, ds) = headroom::measure::gpu::quantize_input(loaded.x());
+        let (qv, ds) = headroom::measure::lanes::quantize_input(loaded.x());
         for (e, v) in x.iter_mut().enumerate() {
             *v = ds[2 * (e / 32)] * (qv[e] as i8) as f32;
         }
@@ -379,7 +379,7 @@ fn back_to_back_products_of_one_type_share_a_buffer_and_a_dispatch() {
 
 #[test]
 fn lanes_kernels_match_the_cpu_reference() {
-    use headroom::measure::gpu::{LanesInput, lanes_kernel};
+    use headroom::measure::lanes::{LanesInput, lanes_kernel};
     let Some(mut g) = open() else { return };
     // Q4_0 and Q8_0 rows of 19 blocks (2-aligned rows, blocks at odd word offsets: the funnel-shifted
     // loads), Q4_K of 5 super-blocks, Q6_K of 6 (210-byte blocks, 2-aligned); 23 rows (a tail group)

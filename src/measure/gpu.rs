@@ -3,12 +3,14 @@
 //! tensor uploaded once and split into row ranges that fit the adapter's
 //! `max_storage_buffer_binding_size`; a layer's Q/K/V (and gate/up) of one type share a buffer, one
 //! tensor's bytes after the other, and run as one dispatch. Every dispatch runs at the [`Shape`]
-//! (workgroup size, invocations per row group, rows per invocation) [`shape_for`] picks for its size.
+//! (workgroup size, invocations per row group, rows per invocation) [`shape_for`] picks for its size,
+//! or, for the types that have one, the lanes kernel of [`super::lanes`] (not on Metal).
 //! A token is one compute pass holding every product of [`Plan::token_ops`] in order; timed with
 //! timestamp queries when the adapter has them, else by wall clock around submit and wait.
 use super::cpu::{Bytes, load};
 use super::decode::{Encoding, MatVec, Plan, Weight};
 use super::dequant::ScaleType;
+use super::lanes::{LanesPolicy, lanes_kernel, quantize_input, takes_q8};
 use super::source::{Files, Rng};
 use crate::error::{Error, Result};
 use crate::model::TensorType;
@@ -24,131 +26,6 @@ const MAIN: &str = include_str!("kernels/main.wgsl");
 const UNIT_MAIN: &str = include_str!("kernels/unit.wgsl");
 const UNIT1_MAIN: &str = include_str!("kernels/unit1.wgsl");
 const MLX: &str = include_str!("kernels/mlx.wgsl");
-const LANES_MAIN: &str = include_str!("kernels/lanes.wgsl");
-const BIND_LANES: &str = include_str!("kernels/bind_lanes.wgsl");
-const BIND_LANES_Q8: &str = include_str!("kernels/bind_lanes_q8.wgsl");
-const BIND_LANES_F32X2: &str = include_str!("kernels/bind_lanes_f32x2.wgsl");
-
-/// How a lanes kernel takes its input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LanesInput {
-    /// Quantized to 8-bit blocks of 32 ([`quantize_input`]: `xq` at 1, `xd` at 4), integer dots.
-    Q8,
-    /// f32, two at a time.
-    F32x2,
-}
-
-/// A lanes kernel (kernels/lanes.wgsl: adjacent invocations read adjacent words of a block).
-#[derive(Debug, Clone, Copy)]
-pub struct LanesKernel {
-    pub wgsl: &'static str,
-    pub input: LanesInput,
-    /// Weights per block (rows must be whole blocks) and invocations sharing one.
-    pub block: u32,
-    pub per_block: u32,
-}
-
-/// The lanes kernel of `enc`, if it has one. Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K and Q6_K dot 8-bit
-/// inputs as
-/// llama.cpp's integer-dot kernels do (Q4_K and Q6_K with the thread layout of llama.cpp's Vulkan
-/// mul_mat_vec_q4_k / q6_k); F16 reads a word per invocation against the f32 input.
-pub fn lanes_kernel(enc: Encoding) -> Option<LanesKernel> {
-    let (wgsl, input, block, per_block) = match enc {
-        Encoding::Ggml(TensorType::Q4_0) => (
-            include_str!("kernels/lanes_q4_0.wgsl"),
-            LanesInput::Q8,
-            32,
-            4,
-        ),
-        Encoding::Ggml(TensorType::Q4_1) => (
-            include_str!("kernels/lanes_q4_1.wgsl"),
-            LanesInput::Q8,
-            32,
-            4,
-        ),
-        Encoding::Ggml(TensorType::Q5_0) => (
-            include_str!("kernels/lanes_q5_0.wgsl"),
-            LanesInput::Q8,
-            32,
-            4,
-        ),
-        Encoding::Ggml(TensorType::Q5_1) => (
-            include_str!("kernels/lanes_q5_1.wgsl"),
-            LanesInput::Q8,
-            32,
-            4,
-        ),
-        Encoding::Ggml(TensorType::Q8_0) => (
-            include_str!("kernels/lanes_q8_0.wgsl"),
-            LanesInput::Q8,
-            32,
-            4,
-        ),
-        Encoding::Ggml(TensorType::Q4_K) => (
-            include_str!("kernels/lanes_q4_k.wgsl"),
-            LanesInput::Q8,
-            256,
-            16,
-        ),
-        Encoding::Ggml(TensorType::Q6_K) => (
-            include_str!("kernels/lanes_q6_k.wgsl"),
-            LanesInput::Q8,
-            256,
-            16,
-        ),
-        Encoding::Ggml(TensorType::F16) => (
-            include_str!("kernels/lanes_f16.wgsl"),
-            LanesInput::F32x2,
-            64,
-            32,
-        ),
-        _ => return None,
-    };
-    Some(LanesKernel {
-        wgsl,
-        input,
-        block,
-        per_block,
-    })
-}
-
-/// Whether dispatches of `enc` at `shape` bind the 8-bit input (`xq` at 1, `xd` at 4).
-fn takes_q8(enc: Encoding, shape: Shape) -> bool {
-    shape.lanes && lanes_kernel(enc).is_some_and(|l| l.input == LanesInput::Q8)
-}
-
-/// The WGSL that adds up the partial sums `acc` of all `WG` invocations of a lanes workgroup into
-/// invocation 0: shuffles inside the adapter's smallest subgroup (`subgroup`, 0 without the feature),
-/// then one slot per subgroup in workgroup memory; without subgroups a tree in workgroup memory.
-fn lanes_reduction(wg: u32, subgroup: u32) -> (String, String, bool) {
-    let sg = if subgroup >= 2 && subgroup.is_power_of_two() {
-        subgroup.min(wg)
-    } else {
-        1
-    };
-    let mut code = String::new();
-    let mut st = sg / 2;
-    while st > 0 {
-        code.push_str(&format!("    acc += subgroupShuffleXor(acc, {st}u);\n"));
-        st /= 2;
-    }
-    if wg == sg {
-        return (String::new(), code, sg > 1);
-    }
-    let slots = wg / sg;
-    let decl = format!("var<workgroup> red: array<vec4<f32>, {slots}>;");
-    if sg > 1 {
-        code.push_str(&format!(
-            "    if (li % {sg}u == 0u) {{\n        red[li / {sg}u] = acc;\n    }}\n    workgroupBarrier();\n    if (li == 0u) {{\n        acc = vec4<f32>(0.0);\n        for (var i = 0u; i < {slots}u; i++) {{\n            acc += red[i];\n        }}\n    }}\n"
-        ));
-    } else {
-        code.push_str(&format!(
-            "    red[li] = acc;\n    workgroupBarrier();\n    for (var st = {}u; st > 0u; st = st >> 1u) {{\n        if (li < st) {{\n            red[li] += red[li + st];\n        }}\n        workgroupBarrier();\n    }}\n    acc = red[0];\n",
-            wg / 2
-        ));
-    }
-    (decl, code, sg > 1)
-}
 /// Params slot stride in the uniform buffer (≥ every adapter's min_uniform_buffer_offset_alignment).
 const SLOT: u64 = 256;
 const PARAMS_BYTES: u64 = 32;
@@ -289,27 +166,8 @@ fn reduction(acc_ty: &str, tpr: u32, subgroup: u32, rows_first: bool) -> (String
 /// the unit kernel (kernels/unit.wgsl for several rows per invocation, unit1.wgsl for one: whole-vector
 /// loads), the others the generic one (kernels/main.wgsl).
 pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Result<String> {
-    if shape.lanes
-        && let Some(lk) = lanes_kernel(enc)
-    {
-        let (decl, code, sg) = lanes_reduction(shape.wg, subgroup);
-        let main = LANES_MAIN
-            .replace("__WG__", &shape.wg.to_string())
-            .replace("__RED_DECL__", &decl)
-            .replace("__REDUCE__", &code);
-        let input = match lk.input {
-            LanesInput::Q8 => BIND_LANES_Q8,
-            LanesInput::F32x2 => BIND_LANES_F32X2,
-        };
-        let en = if sg { "// subgroup reduction\n" } else { "" };
-        // Q4_K, Q6_K: `alt` takes two words of a half per invocation (8 per super-block), else one
-        let ty_src = lk
-            .wgsl
-            .replace("__QW__", if shape.alt { "2" } else { "1" })
-            .replace("__NR__", &shape.nr.clamp(1, 4).to_string());
-        return Ok(format!(
-            "{en}{BIND_LANES}\n{input}\n{COMMON}\n{ty_src}\n{main}"
-        ));
+    if let Some(src) = super::lanes::kernel_source(enc, shape, subgroup) {
+        return Ok(src);
     }
     let shape = Shape {
         nr: shape.nr.min(max_rows(enc)),
@@ -601,58 +459,6 @@ pub fn set_tuned_shape(enc: Encoding, rows: u64, k: u64, xmod: u64, shape: Shape
 /// knobs for benchmarks: `HEADROOM_MEASURE_WG`, `HEADROOM_MEASURE_MIN_THREADS`,
 /// `HEADROOM_MEASURE_PER_PRODUCT`.
 static POLICY: std::sync::OnceLock<(Option<u32>, u64, bool)> = std::sync::OnceLock::new();
-
-/// Whether and at which (workgroup size, rows per workgroup) the lanes kernels run.
-#[derive(Debug, Clone, Copy)]
-struct LanesPolicy {
-    /// `HEADROOM_MEASURE_LANES=wg,nr[,qw]`: every lanes product at this shape, Q4_K and Q6_K with
-    /// `qw` (default 2) words per invocation and half super-block (benchmarks).
-    fixed: Option<(u32, u32, bool)>,
-}
-
-impl LanesPolicy {
-    /// On by default except on Metal (the integer dot products are emulated there and the kernels
-    /// were timed on an H100 only; Metal keeps the unit kernels). `HEADROOM_MEASURE_LANES=0` turns
-    /// them off, `=wg,nr` fixes the shape (benchmarks).
-    fn from_env(backend: wgpu::Backend) -> Option<LanesPolicy> {
-        let default = (backend != wgpu::Backend::Metal).then_some(LanesPolicy { fixed: None });
-        let Ok(v) = std::env::var("HEADROOM_MEASURE_LANES") else {
-            return default;
-        };
-        if v.trim() == "0" {
-            return None;
-        }
-        let n: Vec<u32> = v.split(',').filter_map(|a| a.trim().parse().ok()).collect();
-        let ok = |wg: u32, nr: u32| {
-            wg.is_power_of_two() && (16..=1024).contains(&wg) && (1..=4).contains(&nr)
-        };
-        match n[..] {
-            [wg, nr] if ok(wg, nr) => Some(LanesPolicy {
-                fixed: Some((wg, nr, true)),
-            }),
-            [wg, nr, qw] if ok(wg, nr) && matches!(qw, 1 | 2) => Some(LanesPolicy {
-                fixed: Some((wg, nr, qw == 2)),
-            }),
-            _ => default,
-        }
-    }
-
-    /// The (workgroup size, rows per workgroup, two words per invocation) for products of `enc`,
-    /// from the sweeps in the full decode of an 8B model on an H100 (docs/benchmarks.md, 2026-11-27,
-    /// `HEADROOM_MEASURE_LANES`, context 4096): Q4_0 fastest at 128/2 (280.7 tok/s; 128/1 248.9,
-    /// 256/2 272.3); Q4_K_M at 128/2 with two words (279.7; 128/1 263.6, 64/1 265.8, 256/2 255.9,
-    /// 128/1 with one word 240.2). Q6_K took one word: its products ran 40.5 µs against 42.2 with two
-    /// (1 GiB matrices: 0.543 against 0.500 of the copy bandwidth).
-    fn shape(&self, enc: Encoding) -> (u32, u32, bool) {
-        if let Some(f) = self.fixed {
-            return f;
-        }
-        match enc {
-            Encoding::Ggml(TensorType::Q6_K) => (128, 1, false),
-            _ => (128, 2, true),
-        }
-    }
-}
 
 /// An open GPU device.
 pub struct Gpu {
@@ -1412,22 +1218,6 @@ pub struct ProfileRow {
     pub seconds: f64,
 }
 
-/// `x` quantized as llama.cpp's `quantize_q8_1` does for its integer-dot kernels (zero-padded to
-/// whole blocks of 32): the 8-bit values (`d = amax/127`, rounded), and per block `[d, d·Σq]`.
-pub fn quantize_input(x: &[f32]) -> (Vec<u8>, Vec<f32>) {
-    use super::cpudot::{Act, ActKind, QK8_0};
-    let mut padded = x.to_vec();
-    padded.resize(x.len().div_ceil(QK8_0).max(1) * QK8_0, 0.0);
-    let mut a = Act::default();
-    a.quantize(ActKind::Q8_0, &padded);
-    let ds =
-        a.qs.chunks_exact(QK8_0)
-            .zip(&a.d)
-            .flat_map(|(q, &d)| [d, d * q.iter().map(|&v| v as i32).sum::<i32>() as f32])
-            .collect();
-    (a.qs.iter().map(|&v| v as u8).collect(), ds)
-}
-
 /// Timing of a run of tokens.
 #[derive(Debug, Clone, Copy)]
 pub struct GpuRun {
@@ -1834,27 +1624,6 @@ mod tests {
                 per_product_shape(enc, ty, rows, xmod, MIN_THREADS)
             };
             assert_eq!(got.label(), want, "{enc:?} {rows}x{k}");
-        }
-    }
-
-    #[test]
-    fn lanes_kernels_are_off_on_metal_and_per_type_elsewhere() {
-        // Metal keeps the unit kernels (its integer dots are emulated; nothing timed there)
-        if std::env::var("HEADROOM_MEASURE_LANES").is_err() {
-            assert!(LanesPolicy::from_env(wgpu::Backend::Metal).is_none());
-            let p = LanesPolicy::from_env(wgpu::Backend::Vulkan).unwrap();
-            assert_eq!(p.shape(Encoding::Ggml(TensorType::Q4_0)), (128, 2, true));
-            assert_eq!(p.shape(Encoding::Ggml(TensorType::Q4_K)), (128, 2, true));
-            assert_eq!(p.shape(Encoding::Ggml(TensorType::Q6_K)), (128, 1, false));
-        }
-        // every lanes type's rows are whole blocks of its kernel, and the 8-bit input is block-aligned
-        for t in super::super::dequant::SUPPORTED {
-            if let Some(lk) = lanes_kernel(Encoding::Ggml(*t)) {
-                assert_eq!(lk.block % t.block_elems() as u32, 0, "{t}");
-                if lk.input == LanesInput::Q8 {
-                    assert_eq!(lk.block % 32, 0, "{t}");
-                }
-            }
         }
     }
 

@@ -21,6 +21,7 @@ pub mod cpudot;
 pub mod decode;
 pub mod dequant;
 pub mod gpu;
+pub mod lanes;
 pub mod source;
 pub mod unitgen;
 
