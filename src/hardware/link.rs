@@ -96,7 +96,7 @@ pub const LINKS: &[Link] = &[
     },
     Link {
         id: "tb5",
-        name: "Thunderbolt 5 (RPC over IP)",
+        name: "Thunderbolt 5 (IP over Thunderbolt)",
         bandwidth_bytes_per_s: 10.0 * GB,
         latency_s: 50.0 * US,
         rpc: true,
@@ -105,7 +105,7 @@ pub const LINKS: &[Link] = &[
     },
     Link {
         id: "tb4",
-        name: "Thunderbolt 4 (RPC over IP)",
+        name: "Thunderbolt 4 (IP over Thunderbolt)",
         bandwidth_bytes_per_s: 5.0 * GB,
         latency_s: 50.0 * US,
         rpc: true,
