@@ -49,6 +49,8 @@ pub struct Act {
     pub d: Vec<f32>,
     /// Q8_K only: sum of each 16 consecutive `qs`.
     pub bsums: Vec<i16>,
+    /// Q8_0 only: `d · Σqs` of each block (the offset-binary kernels' correction term).
+    pub dsum: Vec<f32>,
 }
 
 /// A window of `k` input elements: the f32 values and, for quantized kinds, their blocks.
@@ -58,6 +60,7 @@ pub struct ActRef<'a> {
     pub qs: &'a [i8],
     pub d: &'a [f32],
     pub bsums: &'a [i16],
+    pub dsum: &'a [f32],
 }
 
 impl Act {
@@ -79,18 +82,21 @@ impl Act {
                 qs: &[],
                 d: &[],
                 bsums: &[],
+                dsum: &[],
             },
             ActKind::Q8_0 => ActRef {
                 x,
                 qs: &self.qs[offset..offset + k],
                 d: &self.d[offset / QK8_0..(offset + k) / QK8_0],
                 bsums: &[],
+                dsum: &self.dsum[offset / QK8_0..(offset + k) / QK8_0],
             },
             ActKind::Q8K => ActRef {
                 x,
                 qs: &self.qs[offset..offset + k],
                 d: &self.d[offset / QK_K..(offset + k) / QK_K],
                 bsums: &self.bsums[offset / 16..(offset + k) / 16],
+                dsum: &[],
             },
         }
     }
@@ -100,11 +106,13 @@ impl Act {
 fn quantize_q8_0(x: &[f32], a: &mut Act) {
     a.qs.resize(x.len(), 0);
     a.d.resize(x.len() / QK8_0, 0.0);
+    a.dsum.resize(x.len() / QK8_0, 0.0);
     a.bsums.clear();
-    for ((xb, qb), d) in x
+    for (((xb, qb), d), ds) in x
         .chunks_exact(QK8_0)
         .zip(a.qs.chunks_exact_mut(QK8_0))
         .zip(a.d.iter_mut())
+        .zip(a.dsum.iter_mut())
     {
         let amax = xb.iter().fold(0f32, |m, v| m.max(v.abs()));
         let dd = amax / 127.0;
@@ -113,6 +121,7 @@ fn quantize_q8_0(x: &[f32], a: &mut Act) {
             *q = (v * id).round() as i8;
         }
         *d = dd;
+        *ds = dd * qb.iter().map(|&q| q as i32).sum::<i32>() as f32;
     }
 }
 
@@ -121,6 +130,7 @@ fn quantize_q8_k(x: &[f32], a: &mut Act) {
     a.qs.resize(x.len(), 0);
     a.d.resize(x.len() / QK_K, 0.0);
     a.bsums.resize(x.len() / 16, 0);
+    a.dsum.clear();
     for (((xb, qb), d), bs) in x
         .chunks_exact(QK_K)
         .zip(a.qs.chunks_exact_mut(QK_K))
@@ -160,6 +170,10 @@ pub enum Level {
     Scalar,
     /// x86-64 AVX2 + FMA + F16C.
     Avx2,
+    /// x86-64 AVX-512 (F, BW, VL) with VNNI, on top of `Avx2`: 512-bit `vpdpbusd` kernels for
+    /// Q8_0 and Q4_0 (two blocks per register, weights offset to unsigned bytes); the other types
+    /// run their `Avx2` kernels.
+    Avx512,
 }
 
 impl Level {
@@ -168,6 +182,7 @@ impl Level {
             Level::Reference => "reference",
             Level::Scalar => "scalar",
             Level::Avx2 => "avx2",
+            Level::Avx512 => "avx512",
         }
     }
 }
@@ -183,6 +198,13 @@ pub fn available_levels() -> Vec<Level> {
             && std::arch::is_x86_feature_detected!("f16c")
         {
             v.push(Level::Avx2);
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+                && std::arch::is_x86_feature_detected!("avx512vnni")
+            {
+                v.push(Level::Avx512);
+            }
         }
     }
     v
@@ -243,7 +265,11 @@ impl Kernel {
         match (lvl, ty) {
             (Level::Reference, _) => Kernel::Reference(ty),
             #[cfg(target_arch = "x86_64")]
-            (Level::Avx2, T::F32 | T::F16 | T::BF16) => fast(
+            (Level::Avx512, T::Q8_0) => fast(x86::q8_0_avx512, Q8_0),
+            #[cfg(target_arch = "x86_64")]
+            (Level::Avx512, T::Q4_0) => fast(x86::q4_0_avx512, Q8_0),
+            #[cfg(target_arch = "x86_64")]
+            (Level::Avx2 | Level::Avx512, T::F32 | T::F16 | T::BF16) => fast(
                 match ty {
                     T::F32 => x86::f32_avx2,
                     T::F16 => x86::f16_avx2,
@@ -256,9 +282,9 @@ impl Kernel {
             #[cfg(target_arch = "x86_64")]
             (Level::Avx2, T::Q4_0) => fast(x86::q4_0_avx2, Q8_0),
             #[cfg(target_arch = "x86_64")]
-            (Level::Avx2, T::Q4_K) => fast(x86::q4_k_avx2, Q8K),
+            (Level::Avx2 | Level::Avx512, T::Q4_K) => fast(x86::q4_k_avx2, Q8K),
             #[cfg(target_arch = "x86_64")]
-            (Level::Avx2, T::Q6_K) => fast(x86::q6_k_avx2, Q8K),
+            (Level::Avx2 | Level::Avx512, T::Q6_K) => fast(x86::q6_k_avx2, Q8K),
             (_, T::Q8_0) => fast(scalar::q8_0, Q8_0),
             (_, T::Q4_0) => fast(scalar::q4_0, Q8_0),
             (_, T::Q4_K) => fast(scalar::q4_k, Q8K),
@@ -509,6 +535,169 @@ mod x86 {
     }
 
     q8_kernels!(q8_0_a2, q4_0_a2, "avx2,fma,f16c", us8_avx2);
+
+
+    /// The 8 f16 scales at `p`, `p + stride`, ... as f32 (F16C).
+    ///
+    /// # Safety
+    /// `p + 7·stride + 2` bytes must be readable.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn scales8(p: *const u8, stride: usize) -> __m256 {
+        // SAFETY: the caller's range
+        let h = |j: usize| unsafe { (p.add(j * stride) as *const u16).read_unaligned() } as i16;
+        _mm256_cvtph_ps(_mm_set_epi16(
+            h(7),
+            h(6),
+            h(5),
+            h(4),
+            h(3),
+            h(2),
+            h(1),
+            h(0),
+        ))
+    }
+
+    /// Lane indices that spread scale `2p` over lanes 0-7 and `2p + 1` over lanes 8-15.
+    static IDX_Q8: [[i32; 16]; 4] = {
+        let mut t = [[0i32; 16]; 4];
+        let mut p = 0;
+        while p < 4 {
+            let mut l = 0;
+            while l < 16 {
+                t[p][l] = (2 * p + l / 8) as i32;
+                l += 1;
+            }
+            p += 1;
+        }
+        t
+    };
+
+    /// Lane indices for Q4_0's pair layout `[b0 low, b1 low, b0 high, b1 high]` (4 lanes each).
+    static IDX_Q4: [[i32; 16]; 4] = {
+        let mut t = [[0i32; 16]; 4];
+        let mut p = 0;
+        while p < 4 {
+            let mut l = 0;
+            while l < 16 {
+                t[p][l] = (2 * p + (l / 4) % 2) as i32;
+                l += 1;
+            }
+            p += 1;
+        }
+        t
+    };
+
+    /// The integer dot of one Q8_0-input block with 32 signed weight bytes (tails).
+    #[inline]
+    fn dot_i8(w: &[u8], y: &[i8]) -> i32 {
+        w.iter().zip(y).map(|(&a, &b)| (a as i8) as i32 * b as i32).sum()
+    }
+
+    /// Q8_0 × Q8_0 with 512-bit VNNI. The weights are flipped to offset binary (`w ^ 0x80 =
+    /// w + 128` as u8) so one `vpdpbusd` does the signed product: `Σ(w+128)·y = Σw·y + 128·Σy`,
+    /// and the `128·Σy` part comes off at the end through the input's `d·Σy` per block.
+    /// Eight blocks per step: their scales converted in one `vcvtph2ps`, two blocks per register.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    fn q8_0_512(w: &[u8], a: &ActRef<'_>) -> f32 {
+        let nb = a.qs.len() / QK8_0;
+        assert!(w.len() >= 34 * nb && a.d.len() >= nb && a.dsum.len() >= nb);
+        let (wp, yp) = (w.as_ptr(), a.qs.as_ptr());
+        let flip = _mm512_set1_epi8(-128);
+        // SAFETY: static tables of 16 i32
+        let idx: [__m512i; 4] =
+            std::array::from_fn(|p| unsafe { _mm512_loadu_si512(IDX_Q8[p].as_ptr().cast()) });
+        let mut acc = [_mm512_setzero_ps(); 2];
+        let mut corr = _mm256_setzero_ps();
+        let mut i = 0;
+        while i + 8 <= nb {
+            let o = 34 * i;
+            // SAFETY: blocks i..i+8 lie within w (34 bytes each) and qs/d/dsum (checked above)
+            unsafe {
+                let dw = scales8(wp.add(o), 34);
+                let s = _mm256_mul_ps(dw, _mm256_loadu_ps(a.d.as_ptr().add(i)));
+                corr = _mm256_fmadd_ps(dw, _mm256_loadu_ps(a.dsum.as_ptr().add(i)), corr);
+                let s = _mm512_castps256_ps512(s);
+                for (p, ix) in idx.iter().enumerate() {
+                    let b = o + 68 * p;
+                    let lo = _mm256_loadu_si256(wp.add(b + 2).cast());
+                    let hi = _mm256_loadu_si256(wp.add(b + 36).cast());
+                    let wz = _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi);
+                    let y = _mm512_loadu_si512(yp.add(32 * i + 64 * p).cast());
+                    let dp = _mm512_dpbusd_epi32(
+                        _mm512_setzero_si512(),
+                        _mm512_xor_si512(wz, flip),
+                        y,
+                    );
+                    let sv = _mm512_permutexvar_ps(*ix, s);
+                    acc[p & 1] = _mm512_fmadd_ps(sv, _mm512_cvtepi32_ps(dp), acc[p & 1]);
+                }
+            }
+            i += 8;
+        }
+        let mut sum = _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) - 128.0 * hsum(corr);
+        for j in i..nb {
+            let o = 34 * j;
+            sum += h2f(w, o) * a.d[j] * dot_i8(&w[o + 2..o + 34], &a.qs[32 * j..32 * j + 32]) as f32;
+        }
+        sum
+    }
+
+    /// Q4_0 × Q8_0 with 512-bit VNNI: the nibbles (0..15) are the unsigned operand as stored, the
+    /// `−8` offset comes off at the end as `8·Σy`. Two blocks per register in the order
+    /// `[b0 low nibbles, b1 low, b0 high, b1 high]`, the input's 16-byte quarters shuffled to match.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    fn q4_0_512(w: &[u8], a: &ActRef<'_>) -> f32 {
+        let nb = a.qs.len() / QK8_0;
+        assert!(w.len() >= 18 * nb && a.d.len() >= nb && a.dsum.len() >= nb);
+        let (wp, yp) = (w.as_ptr(), a.qs.as_ptr());
+        let m4 = _mm512_set1_epi8(0xF);
+        // SAFETY: static tables of 16 i32
+        let idx: [__m512i; 4] =
+            std::array::from_fn(|p| unsafe { _mm512_loadu_si512(IDX_Q4[p].as_ptr().cast()) });
+        let mut acc = [_mm512_setzero_ps(); 2];
+        let mut corr = _mm256_setzero_ps();
+        let mut i = 0;
+        while i + 8 <= nb {
+            let o = 18 * i;
+            // SAFETY: blocks i..i+8 lie within w (18 bytes each) and qs/d/dsum (checked above)
+            unsafe {
+                let dw = scales8(wp.add(o), 18);
+                let s = _mm256_mul_ps(dw, _mm256_loadu_ps(a.d.as_ptr().add(i)));
+                corr = _mm256_fmadd_ps(dw, _mm256_loadu_ps(a.dsum.as_ptr().add(i)), corr);
+                let s = _mm512_castps256_ps512(s);
+                for (p, ix) in idx.iter().enumerate() {
+                    let b = o + 36 * p;
+                    let t = _mm256_inserti128_si256::<1>(
+                        _mm256_castsi128_si256(_mm_loadu_si128(wp.add(b + 2).cast())),
+                        _mm_loadu_si128(wp.add(b + 20).cast()),
+                    );
+                    let z = _mm512_inserti64x4::<1>(
+                        _mm512_castsi256_si512(t),
+                        _mm256_srli_epi16::<4>(t),
+                    );
+                    let y = _mm512_loadu_si512(yp.add(32 * i + 64 * p).cast());
+                    let y = _mm512_shuffle_i64x2::<0b11_01_10_00>(y, y);
+                    let dp =
+                        _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(z, m4), y);
+                    let sv = _mm512_permutexvar_ps(*ix, s);
+                    acc[p & 1] = _mm512_fmadd_ps(sv, _mm512_cvtepi32_ps(dp), acc[p & 1]);
+                }
+            }
+            i += 8;
+        }
+        let mut sum = _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) - 8.0 * hsum(corr);
+        for j in i..nb {
+            let (o, y) = (18 * j, &a.qs[32 * j..32 * j + 32]);
+            let mut sumi = 0i32;
+            for l in 0..16 {
+                sumi += ((w[o + 2 + l] & 0xF) as i32 - 8) * y[l] as i32
+                    + ((w[o + 2 + l] >> 4) as i32 - 8) * y[l + 16] as i32;
+            }
+            sum += h2f(w, o) * a.d[j] * sumi as f32;
+        }
+        sum
+    }
 
     /// Q4_K × Q8_K (ggml `ggml_vec_dot_q4_K_q8_K`, AVX2 branch).
     #[target_feature(enable = "avx2,fma,f16c")]
@@ -767,6 +956,14 @@ mod x86 {
     }
     pub fn q4_0_avx2(w: &[u8], a: &ActRef<'_>) -> f32 {
         unsafe { q4_0_a2(w, a) }
+    }
+    // SAFETY (these two): `Kernel::at` returns them only at `Level::Avx512`, which
+    // `available_levels()` lists only with AVX-512 F/BW/VL/VNNI besides AVX2, FMA and F16C.
+    pub fn q8_0_avx512(w: &[u8], a: &ActRef<'_>) -> f32 {
+        unsafe { q8_0_512(w, a) }
+    }
+    pub fn q4_0_avx512(w: &[u8], a: &ActRef<'_>) -> f32 {
+        unsafe { q4_0_512(w, a) }
     }
     pub fn q4_k_avx2(w: &[u8], a: &ActRef<'_>) -> f32 {
         unsafe { q4_k(w, a) }
