@@ -9,12 +9,18 @@
 //! take the f32 input as is (F16C `vcvtph2ps` then FMA). Every other type falls back to the reference
 //! [`dot_row_unchecked`] (decode one block to a stack array, then dot).
 //!
-//! Levels ([`Level`]): `Avx2` (x86-64 with AVX2/FMA/F16C), `Scalar` (portable Rust with the same
-//! integer arithmetic; what non-x86 targets run), `Reference` (the old path: [`dot_row_unchecked`] for
-//! every type, f32 input). `HEADROOM_CPU_KERNELS=reference|scalar|avx2` forces a level (benchmarks,
-//! before/after); a level the CPU lacks falls back to the best one it has. AVX-512 VNNI
-//! (`vpdpbusd`) was tried for Q8_0/Q4_0 and dropped: on the Zen 5 machine of docs/benchmarks.md it
-//! was slower (Q8_0 15.7 against 23.4 GB/s per core in cache) or equal (Q4_0).
+//! Levels ([`Level`]): `Avx512` (AVX-512 F/BW/VL/VNNI: 512-bit Q8_0, Q4_0 and Q4_K kernels, the
+//! rest as `Avx2`), `Avx2` (x86-64 with AVX2/FMA/F16C), `Scalar` (portable Rust with the same integer
+//! arithmetic; what non-x86 targets run), `Reference` (the old path: [`dot_row_unchecked`] for every
+//! type, f32 input). `HEADROOM_CPU_KERNELS=reference|scalar|avx2|avx512` forces a level (benchmarks,
+//! before/after); a level the CPU lacks falls back to the best one it has.
+//!
+//! The 512-bit Q8_0/Q4_0 kernels read the stored layout as is (no repacking): two blocks per
+//! register, the eight f16 scales of eight blocks converted by one `vcvtph2ps`, and one `vpdpbusd`
+//! per two blocks on the weights made unsigned (Q8_0: `w ^ 0x80 = w + 128`; Q4_0: the raw nibbles),
+//! the offset taken off once per row through the input's per-block `d·Σq` ([`Act::dsum`]). A first
+//! 256-bit VNNI try that kept ggml's one-block-per-step loop and sign trick was slower than AVX2; this
+//! layout runs 3× AVX2 in cache on Zen 5 (docs/benchmarks.md). The SIMD kernels prefetch 2 KiB ahead.
 //!
 //! Correctness (tests/measure_cpudot.rs): for every supported type on random blocks, each level's
 //! fused dot equals dequantize-then-dot within the bound set by quantizing the input (exactly derived
@@ -513,6 +519,7 @@ mod x86 {
                 let mut acc = [_mm256_setzero_ps(); 2];
                 for i in 0..nb {
                     let o = 34 * i;
+                    prefetch(wp, o, 1);
                     let d = _mm256_set1_ps(h2f(w, o) * a.d[i]);
                     // SAFETY: 32 bytes at o+2 end at 34(i+1) <= w.len(); 32 at 32i end <= qs.len()
                     let (qx, qy) = unsafe {
@@ -540,6 +547,7 @@ mod x86 {
                 let mut acc = [_mm256_setzero_ps(); 2];
                 for i in 0..nb {
                     let o = 18 * i;
+                    prefetch(wp, o, 1);
                     let d = _mm256_set1_ps(h2f(w, o) * a.d[i]);
                     // SAFETY: 16 bytes at o+2 end at 18(i+1) <= w.len(); 32 at 32i end <= qs.len()
                     let (t, qy) = unsafe {
@@ -839,6 +847,7 @@ mod x86 {
         let mut acc_m = _mm_setzero_ps();
         for i in 0..nb {
             let o = 144 * i;
+            prefetch(wp, o, 3);
             let d = a.d[i] * h2f(w, o);
             let dmin = -a.d[i] * h2f(w, o + 2);
             // (a plain fn, not a closure: closures in a target_feature fn are not inlined)
@@ -907,6 +916,7 @@ mod x86 {
         let mut acc = _mm256_setzero_ps();
         for i in 0..nb {
             let o = 210 * i;
+            prefetch(wp, o, 4);
             let d = a.d[i] * h2f(w, o + 208);
             // SAFETY: 16 i16 at 16i end <= bsums.len(); 16 bytes at o+192 end <= o+208
             let (q8sums, scales) = unsafe {
@@ -1010,6 +1020,7 @@ mod x86 {
         let widen =
             |h: __m128i| _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h)));
         while i + 32 <= n {
+            prefetch(wp, 2 * i, 1);
             for (u, a) in acc.iter_mut().enumerate() {
                 let e = i + 8 * u;
                 // SAFETY: e + 8 <= n
@@ -1042,6 +1053,7 @@ mod x86 {
         let mut acc = [_mm256_setzero_ps(); 4];
         let mut i = 0;
         while i + 32 <= n {
+            prefetch(wp, 4 * i, 2);
             for (u, a) in acc.iter_mut().enumerate() {
                 let e = i + 8 * u;
                 // SAFETY: e + 8 <= n
