@@ -56,7 +56,7 @@ fn wanted(var: &str, name: &str) -> bool {
     std::env::var(var)
         .ok()
         .filter(|v| !v.is_empty())
-        .map_or(true, |v| v.split(',').any(|s| s == name))
+        .is_none_or(|v| v.split(',').any(|s| s == name))
 }
 
 fn kernels(n: usize, read: f64) {
