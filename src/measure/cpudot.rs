@@ -20,7 +20,7 @@
 //! per two blocks on the weights made unsigned (Q8_0: `w ^ 0x80 = w + 128`; Q4_0: the raw nibbles),
 //! the offset taken off once per row through the input's per-block `d·Σq` ([`Act::dsum`]). A first
 //! 256-bit VNNI try that kept ggml's one-block-per-step loop and sign trick was slower than AVX2; this
-//! layout runs 3× AVX2 in cache on Zen 5 (docs/benchmarks.md). The SIMD kernels prefetch 2 KiB ahead.
+//! layout runs 3× AVX2 in cache on Zen 5 (docs/benchmarks.md). The SIMD kernels prefetch 8 KiB ahead.
 //!
 //! Correctness (tests/measure_cpudot.rs): for every supported type on random blocks, each level's
 //! fused dot equals dequantize-then-dot within the bound set by quantizing the input (exactly derived
@@ -470,10 +470,11 @@ mod x86 {
     }
 
     /// How far ahead of the bytes being read the kernels prefetch (bytes). Rows are contiguous in a
-    /// chunk, so this reaches into the next row; past the matrix the hint is harmless (the address is
-    /// only formed with `wrapping_add`, never read). 2 KiB measured best on the Zen 5 machine of
-    /// docs/benchmarks.md (+10–20% over none on 512 MiB matrices; 1–4 KiB within noise).
-    const PREFETCH: usize = 2048;
+    /// work item, so this reaches into the next rows; past the matrix the hint is harmless (the
+    /// address is only formed with `wrapping_add`, never read). On the Zen 5 machine of
+    /// docs/benchmarks.md: with the host at ~45 GB/s, 2–16 KiB were within noise of each other and
+    /// 10–20% over none; at ~75 GB/s 8 KiB beat 2 KiB by ~10% (more bytes in flight per core).
+    const PREFETCH: usize = 8192;
 
     /// Prefetch `lines` cache lines starting `PREFETCH` bytes past `p + o`.
     #[inline(always)]
