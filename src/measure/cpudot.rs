@@ -607,17 +607,17 @@ mod x86 {
         t
     };
 
-    /// Lane indices for Q4_0's pair layout `[b0 low, b1 low, b0 high, b1 high]` (4 lanes each).
-    static IDX_Q4: [[i32; 16]; 4] = {
-        let mut t = [[0i32; 16]; 4];
-        let mut p = 0;
-        while p < 4 {
+    /// Lane indices that spread scale `4q + b` over lanes `4b..4b+4` (Q4_0, four blocks per register).
+    static IDX_Q4: [[i32; 16]; 2] = {
+        let mut t = [[0i32; 16]; 2];
+        let mut q = 0;
+        while q < 2 {
             let mut l = 0;
             while l < 16 {
-                t[p][l] = (2 * p + (l / 4) % 2) as i32;
+                t[q][l] = (4 * q + l / 4) as i32;
                 l += 1;
             }
-            p += 1;
+            q += 1;
         }
         t
     };
@@ -680,8 +680,9 @@ mod x86 {
     }
 
     /// Q4_0 × Q8_0 with 512-bit VNNI: the nibbles (0..15) are the unsigned operand as stored, the
-    /// `−8` offset comes off at the end as `8·Σy`. Two blocks per register in the order
-    /// `[b0 low nibbles, b1 low, b0 high, b1 high]`, the input's 16-byte quarters shuffled to match.
+    /// `−8` offset comes off at the end as `8·Σy`. Four blocks per step: their 16 nibble bytes side by
+    /// side in one register, low nibbles then high nibbles against the input's matching 16-byte
+    /// quarters (two `vshufi64x2`), both products into one accumulator (lanes `4b..4b+4` = block `b`).
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
     fn q4_0_512(w: &[u8], a: &ActRef<'_>) -> f32 {
         let nb = a.qs.len() / QK8_0;
@@ -689,8 +690,8 @@ mod x86 {
         let (wp, yp) = (w.as_ptr(), a.qs.as_ptr());
         let m4 = _mm512_set1_epi8(0xF);
         // SAFETY: static tables of 16 i32
-        let idx: [__m512i; 4] =
-            std::array::from_fn(|p| unsafe { _mm512_loadu_si512(IDX_Q4[p].as_ptr().cast()) });
+        let idx: [__m512i; 2] =
+            std::array::from_fn(|q| unsafe { _mm512_loadu_si512(IDX_Q4[q].as_ptr().cast()) });
         let mut acc = [_mm512_setzero_ps(); 2];
         let mut corr = _mm256_setzero_ps();
         let mut i = 0;
@@ -703,22 +704,22 @@ mod x86 {
                 let s = _mm256_mul_ps(dw, _mm256_loadu_ps(a.d.as_ptr().add(i)));
                 corr = _mm256_fmadd_ps(dw, _mm256_loadu_ps(a.dsum.as_ptr().add(i)), corr);
                 let s = _mm512_castps256_ps512(s);
-                for (p, ix) in idx.iter().enumerate() {
-                    let b = o + 36 * p;
-                    let t = _mm256_inserti128_si256::<1>(
-                        _mm256_castsi128_si256(_mm_loadu_si128(wp.add(b + 2).cast())),
-                        _mm_loadu_si128(wp.add(b + 20).cast()),
-                    );
-                    let z = _mm512_inserti64x4::<1>(
-                        _mm512_castsi256_si512(t),
-                        _mm256_srli_epi16::<4>(t),
-                    );
-                    let y = _mm512_loadu_si512(yp.add(32 * i + 64 * p).cast());
-                    let y = _mm512_shuffle_i64x2::<0b11_01_10_00>(y, y);
+                for (q, ix) in idx.iter().enumerate() {
+                    let b = o + 72 * q;
+                    let z = _mm512_castsi128_si512(_mm_loadu_si128(wp.add(b + 2).cast()));
+                    let z = _mm512_inserti32x4::<1>(z, _mm_loadu_si128(wp.add(b + 20).cast()));
+                    let z = _mm512_inserti32x4::<2>(z, _mm_loadu_si128(wp.add(b + 38).cast()));
+                    let z = _mm512_inserti32x4::<3>(z, _mm_loadu_si128(wp.add(b + 56).cast()));
+                    let y0 = _mm512_loadu_si512(yp.add(32 * i + 128 * q).cast());
+                    let y1 = _mm512_loadu_si512(yp.add(32 * i + 128 * q + 64).cast());
+                    let ylo = _mm512_shuffle_i64x2::<0b10_00_10_00>(y0, y1);
+                    let yhi = _mm512_shuffle_i64x2::<0b11_01_11_01>(y0, y1);
                     let dp =
-                        _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(z, m4), y);
+                        _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(z, m4), ylo);
+                    let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(z), m4);
+                    let dp = _mm512_dpbusd_epi32(dp, hi, yhi);
                     let sv = _mm512_permutexvar_ps(*ix, s);
-                    acc[p & 1] = _mm512_fmadd_ps(sv, _mm512_cvtepi32_ps(dp), acc[p & 1]);
+                    acc[q] = _mm512_fmadd_ps(sv, _mm512_cvtepi32_ps(dp), acc[q]);
                 }
             }
             i += 8;
