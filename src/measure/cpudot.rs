@@ -292,7 +292,9 @@ impl Kernel {
             #[cfg(target_arch = "x86_64")]
             (Level::Avx512, T::Q4_K) => fast(x86::q4_k_avx512, Q8K),
             #[cfg(target_arch = "x86_64")]
-            (Level::Avx2 | Level::Avx512, T::Q6_K) => fast(x86::q6_k_avx2, Q8K),
+            (Level::Avx2, T::Q6_K) => fast(x86::q6_k_avx2, Q8K),
+            #[cfg(target_arch = "x86_64")]
+            (Level::Avx512, T::Q6_K) => fast(x86::q6_k_avx512, Q8K),
             (_, T::Q8_0) => fast(scalar::q8_0, Q8_0),
             (_, T::Q4_0) => fast(scalar::q4_0, Q8_0),
             (_, T::Q4_K) => fast(scalar::q4_k, Q8K),
@@ -831,6 +833,93 @@ mod x86 {
         _mm512_reduce_add_ps(acc) + _mm_cvtss_f32(m)
     }
 
+    /// i16 lane indices for Q6_K, both halves of a super-block in one register: for the `k`-th
+    /// 32-element quarter of each half, lanes 0–15 take the half-0 scales `2k`, `2k + 1` (16 elements
+    /// each), lanes 16–31 the half-1 scales `8 + 2k`, `8 + 2k + 1`.
+    static IDX_Q6: [[i16; 32]; 4] = {
+        let mut t = [[0i16; 32]; 4];
+        let mut k = 0;
+        while k < 4 {
+            let mut l = 0;
+            while l < 32 {
+                t[k][l] = ((l / 16) * 8 + 2 * k + (l % 16) / 8) as i16;
+                l += 1;
+            }
+            k += 1;
+        }
+        t
+    };
+
+    /// Q6_K × Q8_K with 512-bit registers: the two 128-element halves of a super-block side by side
+    /// (ggml's AVX2 arithmetic at twice the width), `vpmaddubsw` then `vpdpwssd` by the 16-element
+    /// scales; the `−32` offset through the input's 16-element sums as in the AVX2 kernel.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    fn q6_k_512(w: &[u8], a: &ActRef<'_>) -> f32 {
+        let nb = a.qs.len() / QK_K;
+        assert!(w.len() >= 210 * nb && a.d.len() >= nb && a.bsums.len() >= 16 * nb);
+        let (wp, yp, sp) = (w.as_ptr(), a.qs.as_ptr(), a.bsums.as_ptr());
+        let m3 = _mm512_set1_epi8(3);
+        let m15 = _mm512_set1_epi8(15);
+        let m12 = _mm512_set1_epi8(12);
+        let m48 = _mm512_set1_epi8(48);
+        let m192 = _mm512_set1_epi8(-64);
+        // SAFETY: static tables of 32 i16
+        let idx: [__m512i; 4] =
+            std::array::from_fn(|k| unsafe { _mm512_loadu_si512(IDX_Q6[k].as_ptr().cast()) });
+        let mut acc = _mm512_setzero_ps();
+        for i in 0..nb {
+            let o = 210 * i;
+            prefetch(wp, o, 4);
+            let d = a.d[i] * h2f(w, o + 208);
+            // SAFETY: ql 128 bytes at o, qh 64 at o+128, scales 16 at o+192 (end <= o+208); 256
+            // input bytes at 256i and 16 sums at 16i (within qs and bsums, checked above)
+            let sumi = unsafe {
+                let two = |p: *const u8, q: *const u8| {
+                    _mm512_inserti64x4::<1>(
+                        _mm512_castsi256_si512(_mm256_loadu_si256(p.cast())),
+                        _mm256_loadu_si256(q.cast()),
+                    )
+                };
+                let (y, ql) = (yp.add(256 * i).cast::<u8>(), wp.add(o));
+                let a1 = two(ql, ql.add(64));
+                let b1 = two(ql.add(32), ql.add(96));
+                let h = _mm512_loadu_si512(wp.add(o + 128).cast());
+                let scales = _mm_loadu_si128(wp.add(o + 192).cast());
+                let q8sums = _mm256_loadu_si256(sp.add(16 * i) as *const __m256i);
+                let scales16 = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(scales));
+                let q = [
+                    _mm512_or_si512(
+                        _mm512_and_si512(a1, m15),
+                        _mm512_slli_epi16::<4>(_mm512_and_si512(h, m3)),
+                    ),
+                    _mm512_or_si512(
+                        _mm512_and_si512(b1, m15),
+                        _mm512_slli_epi16::<2>(_mm512_and_si512(h, m12)),
+                    ),
+                    _mm512_or_si512(
+                        _mm512_and_si512(_mm512_srli_epi16::<4>(a1), m15),
+                        _mm512_and_si512(h, m48),
+                    ),
+                    _mm512_or_si512(
+                        _mm512_and_si512(_mm512_srli_epi16::<4>(b1), m15),
+                        _mm512_srli_epi16::<2>(_mm512_and_si512(h, m192)),
+                    ),
+                ];
+                let mut sumi = _mm512_setzero_si512();
+                for (k, (qk, ix)) in q.iter().zip(&idx).enumerate() {
+                    let yk = two(y.add(32 * k), y.add(128 + 32 * k));
+                    let sk = _mm512_permutexvar_epi16(*ix, scales16);
+                    sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(*qk, yk), sk);
+                }
+                let sub =
+                    _mm256_slli_epi32::<5>(_mm256_madd_epi16(q8sums, _mm256_cvtepi8_epi16(scales)));
+                _mm512_sub_epi32(sumi, _mm512_zextsi256_si512(sub))
+            };
+            acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
+        }
+        _mm512_reduce_add_ps(acc)
+    }
+
     /// Q4_K × Q8_K (ggml `ggml_vec_dot_q4_K_q8_K`, AVX2 branch).
     #[target_feature(enable = "avx2,fma,f16c")]
     fn q4_k(w: &[u8], a: &ActRef<'_>) -> f32 {
@@ -1087,7 +1176,7 @@ mod x86 {
     pub fn q4_0_avx2(w: &[u8], a: &ActRef<'_>) -> f32 {
         unsafe { q4_0_a2(w, a) }
     }
-    // SAFETY (these three): `Kernel::at` returns them only at `Level::Avx512`, which
+    // SAFETY (these four): `Kernel::at` returns them only at `Level::Avx512`, which
     // `available_levels()` lists only with AVX-512 F/BW/VL/VNNI besides AVX2, FMA and F16C.
     pub fn q8_0_avx512(w: &[u8], a: &ActRef<'_>) -> f32 {
         unsafe { q8_0_512(w, a) }
@@ -1097,6 +1186,9 @@ mod x86 {
     }
     pub fn q4_k_avx512(w: &[u8], a: &ActRef<'_>) -> f32 {
         unsafe { q4_k_512(w, a) }
+    }
+    pub fn q6_k_avx512(w: &[u8], a: &ActRef<'_>) -> f32 {
+        unsafe { q6_k_512(w, a) }
     }
     pub fn q4_k_avx2(w: &[u8], a: &ActRef<'_>) -> f32 {
         unsafe { q4_k(w, a) }
