@@ -781,10 +781,15 @@ mod x86 {
         for i in 0..nb {
             let o = 144 * i;
             prefetch(wp, o, 3);
-            let d = a.d[i] * h2f(w, o);
-            let dmin = -a.d[i] * h2f(w, o + 2);
-            // (a plain fn, not a closure: closures in a target_feature fn are not inlined)
-            let (u0, u1, u2) = (le32(w, o + 4), le32(w, o + 8), le32(w, o + 12));
+            // SAFETY: 16 bytes at o end <= o + 144 <= w.len() (checked above); read as one array so the
+            // scale words need no bounds checks
+            let head = unsafe { (wp.add(o) as *const [u8; 16]).read_unaligned() };
+            let dd = _mm_cvtph_ps(_mm_cvtsi32_si128(i32::from_le_bytes([
+                head[0], head[1], head[2], head[3],
+            ])));
+            let d = a.d[i] * _mm_cvtss_f32(dd);
+            let dmin = -a.d[i] * _mm_cvtss_f32(_mm_movehdup_ps(dd));
+            let (u0, u1, u2) = (le32(&head, 4), le32(&head, 8), le32(&head, 12));
             let mins_lo = u1 & KMASK1;
             let mins_hi = ((u2 >> 4) & KMASK2) | (((u1 >> 6) & KMASK3) << 4);
             let sc_lo = u0 & KMASK1;
