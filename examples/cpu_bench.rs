@@ -4,7 +4,8 @@
 //! 2. `kernels`: each type's threaded matvec (the decode's own `cpu::run_at`: chunked rows, spinning
 //!    barrier) over a 512 MiB matrix of 4096-wide rows, at every kernel level this CPU has; the
 //!    `reference` level is the path before the fused kernels;
-//! 3. any GGUF files named: the end-to-end CPU decode (`measure`, context 256, 32 timed tokens, 5
+//! 3. `hot` (alone): each kernel with a 256 KiB matrix in cache, one thread (the compute ceiling);
+//! 4. any GGUF files named: the end-to-end CPU decode (`measure`, context 256, 32 timed tokens, 5
 //!    runs: median and best), as `headroom measure FILE --backend cpu` runs it.
 //!
 //! The machine these numbers come from is shared: each figure is also given as its best run, the

@@ -117,6 +117,20 @@ fn fast_kernels_exist_for_the_common_types() {
             "{ty}"
         );
     }
+    if available_levels().contains(&Level::Avx512) {
+        for ty in [
+            TensorType::Q8_0,
+            TensorType::Q4_0,
+            TensorType::Q4_K,
+            TensorType::Q6_K,
+            TensorType::F16,
+        ] {
+            assert!(
+                matches!(Kernel::at(ty, Level::Avx512), Kernel::Fast { .. }),
+                "{ty}"
+            );
+        }
+    }
     if available_levels().contains(&Level::Avx2) {
         for ty in [TensorType::F16, TensorType::BF16, TensorType::F32] {
             assert!(
