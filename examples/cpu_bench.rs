@@ -4,14 +4,16 @@
 //! 2. `kernels`: each type's threaded matvec (the decode's own `cpu::run_at`: chunked rows, spinning
 //!    barrier) over a 512 MiB matrix of 4096-wide rows, at every kernel level this CPU has; the
 //!    `reference` level is the path before the fused kernels;
-//! 3. any GGUF files named: the end-to-end CPU decode (`measure`, context 256, 32 timed tokens, 5
+//! 3. `hot` (alone): each kernel with a 256 KiB matrix in cache, one thread (the compute ceiling);
+//! 4. any GGUF files named: the end-to-end CPU decode (`measure`, context 256, 32 timed tokens, 5
 //!    runs: median and best), as `headroom measure FILE --backend cpu` runs it.
 //!
 //! The machine these numbers come from is shared: each figure is also given as its best run, the
 //! run least disturbed by other processes (docs/benchmarks.md says how the load was handled).
 //!
 //! `cargo run --release --example cpu_bench -- [read] [kernels] [FILE.gguf ...]`
-//! (`HEADROOM_CPU_BENCH_THREADS` sets the thread count; default: all cores.)
+//! (`HEADROOM_CPU_BENCH_THREADS` sets the thread count, default all cores;
+//! `HEADROOM_CPU_BENCH_TYPES=Q8_0,Q4_0` and `HEADROOM_CPU_BENCH_LEVELS=avx2,avx512` narrow `kernels`.)
 
 use headroom::measure::cpu::{self, CpuWeight};
 use headroom::measure::cpudot::{Level, available_levels};
@@ -50,6 +52,14 @@ fn read_bandwidth(n: usize) -> (f64, f64) {
     (b / t[0], b / t[t.len() / 2])
 }
 
+/// Whether the comma-separated list in env var `var` names `name` (no variable: everything).
+fn wanted(var: &str, name: &str) -> bool {
+    std::env::var(var)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .is_none_or(|v| v.split(',').any(|s| s == name))
+}
+
 fn kernels(n: usize, read: f64) {
     const K: u64 = 4096;
     const RUNS: usize = 9;
@@ -58,7 +68,10 @@ fn kernels(n: usize, read: f64) {
     );
     println!("| type | level | GB/s (median run) | best run | median / read BW | best / read BW |");
     println!("|---|---|---|---|---|---|");
-    let levels = available_levels();
+    let levels: Vec<Level> = available_levels()
+        .into_iter()
+        .filter(|l| wanted("HEADROOM_CPU_BENCH_LEVELS", l.name()))
+        .collect();
     for ty in [
         TensorType::F16,
         TensorType::BF16,
@@ -69,6 +82,9 @@ fn kernels(n: usize, read: f64) {
         TensorType::Q6_K,
         TensorType::Q5_K,
     ] {
+        if !wanted("HEADROOM_CPU_BENCH_TYPES", ty.name()) {
+            continue;
+        }
         let rb = ty.row_bytes(K).unwrap_or(1);
         let rows = (512u64 << 20) / rb;
         let plan = Plan::dense(vec![Weight {

@@ -64,8 +64,9 @@ fn every_type_every_level_matches_dequantize_then_dot() {
     assert!(levels.contains(&Level::Scalar) && levels.contains(&Level::Reference));
     let mut rng = Rng::new(11);
     for &ty in SUPPORTED {
-        // 8 super-blocks for 256-element types, and an odd length (a tail) for plain floats
-        for k in [2048usize, 4096 + 256, 1000] {
+        // 8 super-blocks for 256-element types, 67 blocks of 32 (a tail after the 8-block steps
+        // of the AVX-512 kernels), and an odd length (a tail) for plain floats
+        for k in [2048usize, 4096 + 256, 67 * 32, 1000] {
             if !(k as u64).is_multiple_of(ty.block_elems()) {
                 continue;
             }
@@ -89,7 +90,7 @@ fn every_type_every_level_matches_dequantize_then_dot() {
                     .unwrap();
                 let mag: f32 = w.iter().zip(&x).map(|(a, b)| (a * b).abs()).sum();
                 for (lvl, _, got) in &results {
-                    if *lvl == Level::Avx2 {
+                    if matches!(*lvl, Level::Avx2 | Level::Avx512) {
                         assert!(
                             (got - scalar).abs() <= 1e-5 * mag + 1e-30,
                             "{ty} k={k} rep {rep}: {} gives {got}, scalar {scalar}",
@@ -115,6 +116,20 @@ fn fast_kernels_exist_for_the_common_types() {
             matches!(Kernel::at(ty, Level::Scalar), Kernel::Fast { .. }),
             "{ty}"
         );
+    }
+    if available_levels().contains(&Level::Avx512) {
+        for ty in [
+            TensorType::Q8_0,
+            TensorType::Q4_0,
+            TensorType::Q4_K,
+            TensorType::Q6_K,
+            TensorType::F16,
+        ] {
+            assert!(
+                matches!(Kernel::at(ty, Level::Avx512), Kernel::Fast { .. }),
+                "{ty}"
+            );
+        }
     }
     if available_levels().contains(&Level::Avx2) {
         for ty in [TensorType::F16, TensorType::BF16, TensorType::F32] {

@@ -1,5 +1,5 @@
 //! The decode on CPU threads: the fallback when no GPU adapter exists. One thread per core lives for
-//! the whole run; each product's rows are shared out in ~64 KiB chunks and a spinning barrier
+//! the whole run; each product's rows are shared out in chunks (eight per thread, at least 64 KiB) and a spinning barrier
 //! separates products, as a real decode's data dependencies would. Rows go through the fused
 //! dequant-dot kernels of [`super::cpudot`] (MLX affine rows through [`MlxRow`]).
 
@@ -156,11 +156,17 @@ impl SpinBarrier {
     }
 }
 
-/// Rows per work item: about 64 KiB of weights, so a thread that falls behind (a shared machine)
-/// leaves the rest of a product to the others.
-fn chunk_rows(w: &Weight) -> u64 {
-    (65536 / w.row_bytes_total().max(1)).max(1)
+/// Rows per work item: an eighth of each thread's even share of the product, and at least ~64 KiB of
+/// weights. Several items per thread let one that falls behind (a shared machine) leave the rest to
+/// the others; long items keep the memory prefetchers streaming (each item starts a cold stream:
+/// fixed 64 KiB items ran 10–25% slower than 1–4 MiB ones on 512 MiB matrices, docs/benchmarks.md).
+fn chunk_rows(w: &Weight, rows: u64, threads: usize) -> u64 {
+    let min = (65536 / w.row_bytes_total().max(1)).max(1);
+    (rows / (threads as u64 * CHUNKS_PER_THREAD)).max(min)
 }
+
+/// Work items per thread and product (see [`chunk_rows`]).
+const CHUNKS_PER_THREAD: u64 = 8;
 
 /// One thread's share of one product: work items taken from `next` until none are left.
 #[allow(clippy::too_many_arguments)]
@@ -172,10 +178,11 @@ fn product(
     next: &AtomicU64,
     x: &[f32],
     act: &mut Act,
+    threads: usize,
 ) -> f32 {
     let w = &plan.weights[op.w];
     let k = w.k as usize;
-    let chunk = chunk_rows(w);
+    let chunk = chunk_rows(w, op.rows, threads);
     let n_chunks = op.rows.div_ceil(chunk);
     let mut acc = 0f32;
     let kern = kernels[op.w];
@@ -276,7 +283,7 @@ pub fn run_at(
         barrier.wait();
         let mut acc = 0f32;
         for (i, op) in ops.iter().enumerate() {
-            acc += product(plan, weights, &kernels, op, &counters[i], &x, act);
+            acc += product(plan, weights, &kernels, op, &counters[i], &x, act, threads);
             barrier.wait();
         }
         acc

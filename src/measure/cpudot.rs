@@ -9,12 +9,18 @@
 //! take the f32 input as is (F16C `vcvtph2ps` then FMA). Every other type falls back to the reference
 //! [`dot_row_unchecked`] (decode one block to a stack array, then dot).
 //!
-//! Levels ([`Level`]): `Avx2` (x86-64 with AVX2/FMA/F16C), `Scalar` (portable Rust with the same
-//! integer arithmetic; what non-x86 targets run), `Reference` (the old path: [`dot_row_unchecked`] for
-//! every type, f32 input). `HEADROOM_CPU_KERNELS=reference|scalar|avx2` forces a level (benchmarks,
-//! before/after); a level the CPU lacks falls back to the best one it has. AVX-512 VNNI
-//! (`vpdpbusd`) was tried for Q8_0/Q4_0 and dropped: on the Zen 5 machine of docs/benchmarks.md it
-//! was slower (Q8_0 15.7 against 23.4 GB/s per core in cache) or equal (Q4_0).
+//! Levels ([`Level`]): `Avx512` (AVX-512 F/BW/VL/VNNI: 512-bit Q8_0, Q4_0 and Q4_K kernels, the
+//! rest as `Avx2`), `Avx2` (x86-64 with AVX2/FMA/F16C), `Scalar` (portable Rust with the same integer
+//! arithmetic; what non-x86 targets run), `Reference` (the old path: [`dot_row_unchecked`] for every
+//! type, f32 input). `HEADROOM_CPU_KERNELS=reference|scalar|avx2|avx512` forces a level (benchmarks,
+//! before/after); a level the CPU lacks falls back to the best one it has.
+//!
+//! The 512-bit Q8_0/Q4_0 kernels read the stored layout as is (no repacking): two blocks per
+//! register, the eight f16 scales of eight blocks converted by one `vcvtph2ps`, and one `vpdpbusd`
+//! per two blocks on the weights made unsigned (Q8_0: `w ^ 0x80 = w + 128`; Q4_0: the raw nibbles),
+//! the offset taken off once per row through the input's per-block `d·Σq` ([`Act::dsum`]). A first
+//! 256-bit VNNI try that kept ggml's one-block-per-step loop and sign trick was slower than AVX2; this
+//! layout runs 3× AVX2 in cache on Zen 5 (docs/benchmarks.md). The SIMD kernels prefetch 8 KiB ahead.
 //!
 //! Correctness (tests/measure_cpudot.rs): for every supported type on random blocks, each level's
 //! fused dot equals dequantize-then-dot within the bound set by quantizing the input (exactly derived
@@ -49,6 +55,8 @@ pub struct Act {
     pub d: Vec<f32>,
     /// Q8_K only: sum of each 16 consecutive `qs`.
     pub bsums: Vec<i16>,
+    /// Q8_0 only: `d · Σqs` of each block (the offset-binary kernels' correction term).
+    pub dsum: Vec<f32>,
 }
 
 /// A window of `k` input elements: the f32 values and, for quantized kinds, their blocks.
@@ -58,6 +66,7 @@ pub struct ActRef<'a> {
     pub qs: &'a [i8],
     pub d: &'a [f32],
     pub bsums: &'a [i16],
+    pub dsum: &'a [f32],
 }
 
 impl Act {
@@ -79,18 +88,21 @@ impl Act {
                 qs: &[],
                 d: &[],
                 bsums: &[],
+                dsum: &[],
             },
             ActKind::Q8_0 => ActRef {
                 x,
                 qs: &self.qs[offset..offset + k],
                 d: &self.d[offset / QK8_0..(offset + k) / QK8_0],
                 bsums: &[],
+                dsum: &self.dsum[offset / QK8_0..(offset + k) / QK8_0],
             },
             ActKind::Q8K => ActRef {
                 x,
                 qs: &self.qs[offset..offset + k],
                 d: &self.d[offset / QK_K..(offset + k) / QK_K],
                 bsums: &self.bsums[offset / 16..(offset + k) / 16],
+                dsum: &[],
             },
         }
     }
@@ -100,11 +112,13 @@ impl Act {
 fn quantize_q8_0(x: &[f32], a: &mut Act) {
     a.qs.resize(x.len(), 0);
     a.d.resize(x.len() / QK8_0, 0.0);
+    a.dsum.resize(x.len() / QK8_0, 0.0);
     a.bsums.clear();
-    for ((xb, qb), d) in x
+    for (((xb, qb), d), ds) in x
         .chunks_exact(QK8_0)
         .zip(a.qs.chunks_exact_mut(QK8_0))
         .zip(a.d.iter_mut())
+        .zip(a.dsum.iter_mut())
     {
         let amax = xb.iter().fold(0f32, |m, v| m.max(v.abs()));
         let dd = amax / 127.0;
@@ -113,6 +127,7 @@ fn quantize_q8_0(x: &[f32], a: &mut Act) {
             *q = (v * id).round() as i8;
         }
         *d = dd;
+        *ds = dd * qb.iter().map(|&q| q as i32).sum::<i32>() as f32;
     }
 }
 
@@ -121,6 +136,7 @@ fn quantize_q8_k(x: &[f32], a: &mut Act) {
     a.qs.resize(x.len(), 0);
     a.d.resize(x.len() / QK_K, 0.0);
     a.bsums.resize(x.len() / 16, 0);
+    a.dsum.clear();
     for (((xb, qb), d), bs) in x
         .chunks_exact(QK_K)
         .zip(a.qs.chunks_exact_mut(QK_K))
@@ -160,6 +176,10 @@ pub enum Level {
     Scalar,
     /// x86-64 AVX2 + FMA + F16C.
     Avx2,
+    /// x86-64 AVX-512 (F, BW, VL) with VNNI, on top of `Avx2`: 512-bit `vpdpbusd` kernels for
+    /// Q8_0 and Q4_0 (two blocks per register, weights offset to unsigned bytes); the other types
+    /// run their `Avx2` kernels.
+    Avx512,
 }
 
 impl Level {
@@ -168,6 +188,7 @@ impl Level {
             Level::Reference => "reference",
             Level::Scalar => "scalar",
             Level::Avx2 => "avx2",
+            Level::Avx512 => "avx512",
         }
     }
 }
@@ -183,6 +204,13 @@ pub fn available_levels() -> Vec<Level> {
             && std::arch::is_x86_feature_detected!("f16c")
         {
             v.push(Level::Avx2);
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+                && std::arch::is_x86_feature_detected!("avx512vnni")
+            {
+                v.push(Level::Avx512);
+            }
         }
     }
     v
@@ -243,7 +271,11 @@ impl Kernel {
         match (lvl, ty) {
             (Level::Reference, _) => Kernel::Reference(ty),
             #[cfg(target_arch = "x86_64")]
-            (Level::Avx2, T::F32 | T::F16 | T::BF16) => fast(
+            (Level::Avx512, T::Q8_0) => fast(x86::q8_0_avx512, Q8_0),
+            #[cfg(target_arch = "x86_64")]
+            (Level::Avx512, T::Q4_0) => fast(x86::q4_0_avx512, Q8_0),
+            #[cfg(target_arch = "x86_64")]
+            (Level::Avx2 | Level::Avx512, T::F32 | T::F16 | T::BF16) => fast(
                 match ty {
                     T::F32 => x86::f32_avx2,
                     T::F16 => x86::f16_avx2,
@@ -258,7 +290,11 @@ impl Kernel {
             #[cfg(target_arch = "x86_64")]
             (Level::Avx2, T::Q4_K) => fast(x86::q4_k_avx2, Q8K),
             #[cfg(target_arch = "x86_64")]
+            (Level::Avx512, T::Q4_K) => fast(x86::q4_k_avx512, Q8K),
+            #[cfg(target_arch = "x86_64")]
             (Level::Avx2, T::Q6_K) => fast(x86::q6_k_avx2, Q8K),
+            #[cfg(target_arch = "x86_64")]
+            (Level::Avx512, T::Q6_K) => fast(x86::q6_k_avx512, Q8K),
             (_, T::Q8_0) => fast(scalar::q8_0, Q8_0),
             (_, T::Q4_0) => fast(scalar::q4_0, Q8_0),
             (_, T::Q4_K) => fast(scalar::q4_k, Q8K),
@@ -435,6 +471,31 @@ mod x86 {
         _mm_cvtss_f32(s)
     }
 
+    /// How far ahead of the bytes being read the kernels prefetch (bytes). Rows are contiguous in a
+    /// work item, so this reaches into the next rows; past the matrix the hint is harmless (the
+    /// address is only formed with `wrapping_add`, never read). On the Zen 5 machine of
+    /// docs/benchmarks.md: with the host at ~45 GB/s, 2–16 KiB were within noise of each other and
+    /// 10–20% over none; at ~75 GB/s 8 KiB beat 2 KiB by ~10% (more bytes in flight per core).
+    const PREFETCH: usize = 8192;
+
+    /// Prefetch `lines` cache lines starting `PREFETCH` bytes past `p + o`.
+    #[inline(always)]
+    fn prefetch(p: *const u8, o: usize, lines: usize) {
+        for l in 0..lines {
+            // SAFETY: a prefetch never faults and reads nothing into the program
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(o + PREFETCH + 64 * l).cast());
+            }
+        }
+    }
+
+    /// The little-endian u32 at `w[o..o + 4]`.
+    #[inline(always)]
+    fn le32(w: &[u8], o: usize) -> u32 {
+        let b = &w[o..o + 4];
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+
     /// The f16 at `w[o..o + 2]` as f32 (F16C).
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
@@ -461,6 +522,7 @@ mod x86 {
                 let mut acc = [_mm256_setzero_ps(); 2];
                 for i in 0..nb {
                     let o = 34 * i;
+                    prefetch(wp, o, 1);
                     let d = _mm256_set1_ps(h2f(w, o) * a.d[i]);
                     // SAFETY: 32 bytes at o+2 end at 34(i+1) <= w.len(); 32 at 32i end <= qs.len()
                     let (qx, qy) = unsafe {
@@ -488,6 +550,7 @@ mod x86 {
                 let mut acc = [_mm256_setzero_ps(); 2];
                 for i in 0..nb {
                     let o = 18 * i;
+                    prefetch(wp, o, 1);
                     let d = _mm256_set1_ps(h2f(w, o) * a.d[i]);
                     // SAFETY: 16 bytes at o+2 end at 18(i+1) <= w.len(); 32 at 32i end <= qs.len()
                     let (t, qy) = unsafe {
@@ -510,6 +573,358 @@ mod x86 {
 
     q8_kernels!(q8_0_a2, q4_0_a2, "avx2,fma,f16c", us8_avx2);
 
+    /// The 8 f16 scales at `p`, `p + stride`, ... as f32 (F16C).
+    ///
+    /// # Safety
+    /// `p + 7·stride + 2` bytes must be readable.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn scales8(p: *const u8, stride: usize) -> __m256 {
+        // SAFETY: the caller's range
+        let h = |j: usize| unsafe { (p.add(j * stride) as *const u16).read_unaligned() } as i16;
+        _mm256_cvtph_ps(_mm_set_epi16(
+            h(7),
+            h(6),
+            h(5),
+            h(4),
+            h(3),
+            h(2),
+            h(1),
+            h(0),
+        ))
+    }
+
+    /// Lane indices that spread scale `2p` over lanes 0-7 and `2p + 1` over lanes 8-15.
+    static IDX_Q8: [[i32; 16]; 4] = {
+        let mut t = [[0i32; 16]; 4];
+        let mut p = 0;
+        while p < 4 {
+            let mut l = 0;
+            while l < 16 {
+                t[p][l] = (2 * p + l / 8) as i32;
+                l += 1;
+            }
+            p += 1;
+        }
+        t
+    };
+
+    /// Lane indices that spread scale `4q + b` over lanes `4b..4b+4` (Q4_0, four blocks per register).
+    static IDX_Q4: [[i32; 16]; 2] = {
+        let mut t = [[0i32; 16]; 2];
+        let mut q = 0;
+        while q < 2 {
+            let mut l = 0;
+            while l < 16 {
+                t[q][l] = (4 * q + l / 4) as i32;
+                l += 1;
+            }
+            q += 1;
+        }
+        t
+    };
+
+    /// The integer dot of one Q8_0-input block with 32 signed weight bytes (tails).
+    #[inline]
+    fn dot_i8(w: &[u8], y: &[i8]) -> i32 {
+        w.iter()
+            .zip(y)
+            .map(|(&a, &b)| (a as i8) as i32 * b as i32)
+            .sum()
+    }
+
+    /// Q8_0 × Q8_0 with 512-bit VNNI. The weights are flipped to offset binary (`w ^ 0x80 =
+    /// w + 128` as u8) so one `vpdpbusd` does the signed product: `Σ(w+128)·y = Σw·y + 128·Σy`,
+    /// and the `128·Σy` part comes off at the end through the input's `d·Σy` per block.
+    /// Eight blocks per step: their scales converted in one `vcvtph2ps`, two blocks per register.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    fn q8_0_512(w: &[u8], a: &ActRef<'_>) -> f32 {
+        let nb = a.qs.len() / QK8_0;
+        assert!(w.len() >= 34 * nb && a.d.len() >= nb && a.dsum.len() >= nb);
+        let (wp, yp) = (w.as_ptr(), a.qs.as_ptr());
+        let flip = _mm512_set1_epi8(-128);
+        // SAFETY: static tables of 16 i32
+        let idx: [__m512i; 4] =
+            std::array::from_fn(|p| unsafe { _mm512_loadu_si512(IDX_Q8[p].as_ptr().cast()) });
+        let mut acc = [_mm512_setzero_ps(); 2];
+        let mut corr = _mm256_setzero_ps();
+        let mut i = 0;
+        while i + 8 <= nb {
+            let o = 34 * i;
+            prefetch(wp, o, 5);
+            // SAFETY: blocks i..i+8 lie within w (34 bytes each) and qs/d/dsum (checked above)
+            unsafe {
+                let dw = scales8(wp.add(o), 34);
+                let s = _mm256_mul_ps(dw, _mm256_loadu_ps(a.d.as_ptr().add(i)));
+                corr = _mm256_fmadd_ps(dw, _mm256_loadu_ps(a.dsum.as_ptr().add(i)), corr);
+                let s = _mm512_castps256_ps512(s);
+                for (p, ix) in idx.iter().enumerate() {
+                    let b = o + 68 * p;
+                    let lo = _mm256_loadu_si256(wp.add(b + 2).cast());
+                    let hi = _mm256_loadu_si256(wp.add(b + 36).cast());
+                    let wz = _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi);
+                    let y = _mm512_loadu_si512(yp.add(32 * i + 64 * p).cast());
+                    let dp =
+                        _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_xor_si512(wz, flip), y);
+                    let sv = _mm512_permutexvar_ps(*ix, s);
+                    acc[p & 1] = _mm512_fmadd_ps(sv, _mm512_cvtepi32_ps(dp), acc[p & 1]);
+                }
+            }
+            i += 8;
+        }
+        let mut sum = _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) - 128.0 * hsum(corr);
+        for j in i..nb {
+            let o = 34 * j;
+            sum +=
+                h2f(w, o) * a.d[j] * dot_i8(&w[o + 2..o + 34], &a.qs[32 * j..32 * j + 32]) as f32;
+        }
+        sum
+    }
+
+    /// Q4_0 × Q8_0 with 512-bit VNNI: the nibbles (0..15) are the unsigned operand as stored, the
+    /// `−8` offset comes off at the end as `8·Σy`. Four blocks per step: their 16 nibble bytes side by
+    /// side in one register, low nibbles then high nibbles against the input's matching 16-byte
+    /// quarters (two `vshufi64x2`), both products into one accumulator (lanes `4b..4b+4` = block `b`).
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    fn q4_0_512(w: &[u8], a: &ActRef<'_>) -> f32 {
+        let nb = a.qs.len() / QK8_0;
+        assert!(w.len() >= 18 * nb && a.d.len() >= nb && a.dsum.len() >= nb);
+        let (wp, yp) = (w.as_ptr(), a.qs.as_ptr());
+        let m4 = _mm512_set1_epi8(0xF);
+        // SAFETY: static tables of 16 i32
+        let idx: [__m512i; 2] =
+            std::array::from_fn(|q| unsafe { _mm512_loadu_si512(IDX_Q4[q].as_ptr().cast()) });
+        let mut acc = [_mm512_setzero_ps(); 2];
+        let mut corr = _mm256_setzero_ps();
+        let mut i = 0;
+        while i + 8 <= nb {
+            let o = 18 * i;
+            prefetch(wp, o, 3);
+            // SAFETY: blocks i..i+8 lie within w (18 bytes each) and qs/d/dsum (checked above)
+            unsafe {
+                let dw = scales8(wp.add(o), 18);
+                let s = _mm256_mul_ps(dw, _mm256_loadu_ps(a.d.as_ptr().add(i)));
+                corr = _mm256_fmadd_ps(dw, _mm256_loadu_ps(a.dsum.as_ptr().add(i)), corr);
+                let s = _mm512_castps256_ps512(s);
+                for (q, ix) in idx.iter().enumerate() {
+                    let b = o + 72 * q;
+                    let z = _mm512_castsi128_si512(_mm_loadu_si128(wp.add(b + 2).cast()));
+                    let z = _mm512_inserti32x4::<1>(z, _mm_loadu_si128(wp.add(b + 20).cast()));
+                    let z = _mm512_inserti32x4::<2>(z, _mm_loadu_si128(wp.add(b + 38).cast()));
+                    let z = _mm512_inserti32x4::<3>(z, _mm_loadu_si128(wp.add(b + 56).cast()));
+                    let y0 = _mm512_loadu_si512(yp.add(32 * i + 128 * q).cast());
+                    let y1 = _mm512_loadu_si512(yp.add(32 * i + 128 * q + 64).cast());
+                    let ylo = _mm512_shuffle_i64x2::<0b10_00_10_00>(y0, y1);
+                    let yhi = _mm512_shuffle_i64x2::<0b11_01_11_01>(y0, y1);
+                    let dp =
+                        _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(z, m4), ylo);
+                    let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(z), m4);
+                    let dp = _mm512_dpbusd_epi32(dp, hi, yhi);
+                    let sv = _mm512_permutexvar_ps(*ix, s);
+                    acc[q] = _mm512_fmadd_ps(sv, _mm512_cvtepi32_ps(dp), acc[q]);
+                }
+            }
+            i += 8;
+        }
+        let mut sum = _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) - 8.0 * hsum(corr);
+        for j in i..nb {
+            let (o, y) = (18 * j, &a.qs[32 * j..32 * j + 32]);
+            let mut sumi = 0i32;
+            for l in 0..16 {
+                sumi += ((w[o + 2 + l] & 0xF) as i32 - 8) * y[l] as i32
+                    + ((w[o + 2 + l] >> 4) as i32 - 8) * y[l + 16] as i32;
+            }
+            sum += h2f(w, o) * a.d[j] * sumi as f32;
+        }
+        sum
+    }
+
+    /// `(sc[4h + 2·hi], sc[4h + 2 + 2·hi])`: i16 lane indices spreading Q4_K's sub-block scales over
+    /// the 16-lane halves of a register for half `h` of a super-block, low (`hi = 0`) or high nibbles.
+    static IDX_K4: [[[i16; 32]; 2]; 2] = {
+        let mut t = [[[0i16; 32]; 2]; 2];
+        let mut h = 0;
+        while h < 2 {
+            let mut n = 0;
+            while n < 2 {
+                let mut l = 0;
+                while l < 32 {
+                    t[h][n][l] = (4 * h + n + 2 * (l / 16)) as i16;
+                    l += 1;
+                }
+                n += 1;
+            }
+            h += 1;
+        }
+        t
+    };
+
+    /// Q4_K × Q8_K with 512-bit registers: 64 bytes of nibbles (four sub-blocks) per step, the
+    /// input's 16-byte quarters shuffled to the nibbles' order, `vpmaddubsw` then `vpdpwssd` by the
+    /// sub-block scales (the scale multiply and the accumulation in one instruction); the mins as in
+    /// the AVX2 kernel.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    fn q4_k_512(w: &[u8], a: &ActRef<'_>) -> f32 {
+        const KMASK1: u32 = 0x3f3f_3f3f;
+        const KMASK2: u32 = 0x0f0f_0f0f;
+        const KMASK3: u32 = 0x0303_0303;
+        let nb = a.qs.len() / QK_K;
+        assert!(w.len() >= 144 * nb && a.d.len() >= nb && a.bsums.len() >= 16 * nb);
+        let (wp, yp, sp) = (w.as_ptr(), a.qs.as_ptr(), a.bsums.as_ptr());
+        let m4 = _mm512_set1_epi8(0xF);
+        // SAFETY: static tables of 32 i16
+        let idx: [[__m512i; 2]; 2] = std::array::from_fn(|h| {
+            std::array::from_fn(|n| unsafe { _mm512_loadu_si512(IDX_K4[h][n].as_ptr().cast()) })
+        });
+        let mut acc = _mm512_setzero_ps();
+        let mut acc_m = _mm_setzero_ps();
+        for i in 0..nb {
+            let o = 144 * i;
+            prefetch(wp, o, 3);
+            // SAFETY: 16 bytes at o end <= o + 144 <= w.len() (checked above); read as one array so the
+            // scale words need no bounds checks
+            let head = unsafe { (wp.add(o) as *const [u8; 16]).read_unaligned() };
+            let dd = _mm_cvtph_ps(_mm_cvtsi32_si128(i32::from_le_bytes([
+                head[0], head[1], head[2], head[3],
+            ])));
+            let d = a.d[i] * _mm_cvtss_f32(dd);
+            let dmin = -a.d[i] * _mm_cvtss_f32(_mm_movehdup_ps(dd));
+            let (u0, u1, u2) = (le32(&head, 4), le32(&head, 8), le32(&head, 12));
+            let mins_lo = u1 & KMASK1;
+            let mins_hi = ((u2 >> 4) & KMASK2) | (((u1 >> 6) & KMASK3) << 4);
+            let sc_lo = u0 & KMASK1;
+            let sc_hi = (u2 & KMASK2) | (((u0 >> 6) & KMASK3) << 4);
+            let scales = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_set_epi32(
+                0,
+                0,
+                sc_hi as i32,
+                sc_lo as i32,
+            )));
+            let mins = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, mins_hi as i32, mins_lo as i32));
+            // SAFETY: 16 i16 at 16i end <= bsums.len()
+            let q8sums = unsafe { _mm256_loadu_si256(sp.add(16 * i) as *const __m256i) };
+            let q8s = _mm_hadd_epi16(
+                _mm256_extracti128_si256::<0>(q8sums),
+                _mm256_extracti128_si256::<1>(q8sums),
+            );
+            acc_m = _mm_fmadd_ps(
+                _mm_set1_ps(dmin),
+                _mm_cvtepi32_ps(_mm_madd_epi16(mins, q8s)),
+                acc_m,
+            );
+            let mut sumi = _mm512_setzero_si512();
+            for (h, ix) in idx.iter().enumerate() {
+                // SAFETY: 64 bytes at o+16+64h end <= o+144; 128 at 256i+128h end <= qs.len()
+                let (q4, y0, y1) = unsafe {
+                    (
+                        _mm512_loadu_si512(wp.add(o + 16 + 64 * h).cast()),
+                        _mm512_loadu_si512(yp.add(256 * i + 128 * h).cast()),
+                        _mm512_loadu_si512(yp.add(256 * i + 128 * h + 64).cast()),
+                    )
+                };
+                let lo = _mm512_and_si512(q4, m4);
+                let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(q4), m4);
+                let ylo = _mm512_shuffle_i64x2::<0b01_00_01_00>(y0, y1);
+                let yhi = _mm512_shuffle_i64x2::<0b11_10_11_10>(y0, y1);
+                let slo = _mm512_permutexvar_epi16(ix[0], scales);
+                let shi = _mm512_permutexvar_epi16(ix[1], scales);
+                sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(lo, ylo), slo);
+                sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(hi, yhi), shi);
+            }
+            acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
+        }
+        let m = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
+        let m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        _mm512_reduce_add_ps(acc) + _mm_cvtss_f32(m)
+    }
+
+    /// i16 lane indices for Q6_K, both halves of a super-block in one register: for the `k`-th
+    /// 32-element quarter of each half, lanes 0–15 take the half-0 scales `2k`, `2k + 1` (16 elements
+    /// each), lanes 16–31 the half-1 scales `8 + 2k`, `8 + 2k + 1`.
+    static IDX_Q6: [[i16; 32]; 4] = {
+        let mut t = [[0i16; 32]; 4];
+        let mut k = 0;
+        while k < 4 {
+            let mut l = 0;
+            while l < 32 {
+                t[k][l] = ((l / 16) * 8 + 2 * k + (l % 16) / 8) as i16;
+                l += 1;
+            }
+            k += 1;
+        }
+        t
+    };
+
+    /// Q6_K × Q8_K with 512-bit registers: the two 128-element halves of a super-block side by side
+    /// (ggml's AVX2 arithmetic at twice the width), `vpmaddubsw` then `vpdpwssd` by the 16-element
+    /// scales; the `−32` offset through the input's 16-element sums as in the AVX2 kernel.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    fn q6_k_512(w: &[u8], a: &ActRef<'_>) -> f32 {
+        let nb = a.qs.len() / QK_K;
+        assert!(w.len() >= 210 * nb && a.d.len() >= nb && a.bsums.len() >= 16 * nb);
+        let (wp, yp, sp) = (w.as_ptr(), a.qs.as_ptr(), a.bsums.as_ptr());
+        let m3 = _mm512_set1_epi8(3);
+        let m15 = _mm512_set1_epi8(15);
+        let m12 = _mm512_set1_epi8(12);
+        let m48 = _mm512_set1_epi8(48);
+        let m192 = _mm512_set1_epi8(-64);
+        // SAFETY: static tables of 32 i16
+        let idx: [__m512i; 4] =
+            std::array::from_fn(|k| unsafe { _mm512_loadu_si512(IDX_Q6[k].as_ptr().cast()) });
+        let mut acc = _mm512_setzero_ps();
+        for i in 0..nb {
+            let o = 210 * i;
+            prefetch(wp, o, 4);
+            let d = a.d[i] * h2f(w, o + 208);
+            // SAFETY: ql 128 bytes at o, qh 64 at o+128, scales 16 at o+192 (end <= o+208); 256
+            // input bytes at 256i and 16 sums at 16i (within qs and bsums, checked above)
+            let sumi = unsafe {
+                let two = |p: *const u8, q: *const u8| {
+                    _mm512_inserti64x4::<1>(
+                        _mm512_castsi256_si512(_mm256_loadu_si256(p.cast())),
+                        _mm256_loadu_si256(q.cast()),
+                    )
+                };
+                let (y, ql) = (yp.add(256 * i).cast::<u8>(), wp.add(o));
+                let a1 = two(ql, ql.add(64));
+                let b1 = two(ql.add(32), ql.add(96));
+                let h = _mm512_loadu_si512(wp.add(o + 128).cast());
+                let scales = _mm_loadu_si128(wp.add(o + 192).cast());
+                let q8sums = _mm256_loadu_si256(sp.add(16 * i) as *const __m256i);
+                let scales16 = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(scales));
+                let q = [
+                    _mm512_or_si512(
+                        _mm512_and_si512(a1, m15),
+                        _mm512_slli_epi16::<4>(_mm512_and_si512(h, m3)),
+                    ),
+                    _mm512_or_si512(
+                        _mm512_and_si512(b1, m15),
+                        _mm512_slli_epi16::<2>(_mm512_and_si512(h, m12)),
+                    ),
+                    _mm512_or_si512(
+                        _mm512_and_si512(_mm512_srli_epi16::<4>(a1), m15),
+                        _mm512_and_si512(h, m48),
+                    ),
+                    _mm512_or_si512(
+                        _mm512_and_si512(_mm512_srli_epi16::<4>(b1), m15),
+                        _mm512_srli_epi16::<2>(_mm512_and_si512(h, m192)),
+                    ),
+                ];
+                let mut sumi = _mm512_setzero_si512();
+                for (k, (qk, ix)) in q.iter().zip(&idx).enumerate() {
+                    let yk = two(y.add(32 * k), y.add(128 + 32 * k));
+                    let sk = _mm512_permutexvar_epi16(*ix, scales16);
+                    sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(*qk, yk), sk);
+                }
+                let sub =
+                    _mm256_slli_epi32::<5>(_mm256_madd_epi16(q8sums, _mm256_cvtepi8_epi16(scales)));
+                _mm512_sub_epi32(sumi, _mm512_zextsi256_si512(sub))
+            };
+            acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
+        }
+        _mm512_reduce_add_ps(acc)
+    }
+
     /// Q4_K × Q8_K (ggml `ggml_vec_dot_q4_K_q8_K`, AVX2 branch).
     #[target_feature(enable = "avx2,fma,f16c")]
     fn q4_k(w: &[u8], a: &ActRef<'_>) -> f32 {
@@ -528,17 +943,11 @@ mod x86 {
         let mut acc_m = _mm_setzero_ps();
         for i in 0..nb {
             let o = 144 * i;
+            prefetch(wp, o, 3);
             let d = a.d[i] * h2f(w, o);
             let dmin = -a.d[i] * h2f(w, o + 2);
-            let u = |j: usize| {
-                u32::from_le_bytes([
-                    w[o + 4 + 4 * j],
-                    w[o + 5 + 4 * j],
-                    w[o + 6 + 4 * j],
-                    w[o + 7 + 4 * j],
-                ])
-            };
-            let mut utmp = [u(0), u(1), u(2), 0];
+            // (a plain fn, not a closure: closures in a target_feature fn are not inlined)
+            let mut utmp = [le32(w, o + 4), le32(w, o + 8), le32(w, o + 12), 0];
             utmp[3] = ((utmp[2] >> 4) & KMASK2) | (((utmp[1] >> 6) & KMASK3) << 4);
             let uaux = utmp[1] & KMASK1;
             utmp[1] = (utmp[2] & KMASK2) | (((utmp[0] >> 6) & KMASK3) << 4);
@@ -603,6 +1012,7 @@ mod x86 {
         let mut acc = _mm256_setzero_ps();
         for i in 0..nb {
             let o = 210 * i;
+            prefetch(wp, o, 4);
             let d = a.d[i] * h2f(w, o + 208);
             // SAFETY: 16 i16 at 16i end <= bsums.len(); 16 bytes at o+192 end <= o+208
             let (q8sums, scales) = unsafe {
@@ -660,6 +1070,7 @@ mod x86 {
         let mut acc = [_mm256_setzero_ps(); 4];
         let mut i = 0;
         while i + 32 <= n {
+            prefetch(wp, 2 * i, 1);
             for (u, a) in acc.iter_mut().enumerate() {
                 let e = i + 8 * u;
                 // SAFETY: e + 8 <= n: 16 bytes at 2e within w, 8 floats at e within x
@@ -705,6 +1116,7 @@ mod x86 {
         let widen =
             |h: __m128i| _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h)));
         while i + 32 <= n {
+            prefetch(wp, 2 * i, 1);
             for (u, a) in acc.iter_mut().enumerate() {
                 let e = i + 8 * u;
                 // SAFETY: e + 8 <= n
@@ -737,6 +1149,7 @@ mod x86 {
         let mut acc = [_mm256_setzero_ps(); 4];
         let mut i = 0;
         while i + 32 <= n {
+            prefetch(wp, 4 * i, 2);
             for (u, a) in acc.iter_mut().enumerate() {
                 let e = i + 8 * u;
                 // SAFETY: e + 8 <= n
@@ -767,6 +1180,20 @@ mod x86 {
     }
     pub fn q4_0_avx2(w: &[u8], a: &ActRef<'_>) -> f32 {
         unsafe { q4_0_a2(w, a) }
+    }
+    // SAFETY (these four): `Kernel::at` returns them only at `Level::Avx512`, which
+    // `available_levels()` lists only with AVX-512 F/BW/VL/VNNI besides AVX2, FMA and F16C.
+    pub fn q8_0_avx512(w: &[u8], a: &ActRef<'_>) -> f32 {
+        unsafe { q8_0_512(w, a) }
+    }
+    pub fn q4_0_avx512(w: &[u8], a: &ActRef<'_>) -> f32 {
+        unsafe { q4_0_512(w, a) }
+    }
+    pub fn q4_k_avx512(w: &[u8], a: &ActRef<'_>) -> f32 {
+        unsafe { q4_k_512(w, a) }
+    }
+    pub fn q6_k_avx512(w: &[u8], a: &ActRef<'_>) -> f32 {
+        unsafe { q6_k_512(w, a) }
     }
     pub fn q4_k_avx2(w: &[u8], a: &ActRef<'_>) -> f32 {
         unsafe { q4_k(w, a) }
