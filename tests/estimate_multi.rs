@@ -12,6 +12,8 @@
 //! rebuilt from the CSV's hyperparameters (headroom's own tensor layouts) and checked against the file's
 //! tensor bytes first.
 
+mod common;
+
 use headroom::estimate::multi::{
     MULTI_TOTAL_ERROR_PCT, MultiOptions, SplitMode, layer_devices, plan_multi,
 };
@@ -419,4 +421,84 @@ fn shortened_device_simulation_equals_the_full_one() {
             assert!(full.iter().all(|&b| b > 0));
         }
     }
+}
+
+/// The RPC protocol's per-token cost against llama.cpp RPC on this machine's loopback
+/// (`tests/data/rpc_loopback_cpu.csv`): a 4- and a 16-layer model, every layer on one `ggml-rpc-server`,
+/// against the same file run locally. The two constants are fitted on these two means (so this checks
+/// the fit and that the plan applies it); the round trip is measured, not fitted.
+#[test]
+fn rpc_per_token_cost_matches_llama_cpp_on_loopback() {
+    use headroom::estimate::multi::{RPC_GRAPH_S_PER_LAYER, RPC_ROUND_TRIPS_PER_TOKEN};
+    let text = std::fs::read_to_string("tests/data/rpc_loopback_cpu.csv").unwrap();
+    let mut sums: std::collections::BTreeMap<(u32, String), (f64, f64)> = Default::default();
+    for line in text.lines().filter(|l| !l.starts_with('#')).skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let e = sums
+            .entry((f[0].parse().unwrap(), f[1].to_string()))
+            .or_default();
+        e.0 += f[2].parse::<f64>().unwrap();
+        e.1 += 1.0;
+    }
+    let mean = |n: u32, mode: &str| {
+        let (s, c) = sums[&(n, mode.to_string())];
+        s / c * 1e-6
+    };
+    let lo = link::by_id("loopback").unwrap();
+    let mut fit = vec![];
+    for n_layer in [4u32, 16] {
+        let measured = mean(n_layer, "rpc") - mean(n_layer, "local");
+        let d = common::Dims {
+            n_layer,
+            n_embd: 512,
+            n_head: 8,
+            n_head_kv: 4,
+            head_dim: 64,
+            n_ff: 1536,
+            n_vocab: 32000,
+            context_length: 4096,
+            tied: false,
+        };
+        let m = common::uniform(&d, TensorType::Q4_0, false);
+        let opts = MultiOptions {
+            split: SplitMode::Layer,
+            tensor_split: None,
+            link: lo.clone(),
+            link_note: None,
+        };
+        let wl = Workload {
+            context: 512,
+            ..Workload::default()
+        };
+        let p = plan_multi(&m, &[device(0)], &wl, &opts).unwrap();
+        let predicted = p.interconnect_s_per_token;
+        let e = (predicted - measured) / measured * 100.0;
+        println!(
+            "{n_layer} layers: RPC adds {:.0} µs a token (llama.cpp), predicted {:.0} µs ({e:+.1}%)",
+            measured * 1e6,
+            predicted * 1e6
+        );
+        // the means carry ~±150 µs of run-to-run spread; the fit reproduces them to within that
+        assert!(e.abs() < 5.0, "{n_layer} layers: {e:+.1}%");
+        fit.push((
+            n_layer as f64,
+            measured
+                - (predicted
+                    - (RPC_ROUND_TRIPS_PER_TOKEN * 2.0 * lo.latency_s
+                        + n_layer as f64 * RPC_GRAPH_S_PER_LAYER)),
+        ));
+    }
+    // refit from the two points: slope per layer, then round trips from the intercept
+    let g = (fit[1].1 - fit[0].1) / (fit[1].0 - fit[0].0);
+    let n = (fit[0].1 - g * fit[0].0) / (2.0 * lo.latency_s);
+    println!("fit: {:.1} µs per layer, {n:.1} round trips", g * 1e6);
+    assert!(
+        (g - RPC_GRAPH_S_PER_LAYER).abs() < 0.5e-6,
+        "RPC_GRAPH_S_PER_LAYER should be {:.1} µs",
+        g * 1e6
+    );
+    assert!(
+        (n - RPC_ROUND_TRIPS_PER_TOKEN).abs() < 0.3,
+        "RPC_ROUND_TRIPS_PER_TOKEN should be {n:.1}"
+    );
 }

@@ -89,6 +89,18 @@ pub const MULTI_TOTAL_ERROR_PCT: f64 = 2.0;
 /// rows with real machines), percent.
 pub const RPC_EXTRA_ERROR_PCT: f64 = 25.0;
 
+/// Round trips (of two link latencies each) llama.cpp's RPC protocol makes per device and decoded
+/// token beyond the activation hops: setting the graph's inputs, sending the graph, reading outputs.
+/// Fitted with [`RPC_GRAPH_S_PER_LAYER`] on `tests/data/rpc_loopback_cpu.csv` (llama.cpp 0c1e570,
+/// `ggml-rpc-server` on 127.0.0.1 of the build machine, a 4- and a 16-layer model, the loopback round
+/// trip measured in the same minutes: 51.4 µs): the per-token RPC cost was 0.97 and 1.25 ms, where
+/// two latencies and the bytes alone gave 0.08 ms.
+pub const RPC_ROUND_TRIPS_PER_TOKEN: f64 = 15.5;
+
+/// Seconds per layer per decoded token that llama.cpp's RPC adds (serialising each layer's nodes into
+/// the graph it sends every token); fitted with [`RPC_ROUND_TRIPS_PER_TOKEN`].
+pub const RPC_GRAPH_S_PER_LAYER: f64 = 23.8e-6;
+
 /// Extra decode uncertainty of a split beyond the single-GPU error, percent: the worst error of the
 /// predicted split-to-one-GPU decode ratio on the 2×H100 layer-split rows (predicted 0.999×, measured
 /// 0.990–1.027×; `tests/estimate_multi_cuda.rs`).
@@ -1195,6 +1207,11 @@ pub fn plan_multi(
                 t += 2.0 * link.latency_s
                     + (act + 4.0 * hp.vocab_size as f64) / link.bandwidth_bytes_per_s;
                 n_tr += 2;
+                // llama.cpp's RPC protocol per device and token: round trips for the graph inputs, the
+                // graph itself and its outputs, and the graph's serialisation per layer
+                let rpc_layers: u32 = active.iter().map(|&d| lay.n_layers[d]).sum();
+                t += active.len() as f64 * RPC_ROUND_TRIPS_PER_TOKEN * 2.0 * link.latency_s
+                    + rpc_layers as f64 * RPC_GRAPH_S_PER_LAYER;
             }
             (active.iter().map(|&d| dev_s[d]).sum::<f64>(), n_tr, t)
         }
