@@ -43,7 +43,9 @@
 //! - layer split: the devices run one after another:
 //!   `t = Σ_d (bytes_d / (η_d·BW_d) + layers_d·τ_d) + hops · (latency + 4·n_embd / link_bw)`, `hops` = the
 //!   boundaries between devices that hold layers; over RPC every device is remote, so the host's embedding
-//!   row in and the logits (`4·n_vocab` bytes) out are two more transfers.
+//!   row in and the logits (`4·n_vocab` bytes) out are two more transfers, and each device's share of a
+//!   token costs llama.cpp's RPC protocol [`RPC_ROUND_TRIPS_PER_TOKEN`] round trips of the link plus
+//!   [`RPC_GRAPH_S_PER_LAYER`] per layer (fitted on llama.cpp RPC over loopback).
 //! - tensor split: the devices run together: `t = max_d(bytes_d / (η_d·BW_d)) + n_layer·τ + 2·n_layer ·
 //!   (latency + σ + 2(N−1)/N · 4·n_embd / link_bw)` (ring all-reduce of the f32 residual; σ =
 //!   [`TENSOR_ALLREDUCE_OVERHEAD_S`], fitted on 2×H100).
