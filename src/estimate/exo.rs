@@ -65,7 +65,7 @@
 use super::compute::{self, ComputeShape, MIB};
 use super::kv::{self, KvShape};
 use super::multi::{self, DevicePlan, HostMemory, MultiOptions, MultiPlan, Runner, SplitMode};
-use super::plan::{self, MAX_CONTEXT_KV_TYPES, ORACLE_TOTAL_ERROR_PCT};
+use super::plan::{self, ORACLE_TOTAL_ERROR_PCT};
 use super::speed;
 use super::weights;
 use super::{Bound, MaxContext, MemoryBreakdown, Runtime, SpeedEstimate, Verdict, Workload};
@@ -332,37 +332,9 @@ pub fn plan_exo(
             Err(_) => false,
         }
     };
-    let max_ctx = |k, v| -> Option<u64> {
-        let top = (limit / kv::CELL_PAD).max(1);
-        if !fits_at(kv::CELL_PAD, k, v) {
-            return None;
-        }
-        if fits_at(top * kv::CELL_PAD, k, v) {
-            return Some(top * kv::CELL_PAD);
-        }
-        let (mut lo, mut hi) = (1u64, top);
-        while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
-            if fits_at(mid * kv::CELL_PAD, k, v) {
-                lo = mid
-            } else {
-                hi = mid
-            }
-        }
-        Some(lo * kv::CELL_PAD)
-    };
+    let max_ctx = |k, v| kv::largest_fitting_context(limit, |ctx| fits_at(ctx, k, v));
     let max_context = max_ctx(wl.cache_type_k, wl.cache_type_v);
-    let max_context_by_kv: Vec<MaxContext> = MAX_CONTEXT_KV_TYPES
-        .iter()
-        .map(|&t| MaxContext {
-            cache_type: t,
-            max_context: if kv::check_cache_types(t, t, wl.flash_attention, wl.runtime).is_ok() {
-                max_ctx(t, t)
-            } else {
-                None
-            },
-        })
-        .collect();
+    let max_context_by_kv = plan::max_context_by_kv(wl, |t| max_ctx(t, t));
 
     // decode: the Macs in turn, then the transfers
     let kv_shape = KvShape::for_workload(hp, wl)?;

@@ -44,6 +44,29 @@ use crate::model::{HyperParams, TensorType};
 /// llama.cpp pads the context (and the SWA cache) to this many cells.
 pub const CELL_PAD: u64 = 256;
 
+/// The largest multiple of [`CELL_PAD`] at most `limit` (one pad at least) for which `fits` holds, by
+/// bisection (`fits` must be monotone: a context that fits means every smaller one does); `None` when
+/// one pad does not fit. The largest-context search of single- and multi-device plans.
+pub fn largest_fitting_context(limit: u64, fits: impl Fn(u64) -> bool) -> Option<u64> {
+    let top = (limit / CELL_PAD).max(1);
+    if !fits(CELL_PAD) {
+        return None;
+    }
+    if fits(top * CELL_PAD) {
+        return Some(top * CELL_PAD);
+    }
+    let (mut lo, mut hi) = (1u64, top); // lo·256 fits, hi·256 does not
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if fits(mid * CELL_PAD) {
+            lo = mid
+        } else {
+            hi = mid
+        }
+    }
+    Some(lo * CELL_PAD)
+}
+
 /// Round `n` up to a multiple of 256.
 pub fn pad256(n: u64) -> u64 {
     n.div_ceil(CELL_PAD).saturating_mul(CELL_PAD)

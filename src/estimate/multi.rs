@@ -68,7 +68,7 @@ use super::speed;
 use super::weights::{self, WeightStats};
 use super::{
     Bound, MaxContext, MemoryBreakdown, Runtime, SpeedEstimate, Verdict, Workload,
-    plan::{self, MAX_CONTEXT_KV_TYPES, ORACLE_TOTAL_ERROR_PCT, WIRED_LIMIT_MARGIN_BYTES},
+    plan::{self, ORACLE_TOTAL_ERROR_PCT, WIRED_LIMIT_MARGIN_BYTES},
 };
 use crate::error::{Error, Result};
 use crate::hardware::link::Link;
@@ -1136,37 +1136,9 @@ pub fn plan_multi(
             Err(_) => false,
         }
     };
-    let max_ctx = |k, v| -> Option<u64> {
-        let top = (limit / kv::CELL_PAD).max(1);
-        if !fits_at(kv::CELL_PAD, k, v) {
-            return None;
-        }
-        if fits_at(top * kv::CELL_PAD, k, v) {
-            return Some(top * kv::CELL_PAD);
-        }
-        let (mut lo, mut hi) = (1u64, top);
-        while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
-            if fits_at(mid * kv::CELL_PAD, k, v) {
-                lo = mid
-            } else {
-                hi = mid
-            }
-        }
-        Some(lo * kv::CELL_PAD)
-    };
+    let max_ctx = |k, v| kv::largest_fitting_context(limit, |ctx| fits_at(ctx, k, v));
     let max_context = max_ctx(wl.cache_type_k, wl.cache_type_v);
-    let max_context_by_kv: Vec<MaxContext> = MAX_CONTEXT_KV_TYPES
-        .iter()
-        .map(|&t| MaxContext {
-            cache_type: t,
-            max_context: if kv::check_cache_types(t, t, wl.flash_attention, wl.runtime).is_ok() {
-                max_ctx(t, t)
-            } else {
-                None
-            },
-        })
-        .collect();
+    let max_context_by_kv = plan::max_context_by_kv(wl, |t| max_ctx(t, t));
 
     // speed
     let link = &opts.link;

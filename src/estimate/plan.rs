@@ -32,6 +32,23 @@ pub const ORACLE_TOTAL_ERROR_PCT: f64 = 1.04;
 pub const MAX_CONTEXT_KV_TYPES: [TensorType; 3] =
     [TensorType::F16, TensorType::Q8_0, TensorType::Q4_0];
 
+/// The largest context for each of [`MAX_CONTEXT_KV_TYPES`] as K and V type (`None` where `wl`'s flash
+/// attention and runtime refuse the type), `max_ctx(t)` giving it for one type.
+pub fn max_context_by_kv(
+    wl: &Workload,
+    max_ctx: impl Fn(TensorType) -> Option<u64>,
+) -> Vec<MaxContext> {
+    MAX_CONTEXT_KV_TYPES
+        .iter()
+        .map(|&t| MaxContext {
+            cache_type: t,
+            max_context: kv::check_cache_types(t, t, wl.flash_attention, wl.runtime)
+                .ok()
+                .and_then(|_| max_ctx(t)),
+        })
+        .collect()
+}
+
 /// Reject impossible workloads with a clear message.
 pub fn validate(model: &ModelDesc, wl: &Workload) -> Result<()> {
     if wl.context == 0 {
@@ -117,23 +134,7 @@ impl Fixed<'_> {
 
     /// Largest multiple of 256 (≤ `limit`) whose total fits `budget`; `None` if 256 does not.
     fn max_context(&self, kv: &KvShape, budget: u64, limit: u64) -> Option<u64> {
-        let top = (limit / kv::CELL_PAD).max(1);
-        if self.total_at(kv, kv::CELL_PAD) > budget {
-            return None;
-        }
-        if self.total_at(kv, top * kv::CELL_PAD) <= budget {
-            return Some(top * kv::CELL_PAD);
-        }
-        let (mut lo, mut hi) = (1u64, top); // lo·256 fits, hi·256 does not
-        while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
-            if self.total_at(kv, mid * kv::CELL_PAD) <= budget {
-                lo = mid
-            } else {
-                hi = mid
-            }
-        }
-        Some(lo * kv::CELL_PAD)
+        kv::largest_fitting_context(limit, |ctx| self.total_at(kv, ctx) <= budget)
     }
 }
 
@@ -220,21 +221,10 @@ pub fn plan(model: &ModelDesc, machine: &Machine, wl: &Workload) -> Result<Plan>
         wl.context.max(kv::CELL_PAD)
     };
     let max_context = fixed.max_context(&kv_shape, budget, limit);
-    let mut max_context_by_kv = Vec::with_capacity(MAX_CONTEXT_KV_TYPES.len());
-    for t in MAX_CONTEXT_KV_TYPES {
-        let mc = if kv::check_cache_types(t, t, wl.flash_attention, wl.runtime).is_err() {
-            None
-        } else {
-            match KvShape::new(hp, t, t, wl.runtime).map(|s| s.with_unified(wl.kv_unified)) {
-                Ok(s) => fixed.max_context(&s, budget, limit),
-                Err(_) => None,
-            }
-        };
-        max_context_by_kv.push(MaxContext {
-            cache_type: t,
-            max_context: mc,
-        });
-    }
+    let max_context_by_kv = max_context_by_kv(wl, |t| {
+        let s = KvShape::new(hp, t, t, wl.runtime).ok()?;
+        fixed.max_context(&s.with_unified(wl.kv_unified), budget, limit)
+    });
 
     let speed = speed::estimate(&SpeedInputs {
         hp,
