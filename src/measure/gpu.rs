@@ -767,6 +767,25 @@ impl Gpu {
         buf
     }
 
+    /// The first `count` timestamps of `q`, in ticks, once the submitted work has finished.
+    fn read_ticks(&self, q: &wgpu::QuerySet, count: u32) -> Result<Vec<u64>> {
+        let size = 8 * count as u64;
+        let resolve = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("resolve"),
+            size: size.div_ceil(256) * 256,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        enc.resolve_query_set(q, 0..count, &resolve, 0);
+        self.queue.submit([enc.finish()]);
+        let raw = self.read_back(&resolve, size)?;
+        Ok(raw
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            .collect())
+    }
+
     fn wait(&self) -> Result<()> {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
@@ -875,26 +894,16 @@ impl Gpu {
                     pass.dispatch_workgroups(gx as u32, gy as u32, 1);
                 }
             }
-            let resolve = self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: None,
-                size: 16,
-                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-                mapped_at_creation: false,
-            });
-            if let Some(q) = &queries {
-                enc.resolve_query_set(q, 0..2, &resolve, 0);
-            }
             let start = Instant::now();
             self.queue.submit([enc.finish()]);
             self.wait()?;
             let wall = start.elapsed().as_secs_f64();
             let mut t = wall;
-            if queries.is_some() {
-                let raw = self.read_back(&resolve, 16)?;
-                let t0 = u64::from_le_bytes(raw[0..8].try_into().unwrap_or([0; 8]));
-                let t1 = u64::from_le_bytes(raw[8..16].try_into().unwrap_or([0; 8]));
-                let ts =
-                    t1.saturating_sub(t0) as f64 * self.queue.get_timestamp_period() as f64 * 1e-9;
+            if let Some(q) = &queries {
+                let ticks = self.read_ticks(q, 2)?;
+                let ts = ticks[1].saturating_sub(ticks[0]) as f64
+                    * self.queue.get_timestamp_period() as f64
+                    * 1e-9;
                 if ts > 0.0 && ts <= wall * 1.01 {
                     t = ts;
                 }
@@ -979,6 +988,15 @@ struct Dispatch {
     shape: Shape,
     params: [u32; 8],
     groups: (u32, u32),
+}
+
+/// A run of dispatches ready to record ([`Loaded::prepare`]).
+struct Prepared {
+    /// Pipeline key of each dispatch, in order.
+    keys: Vec<String>,
+    /// The params buffer the bind groups point into (kept alive with them).
+    _params: wgpu::Buffer,
+    groups: HashMap<(usize, usize, bool), wgpu::BindGroup>,
 }
 
 impl Dispatch {
@@ -1367,6 +1385,53 @@ impl Loaded<'_> {
             })
     }
 
+    /// What a run of dispatches binds: each one's params in its slot of one uniform buffer, its
+    /// pipeline, and the bind groups of the weight chunks they read.
+    fn prepare(&mut self, plan: &Plan, ds: &[&Dispatch]) -> Result<Prepared> {
+        let mut params = vec![0u8; ds.len().max(1) * SLOT as usize];
+        for (si, d) in ds.iter().enumerate() {
+            let o = si * SLOT as usize;
+            params[o..o + PARAMS_BYTES as usize].copy_from_slice(bytemuck::cast_slice(&d.params));
+        }
+        let mut keys = Vec::with_capacity(ds.len());
+        for d in ds {
+            keys.push(self.gpu.pipeline(plan.weights[d.w].enc, d.shape)?);
+        }
+        let pbuf = self
+            .gpu
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("params"),
+                contents: &params,
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+        let mut groups: HashMap<(usize, usize, bool), wgpu::BindGroup> = HashMap::new();
+        for d in ds {
+            groups
+                .entry(d.key(plan))
+                .or_insert_with(|| self.bind(plan, d.w, d.chunk, d.key(plan).2, &pbuf));
+        }
+        Ok(Prepared {
+            keys,
+            _params: pbuf,
+            groups,
+        })
+    }
+
+    /// Record dispatch `d`, the `slot`-th of `p`'s run, into `pass`.
+    fn record(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        plan: &Plan,
+        p: &Prepared,
+        d: &Dispatch,
+        slot: usize,
+    ) {
+        pass.set_pipeline(&self.gpu.pipelines[&p.keys[slot]]);
+        pass.set_bind_group(0, &p.groups[&d.key(plan)], &[(slot as u64 * SLOT) as u32]);
+        pass.dispatch_workgroups(d.groups.0, d.groups.1, 1);
+    }
+
     /// Run the tokens `first .. first + n` of `plan`, one command buffer and compute pass per token, all
     /// submitted together; returns the summed GPU time of the passes (timestamps) or the wall clock.
     pub fn run_tokens(&mut self, plan: &Plan, first: u32, n: u32) -> Result<GpuRun> {
@@ -1376,30 +1441,9 @@ impl Loaded<'_> {
             self.dispatches(plan, &plan.token_ops(t), &mut d);
             per_token.push(d);
         }
-        let slots: usize = per_token.iter().map(Vec::len).sum();
-        let mut params = vec![0u8; slots.max(1) * SLOT as usize];
-        for (si, d) in per_token.iter().flatten().enumerate() {
-            let o = si * SLOT as usize;
-            params[o..o + PARAMS_BYTES as usize].copy_from_slice(bytemuck::cast_slice(&d.params));
-        }
-        let mut keys = Vec::new();
-        for d in per_token.iter().flatten() {
-            keys.push(self.gpu.pipeline(plan.weights[d.w].enc, d.shape)?);
-        }
+        let all: Vec<&Dispatch> = per_token.iter().flatten().collect();
+        let bound = self.prepare(plan, &all)?;
         let gpu = &*self.gpu;
-        let pbuf = gpu
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("params"),
-                contents: &params,
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
-        let mut groups: HashMap<(usize, usize, bool), wgpu::BindGroup> = HashMap::new();
-        for d in per_token.iter().flatten() {
-            groups
-                .entry(d.key(plan))
-                .or_insert_with(|| self.bind(plan, d.w, d.chunk, d.key(plan).2, &pbuf));
-        }
         let queries = gpu.timestamps.then(|| {
             gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
                 label: Some("token-times"),
@@ -1422,9 +1466,7 @@ impl Loaded<'_> {
                     timestamp_writes: tw,
                 });
                 for d in ds {
-                    pass.set_pipeline(&gpu.pipelines[&keys[slot]]);
-                    pass.set_bind_group(0, &groups[&d.key(plan)], &[(slot as u64 * SLOT) as u32]);
-                    pass.dispatch_workgroups(d.groups.0, d.groups.1, 1);
+                    self.record(&mut pass, plan, &bound, d, slot);
                     slot += 1;
                 }
             }
@@ -1437,21 +1479,7 @@ impl Loaded<'_> {
         let mut seconds = wall;
         let mut used_ts = false;
         if let Some(q) = &queries {
-            let size = 16 * n.max(1) as u64;
-            let resolve = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("resolve"),
-                size,
-                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-                mapped_at_creation: false,
-            });
-            let mut enc = gpu.device.create_command_encoder(&Default::default());
-            enc.resolve_query_set(q, 0..2 * n.max(1), &resolve, 0);
-            gpu.queue.submit([enc.finish()]);
-            let raw = gpu.read_back(&resolve, size)?;
-            let ticks: Vec<u64> = raw
-                .chunks_exact(8)
-                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
-                .collect();
+            let ticks = gpu.read_ticks(q, 2 * n.max(1))?;
             let period = gpu.queue.get_timestamp_period() as f64 * 1e-9;
             let total: u64 = ticks
                 .chunks_exact(2)
@@ -1483,29 +1511,8 @@ impl Loaded<'_> {
         let mut ds = Vec::new();
         self.dispatches(plan, &plan.token_ops(t), &mut ds);
         ds.truncate(4095);
-        let mut params = vec![0u8; ds.len().max(1) * SLOT as usize];
-        for (si, d) in ds.iter().enumerate() {
-            let o = si * SLOT as usize;
-            params[o..o + PARAMS_BYTES as usize].copy_from_slice(bytemuck::cast_slice(&d.params));
-        }
-        let mut keys = Vec::new();
-        for d in &ds {
-            keys.push(self.gpu.pipeline(plan.weights[d.w].enc, d.shape)?);
-        }
+        let bound = self.prepare(plan, &ds.iter().collect::<Vec<_>>())?;
         let gpu = &*self.gpu;
-        let pbuf = gpu
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("params"),
-                contents: &params,
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
-        let mut groups: HashMap<(usize, usize, bool), wgpu::BindGroup> = HashMap::new();
-        for d in &ds {
-            groups
-                .entry(d.key(plan))
-                .or_insert_with(|| self.bind(plan, d.w, d.chunk, d.key(plan).2, &pbuf));
-        }
         let n = ds.len() as u32 + 1;
         let q = gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
             label: Some("dispatch-times"),
@@ -1520,27 +1527,12 @@ impl Loaded<'_> {
             });
             pass.write_timestamp(&q, 0);
             for (slot, d) in ds.iter().enumerate() {
-                pass.set_pipeline(&gpu.pipelines[&keys[slot]]);
-                pass.set_bind_group(0, &groups[&d.key(plan)], &[(slot as u64 * SLOT) as u32]);
-                pass.dispatch_workgroups(d.groups.0, d.groups.1, 1);
+                self.record(&mut pass, plan, &bound, d, slot);
                 pass.write_timestamp(&q, slot as u32 + 1);
             }
         }
-        let size = 8 * n as u64;
-        let resolve = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("resolve"),
-            size: size.div_ceil(256) * 256,
-            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        enc.resolve_query_set(&q, 0..n, &resolve, 0);
         gpu.queue.submit([enc.finish()]);
-        gpu.wait()?;
-        let raw = gpu.read_back(&resolve, size)?;
-        let ticks: Vec<u64> = raw
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
-            .collect();
+        let ticks = gpu.read_ticks(&q, n)?;
         let period = gpu.queue.get_timestamp_period() as f64 * 1e-9;
         Ok(Some(
             ds.iter()
