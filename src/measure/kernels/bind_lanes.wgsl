@@ -18,3 +18,8 @@ fn w32(a: u32) -> u32 {
 fn w16(a: u32) -> u32 {
     return (w[a >> 2u] >> ((a & 2u) * 8u)) & 0xffffu;
 }
+
+// Bits 0..3 of h to bit 4 of bytes 0..3 (the fifth bits of Q5_0/Q5_1 weights).
+fn hb4(h: u32) -> u32 {
+    return ((h * 0x00204081u) & 0x01010101u) << 4u;
+}

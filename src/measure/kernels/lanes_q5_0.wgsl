@@ -6,11 +6,6 @@ const BLK_W: u32 = 32u;
 const TPB: u32 = 4u;
 const NR: u32 = __NR__u;
 
-// bits 0..3 of h to bit 4 of bytes 0..3
-fn hb4(h: u32) -> u32 {
-    return ((h * 0x00204081u) & 0x01010101u) << 4u;
-}
-
 // 5-bit values v of the four bytes as the signed bytes v − 16: flip bit 4, then extend it.
 fn s5(v: u32) -> u32 {
     let f = v ^ 0x10101010u;

@@ -6,11 +6,6 @@ const BLK_W: u32 = 32u;
 const TPB: u32 = 4u;
 const NR: u32 = __NR__u;
 
-// bits 0..3 of h to bit 4 of bytes 0..3
-fn hb4(h: u32) -> u32 {
-    return ((h * 0x00204081u) & 0x01010101u) << 4u;
-}
-
 fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
     let xb = xo / 32u + b;
     let x0 = xq[xb * 8u + t];
