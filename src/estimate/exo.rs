@@ -456,24 +456,9 @@ fn advise(
             ));
         }
     }
-    let over: Vec<&DevicePlan> = devices
-        .iter()
-        .filter(|d| !matches!(d.verdict, Verdict::Fits))
-        .collect();
-    let room: u64 = devices
-        .iter()
-        .map(|d| d.budget_bytes.saturating_sub(d.memory.total_bytes))
-        .sum();
-    let need: u64 = over
-        .iter()
-        .map(|d| d.memory.total_bytes.saturating_sub(d.budget_bytes))
-        .sum();
+    let (over, room, need) = multi::shortfall(devices);
     if !matches!(overall, Verdict::Fits) {
-        let current = wl.cache_type_k.bytes_per_elem() + wl.cache_type_v.bytes_per_elem();
-        if let Some(mc) = by_kv.iter().find(|mc| {
-            2.0 * mc.cache_type.bytes_per_elem() < current
-                && mc.max_context.is_some_and(|c| c >= kv::pad256(wl.context))
-        }) {
+        if let Some(mc) = multi::smaller_kv_that_fits(wl, by_kv) {
             out.push(format!(
                 "a {} KV cache (mlx-lm --kv-bits) fits {} context on every Mac",
                 mc.cache_type.name().to_ascii_lowercase(),

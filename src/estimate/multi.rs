@@ -1010,6 +1010,37 @@ fn flags(split: SplitMode, share: &[f64], ts: Option<&[f64]>) -> String {
     }
 }
 
+/// The devices over their budget, the free bytes on all devices together, and the bytes the devices
+/// over budget lack (the advice of multi-device and exo plans).
+pub(super) fn shortfall(devices: &[DevicePlan]) -> (Vec<&DevicePlan>, u64, u64) {
+    let over: Vec<&DevicePlan> = devices
+        .iter()
+        .filter(|d| !matches!(d.verdict, Verdict::Fits))
+        .collect();
+    let room = devices
+        .iter()
+        .map(|d| d.budget_bytes.saturating_sub(d.memory.total_bytes))
+        .sum();
+    let need = over
+        .iter()
+        .map(|d| d.memory.total_bytes.saturating_sub(d.budget_bytes))
+        .sum();
+    (over, room, need)
+}
+
+/// The first KV type of `by_kv` under half the bytes of `wl`'s K and V whose largest context reaches
+/// `wl`'s on every device.
+pub(super) fn smaller_kv_that_fits<'a>(
+    wl: &Workload,
+    by_kv: &'a [MaxContext],
+) -> Option<&'a MaxContext> {
+    let current = wl.cache_type_k.bytes_per_elem() + wl.cache_type_v.bytes_per_elem();
+    by_kv.iter().find(|mc| {
+        2.0 * mc.cache_type.bytes_per_elem() < current
+            && mc.max_context.is_some_and(|c| c >= kv::pad256(wl.context))
+    })
+}
+
 /// Plan `model` split over `machines` (at least two) for `wl`.
 pub fn plan_multi(
     model: &ModelDesc,
@@ -1329,11 +1360,7 @@ fn advise(
     let mut out = Vec::new();
     if !matches!(overall, Verdict::Fits) {
         // a smaller KV type that reaches the asked context on every device
-        let current = wl.cache_type_k.bytes_per_elem() + wl.cache_type_v.bytes_per_elem();
-        if let Some(mc) = by_kv.iter().find(|mc| {
-            2.0 * mc.cache_type.bytes_per_elem() < current
-                && mc.max_context.is_some_and(|c| c >= kv::pad256(wl.context))
-        }) {
+        if let Some(mc) = smaller_kv_that_fits(wl, by_kv) {
             let n = mc.cache_type.name().to_ascii_lowercase();
             let fa = if wl.flash_attention { "" } else { " -fa on" };
             out.push(format!(
@@ -1342,18 +1369,7 @@ fn advise(
             ));
         }
     }
-    let over: Vec<&DevicePlan> = devices
-        .iter()
-        .filter(|d| !matches!(d.verdict, Verdict::Fits))
-        .collect();
-    let room: u64 = devices
-        .iter()
-        .map(|d| d.budget_bytes.saturating_sub(d.memory.total_bytes))
-        .sum();
-    let need: u64 = over
-        .iter()
-        .map(|d| d.memory.total_bytes.saturating_sub(d.budget_bytes))
-        .sum();
+    let (over, room, need) = shortfall(devices);
     for d in &over {
         if let Verdict::FitsIfLimitRaised { wired_limit_mb, .. } = d.verdict {
             out.push(format!(
