@@ -311,11 +311,7 @@ pub fn plan_exo(
     }
 
     // largest context every Mac holds
-    let limit = if hp.context_length > 0 {
-        hp.context_length
-    } else {
-        wl.context.max(kv::CELL_PAD)
-    };
+    let limit = kv::context_limit(hp, wl);
     let fits_at = |ctx: u64, k, v| -> bool {
         let wk = Workload {
             context: ctx,

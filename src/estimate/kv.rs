@@ -44,6 +44,16 @@ use crate::model::{HyperParams, TensorType};
 /// llama.cpp pads the context (and the SWA cache) to this many cells.
 pub const CELL_PAD: u64 = 256;
 
+/// The longest context a largest-context search tries: the model's trained context, or (when the file
+/// does not say) the asked one, at least one pad.
+pub fn context_limit(hp: &HyperParams, wl: &Workload) -> u64 {
+    if hp.context_length > 0 {
+        hp.context_length
+    } else {
+        wl.context.max(CELL_PAD)
+    }
+}
+
 /// The largest multiple of [`CELL_PAD`] at most `limit` (one pad at least) for which `fits` holds, by
 /// bisection (`fits` must be monotone: a context that fits means every smaller one does); `None` when
 /// one pad does not fit. The largest-context search of single- and multi-device plans.

@@ -215,11 +215,7 @@ pub fn plan(model: &ModelDesc, machine: &Machine, wl: &Workload) -> Result<Plan>
     };
 
     // largest context per KV type (against the default GPU budget)
-    let limit = if hp.context_length > 0 {
-        hp.context_length
-    } else {
-        wl.context.max(kv::CELL_PAD)
-    };
+    let limit = kv::context_limit(hp, wl);
     let max_context = fixed.max_context(&kv_shape, budget, limit);
     let max_context_by_kv = max_context_by_kv(wl, |t| {
         let s = KvShape::new(hp, t, t, wl.runtime).ok()?;
