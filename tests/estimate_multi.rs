@@ -379,25 +379,8 @@ fn max_context_is_where_the_tightest_device_runs_out() {
 /// flash attention on and off, with and without pipeline copies.
 #[test]
 fn shortened_device_simulation_equals_the_full_one() {
-    use headroom::estimate::graph::{
-        Family, Ffn, GraphSpec, Mixer, Run, device_buffers_full, device_buffers_shortened,
-    };
-    let attn = Mixer::Attention {
-        n_head: 64,
-        n_head_kv: 8,
-        head_dim: 128,
-        qk_norm: false,
-        rope: true,
-        swa: false,
-    };
-    let spec = GraphSpec {
-        family: Family::Llama,
-        n_embd: 8192,
-        n_vocab: 128256,
-        layers: vec![(attn, Ffn::Dense(28672)); 80],
-        ssm: [0; 4],
-        ssm_dt_b_c_norm: false,
-    };
+    use headroom::estimate::graph::{Run, device_buffers_full, device_buffers_shortened};
+    let spec = common::llama_70b_graph();
     for (split, copies) in [
         (&[1.0, 1.0][..], 4),
         (&[2.0, 1.0, 1.0][..], 4),

@@ -23,6 +23,8 @@
 //! graph headroom builds (llama, qwen3, qwen3moe, gemma3, jamba, legacy DeepSeek; exact on all their rows),
 //! the live-set formulas for the others.
 
+mod common;
+
 use headroom::estimate::compute::{
     model_compute_buffer_bytes as compute_buffer_bytes, output_buffer_bytes,
 };
@@ -606,23 +608,7 @@ fn shortened_simulation_equals_the_full_one() {
         }
     }
     // a 70B-shaped llama (80 identical layers): the case the shortening is for
-    use headroom::estimate::graph::{Family, Ffn, Mixer};
-    let attn = Mixer::Attention {
-        n_head: 64,
-        n_head_kv: 8,
-        head_dim: 128,
-        qk_norm: false,
-        rope: true,
-        swa: false,
-    };
-    let spec = GraphSpec {
-        family: Family::Llama,
-        n_embd: 8192,
-        n_vocab: 128256,
-        layers: vec![(attn, Ffn::Dense(28672)); 80],
-        ssm: [0; 4],
-        ssm_dt_b_c_norm: false,
-    };
+    let spec = common::llama_70b_graph();
     for fa in [true, false] {
         let run = Run {
             n_tokens: 512,

@@ -198,3 +198,25 @@ pub fn rtx4090() -> Machine {
         budget_note: String::new(),
     }
 }
+
+/// llama.cpp's reserve graph of a Llama-3-70B-shaped model (80 identical layers), for the allocator
+/// simulation's tests.
+pub fn llama_70b_graph() -> headroom::estimate::graph::GraphSpec {
+    use headroom::estimate::graph::{Family, Ffn, GraphSpec, Mixer};
+    let attn = Mixer::Attention {
+        n_head: 64,
+        n_head_kv: 8,
+        head_dim: 128,
+        qk_norm: false,
+        rope: true,
+        swa: false,
+    };
+    GraphSpec {
+        family: Family::Llama,
+        n_embd: 8192,
+        n_vocab: 128256,
+        layers: vec![(attn, Ffn::Dense(28672)); 80],
+        ssm: [0; 4],
+        ssm_dt_b_c_norm: false,
+    }
+}
