@@ -52,12 +52,50 @@ fn has_alt(enc: Encoding) -> bool {
     )
 }
 
+/// Lanes shapes (types with a lanes kernel): workgroups of 64, 128 and 256, 1, 2 and 4 rows per
+/// workgroup, 1, 2 and 4 words per invocation and block (capped per type), 1, 2 and 4 blocks loaded
+/// at a time; `HEADROOM_BENCH_LANES=wg,nr,qw,u;..` instead sweeps just these.
+fn lanes_shapes(enc: Encoding) -> Vec<Option<Shape>> {
+    if headroom::measure::lanes::lanes_kernel(enc).is_none() {
+        return vec![];
+    }
+    if let Ok(v) = std::env::var("HEADROOM_BENCH_LANES") {
+        return v
+            .split(';')
+            .filter_map(|t| {
+                let n: Vec<u32> = t.split(',').filter_map(|a| a.trim().parse().ok()).collect();
+                match n[..] {
+                    [wg, nr, qw, u] => Some(Some(Shape::lanes(wg, nr).with_qw(qw).with_unroll(u))),
+                    _ => None,
+                }
+            })
+            .collect();
+    }
+    let mut v = Vec::new();
+    let maxq = headroom::measure::lanes::max_qw(enc);
+    for wg in [64u32, 128, 256] {
+        for nr in [1u32, 2, 4] {
+            for qw in [1u32, 2, 4].into_iter().filter(|&q| q <= maxq) {
+                for u in [1u32, 2, 4] {
+                    v.push(Some(Shape::lanes(wg, nr).with_qw(qw).with_unroll(u)));
+                }
+            }
+        }
+    }
+    v
+}
+
 /// Kernel shapes swept on the decode's products (`None`: `shape_for`'s choice): workgroups of 128 and
 /// 256, 1–32 lanes per row, 1/2/4 rows per invocation (unit kernels), both unpackings where there are two.
 fn sweep_shapes(enc: Encoding) -> Vec<Option<Shape>> {
     let unit = headroom::measure::gpu::has_unit(enc);
     let mut v = vec![None];
     if std::env::var("HEADROOM_BENCH_AUTO_ONLY").is_ok() {
+        return v;
+    }
+    let lanes = lanes_shapes(enc);
+    if !lanes.is_empty() {
+        v.extend(lanes);
         return v;
     }
     let alts: &[bool] = if has_alt(enc) {
@@ -85,6 +123,11 @@ fn big_shapes(enc: Encoding) -> Vec<Option<Shape>> {
     let unit = headroom::measure::gpu::has_unit(enc);
     let mut v = vec![None];
     if std::env::var("HEADROOM_BENCH_AUTO_ONLY").is_ok() {
+        return v;
+    }
+    let lanes = lanes_shapes(enc);
+    if !lanes.is_empty() {
+        v.extend(lanes);
         return v;
     }
     let list: &[(u32, u32, u32)] = if unit {

@@ -396,10 +396,11 @@ fn lanes_kernels_match_the_cpu_reference() {
     ];
     let shapes = [
         Shape::lanes(32, 1),
-        Shape::lanes(64, 4),
-        Shape::lanes(128, 2),
-        Shape::lanes(256, 3),
-        Shape::lanes(64, 2).with_alt(false),
+        Shape::lanes(64, 4).with_qw(2),
+        Shape::lanes(128, 2).with_qw(4).with_unroll(2),
+        Shape::lanes(256, 3).with_unroll(3),
+        Shape::lanes(64, 2).with_qw(4).with_unroll(4),
+        Shape::lanes(32, 2).with_qw(2).with_unroll(2),
     ];
     for sg in [true, false] {
         if !sg {

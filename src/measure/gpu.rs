@@ -10,7 +10,7 @@
 use super::cpu::{Bytes, load};
 use super::decode::{Encoding, MatVec, Plan, Weight};
 use super::dequant::ScaleType;
-use super::lanes::{LanesPolicy, lanes_kernel, quantize_input, takes_q8};
+use super::lanes::{LanesPolicy, lanes_kernel, max_qw, quantize_input, takes_q8};
 use super::source::{Files, Rng};
 use crate::error::{Error, Result};
 use crate::model::TensorType;
@@ -83,9 +83,13 @@ pub struct Shape {
     /// else adjacent invocations take adjacent units of one row group.
     pub rows_first: bool,
     /// The lanes kernel ([`lanes_kernel`]): the workgroup's `wg` invocations share `nr` rows
-    /// (`tpr == wg`); `alt` there: Q4_K and Q6_K invocations take two words of nibbles per half
-    /// super-block (else one, as llama.cpp's Vulkan kernels).
+    /// (`tpr == wg`).
     pub lanes: bool,
+    /// Lanes kernels: words of weights each invocation takes per block (fewer invocations share a
+    /// block; capped per type by [`super::lanes::max_qw`]).
+    pub qw: u32,
+    /// Lanes kernels: blocks each invocation loads before it adds them up (loads in flight).
+    pub unroll: u32,
 }
 
 impl Shape {
@@ -97,6 +101,8 @@ impl Shape {
             alt: true,
             rows_first: false,
             lanes: false,
+            qw: 1,
+            unroll: 1,
         }
     }
 
@@ -109,7 +115,19 @@ impl Shape {
             alt: true,
             rows_first: false,
             lanes: true,
+            qw: 1,
+            unroll: 1,
         }
+    }
+
+    /// A lanes shape with `qw` words per invocation and block.
+    pub fn with_qw(self, qw: u32) -> Shape {
+        Shape { qw, ..self }
+    }
+
+    /// A lanes shape loading `unroll` blocks at a time.
+    pub fn with_unroll(self, unroll: u32) -> Shape {
+        Shape { unroll, ..self }
     }
 
     pub fn with_rows_first(self, rows_first: bool) -> Shape {
@@ -123,8 +141,7 @@ impl Shape {
     /// "wg/tpr/nr", then "/first" with the first unpacking, "/rows" with rows first.
     pub fn label(&self) -> String {
         if self.lanes {
-            let qw = if self.alt { "" } else { "/qw1" };
-            return format!("lanes{}/{}{qw}", self.wg, self.nr);
+            return format!("lanes{}/{}/q{}/u{}", self.wg, self.nr, self.qw, self.unroll);
         }
         let first = if self.alt { "" } else { "/first" };
         let rows = if self.rows_first { "/rows" } else { "" };
@@ -252,14 +269,14 @@ pub fn all_kernel_sources() -> Vec<(String, String)> {
     }
     let mut out = Vec::new();
     for e in encs.iter().filter(|e| lanes_kernel(**e).is_some()) {
-        for (wg, nr, wide) in [
-            (32, 1, true),
-            (128, 2, true),
-            (256, 4, true),
-            (128, 2, false),
+        for (wg, nr, qw, unroll) in [
+            (32, 1, 1, 1),
+            (128, 2, 2, 1),
+            (256, 4, 4, 2),
+            (128, 2, 1, 4),
         ] {
             for sg in [0, 32] {
-                let shape = Shape::lanes(wg, nr).with_alt(wide);
+                let shape = Shape::lanes(wg, nr).with_qw(qw).with_unroll(unroll);
                 if let Ok(src) = kernel_source(*e, shape, sg) {
                     out.push((format!("{}-{}-sg{sg}", e.label(), shape.label()), src));
                 }
@@ -657,16 +674,20 @@ impl Gpu {
             lanes_kernel(w.enc).filter(|lk| w.k.is_multiple_of(lk.block as u64) && w.k >= 512)
         {
             let pick = match (self.force, self.lanes) {
-                (Some(f), _) if f.lanes => Some((f.wg, f.nr, f.alt)),
-                (None, Some(on)) => Some(on.shape(w.enc)),
+                (Some(f), _) if f.lanes => Some(f),
+                (None, Some(on)) => Some(on.shape(w.enc, rows)),
                 _ => None,
             };
-            if let Some((wg, nr, wide)) = pick {
+            if let Some(s) = pick {
                 // no more invocations than the row's blocks can keep busy; rows that read their
                 // own input one per workgroup
-                let busy = (w.k / lk.block as u64).next_power_of_two() * lk.per_block as u64;
-                let wg = (wg as u64).min(busy).max(32.max(lk.per_block as u64)) as u32;
-                return Shape::lanes(wg, if xmod == 1 { nr } else { 1 }).with_alt(wide);
+                let qw = s.qw.clamp(1, max_qw(w.enc));
+                let tpb = (lk.per_block / qw).max(1) as u64;
+                let busy = (w.k / lk.block as u64).next_power_of_two() * tpb;
+                let wg = (s.wg as u64).min(busy).max(32.max(tpb)) as u32;
+                return Shape::lanes(wg, if xmod == 1 { s.nr } else { 1 })
+                    .with_qw(qw)
+                    .with_unroll(s.unroll.max(1));
             }
         }
         let f = match self.force {

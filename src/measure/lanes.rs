@@ -106,16 +106,23 @@ pub(super) fn takes_q8(enc: Encoding, shape: Shape) -> bool {
 /// The WGSL that adds up the partial sums `acc` of all `WG` invocations of a lanes workgroup into
 /// invocation 0: shuffles inside the adapter's smallest subgroup (`subgroup`, 0 without the feature),
 /// then one slot per subgroup in workgroup memory; without subgroups a tree in workgroup memory.
-fn lanes_reduction(wg: u32, subgroup: u32) -> (String, String, bool) {
+fn lanes_reduction(wg: u32, subgroup: u32, nr: u32) -> (String, String, bool) {
     let sg = if subgroup >= 2 && subgroup.is_power_of_two() {
         subgroup.min(wg)
     } else {
         1
     };
+    // only the components that hold rows are shuffled (one shuffle each per step)
+    let comps = ["x", "y", "z", "w"];
+    let comps = &comps[..nr.clamp(1, 4) as usize];
     let mut code = String::new();
     let mut st = sg / 2;
     while st > 0 {
-        code.push_str(&format!("    acc += subgroupShuffleXor(acc, {st}u);\n"));
+        for c in comps {
+            code.push_str(&format!(
+                "    acc.{c} += subgroupShuffleXor(acc.{c}, {st}u);\n"
+            ));
+        }
         st /= 2;
     }
     if wg == sg {
@@ -136,43 +143,86 @@ fn lanes_reduction(wg: u32, subgroup: u32) -> (String, String, bool) {
     (decl, code, sg > 1)
 }
 
+/// The loop over a row's blocks: each invocation's block slots `SLOTS` apart, `unroll` of them
+/// loaded before their sums are added (more loads in flight), then the rest one at a time.
+fn lanes_loop(unroll: u32) -> String {
+    let mut code = String::from("        var b = li / TPB;\n");
+    if unroll > 1 {
+        code.push_str(&format!(
+            "        for (; b + {}u * SLOTS < nblk; b += {unroll}u * SLOTS) {{\n",
+            unroll - 1
+        ));
+        for u in 0..unroll {
+            code.push_str(&format!(
+                "            let a{u} = block_dot(rb, b + {u}u * SLOTS, t, xo);\n"
+            ));
+        }
+        let sum: Vec<String> = (0..unroll).map(|u| format!("a{u}")).collect();
+        code.push_str(&format!(
+            "            acc += {};\n        }}\n",
+            sum.join(" + ")
+        ));
+    }
+    code.push_str("        for (; b < nblk; b += SLOTS) {\n            acc += block_dot(rb, b, t, xo);\n        }\n");
+    code
+}
+
+/// The most words per invocation and block (`Shape::qw`) `enc`'s lanes kernel takes: Q8_0 2 (16
+/// bytes), the other types 4 (Q4_0: a whole block's nibbles; F16: 8 weights; Q4_K, Q6_K: a quarter of
+/// a half super-block); 2 for kernels written for llama.cpp's one or two.
+pub fn max_qw(enc: Encoding) -> u32 {
+    match enc {
+        Encoding::Ggml(
+            TensorType::Q4_0
+            | TensorType::Q4_1
+            | TensorType::Q5_0
+            | TensorType::Q5_1
+            | TensorType::Q4_K
+            | TensorType::Q6_K
+            | TensorType::F16,
+        ) => 4,
+        _ => 2,
+    }
+}
+
 /// The WGSL of `enc`'s lanes kernel at `shape` (`None` when `shape` is not a lanes shape or `enc` has
 /// no lanes kernel), with subgroup reductions where `subgroup` (the adapter's smallest subgroup size,
 /// 0 without the feature) allows.
 pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Option<String> {
     let lk = lanes_kernel(enc).filter(|_| shape.lanes)?;
-    let (decl, code, sg) = lanes_reduction(shape.wg, subgroup);
+    let nr = shape.nr.clamp(1, 4);
+    let (decl, code, sg) = lanes_reduction(shape.wg, subgroup, nr);
     let main = LANES_MAIN
         .replace("__WG__", &shape.wg.to_string())
         .replace("__RED_DECL__", &decl)
+        .replace("__LOOP__", &lanes_loop(shape.unroll.clamp(1, 8)))
         .replace("__REDUCE__", &code);
     let input = match lk.input {
         LanesInput::Q8 => BIND_LANES_Q8,
         LanesInput::F32x2 => BIND_LANES_F32X2,
     };
     let en = if sg { "// subgroup reduction\n" } else { "" };
-    // Q4_K, Q6_K: `alt` takes two words of a half per invocation (8 per super-block), else one
     let ty_src = lk
         .wgsl
-        .replace("__QW__", if shape.alt { "2" } else { "1" })
-        .replace("__NR__", &shape.nr.clamp(1, 4).to_string());
+        .replace("__QW__", &shape.qw.clamp(1, max_qw(enc)).to_string())
+        .replace("__NR__", &nr.to_string());
     Some(format!(
         "{en}{BIND_LANES}\n{input}\n{COMMON}\n{ty_src}\n{main}"
     ))
 }
 
-/// Whether and at which (workgroup size, rows per workgroup) the lanes kernels run.
+/// Whether and at which shape (workgroup size, rows per workgroup, words per invocation, blocks
+/// loaded at a time) the lanes kernels run.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct LanesPolicy {
-    /// `HEADROOM_MEASURE_LANES=wg,nr[,qw]`: every lanes product at this shape, Q4_K and Q6_K with
-    /// `qw` (default 2) words per invocation and half super-block (benchmarks).
-    fixed: Option<(u32, u32, bool)>,
+    /// `HEADROOM_MEASURE_LANES=wg,nr[,qw[,unroll]]`: every lanes product at this shape (benchmarks).
+    fixed: Option<Shape>,
 }
 
 impl LanesPolicy {
     /// On by default except on Metal (the integer dot products are emulated there and the kernels
     /// were timed on an H100 only; Metal keeps the unit kernels). `HEADROOM_MEASURE_LANES=0` turns
-    /// them off, `=wg,nr` fixes the shape (benchmarks).
+    /// them off, `=wg,nr[,qw[,unroll]]` fixes the shape (benchmarks).
     pub(super) fn from_env(backend: wgpu::Backend) -> Option<LanesPolicy> {
         let default = (backend != wgpu::Backend::Metal).then_some(LanesPolicy { fixed: None });
         let Ok(v) = std::env::var("HEADROOM_MEASURE_LANES") else {
@@ -185,30 +235,35 @@ impl LanesPolicy {
         let ok = |wg: u32, nr: u32| {
             wg.is_power_of_two() && (16..=1024).contains(&wg) && (1..=4).contains(&nr)
         };
+        let fixed = |wg, nr, qw, unroll| {
+            Some(LanesPolicy {
+                fixed: Some(Shape::lanes(wg, nr).with_qw(qw).with_unroll(unroll)),
+            })
+        };
         match n[..] {
-            [wg, nr] if ok(wg, nr) => Some(LanesPolicy {
-                fixed: Some((wg, nr, true)),
-            }),
-            [wg, nr, qw] if ok(wg, nr) && matches!(qw, 1 | 2) => Some(LanesPolicy {
-                fixed: Some((wg, nr, qw == 2)),
-            }),
+            [wg, nr] if ok(wg, nr) => fixed(wg, nr, 2, 1),
+            [wg, nr, qw] if ok(wg, nr) && matches!(qw, 1 | 2 | 4) => fixed(wg, nr, qw, 1),
+            [wg, nr, qw, u] if ok(wg, nr) && matches!(qw, 1 | 2 | 4) && (1..=8).contains(&u) => {
+                fixed(wg, nr, qw, u)
+            }
             _ => default,
         }
     }
 
-    /// The (workgroup size, rows per workgroup, two words per invocation) for products of `enc`,
-    /// from the sweeps in the full decode of an 8B model on an H100 (docs/benchmarks.md, 2026-11-27,
+    /// The lanes shape for a product of `rows` rows of `enc` (before `gpu` fits the workgroup to the
+    /// row), from the sweeps in the full decode of an 8B model on an H100 (docs/benchmarks.md, 2026-11-27,
     /// `HEADROOM_MEASURE_LANES`, context 4096): Q4_0 fastest at 128/2 (280.7 tok/s; 128/1 248.9,
     /// 256/2 272.3); Q4_K_M at 128/2 with two words (279.7; 128/1 263.6, 64/1 265.8, 256/2 255.9,
     /// 128/1 with one word 240.2). Q6_K took one word: its products ran 40.5 µs against 42.2 with two
     /// (1 GiB matrices: 0.543 against 0.500 of the copy bandwidth).
-    pub(super) fn shape(&self, enc: Encoding) -> (u32, u32, bool) {
+    pub(super) fn shape(&self, enc: Encoding, _rows: u64) -> Shape {
         if let Some(f) = self.fixed {
             return f;
         }
         match enc {
-            Encoding::Ggml(TensorType::Q6_K) => (128, 1, false),
-            _ => (128, 2, true),
+            Encoding::Ggml(TensorType::Q6_K) => Shape::lanes(128, 1),
+            Encoding::Ggml(TensorType::Q4_K) => Shape::lanes(128, 2).with_qw(2),
+            _ => Shape::lanes(128, 2),
         }
     }
 }
@@ -239,9 +294,13 @@ mod tests {
         if std::env::var("HEADROOM_MEASURE_LANES").is_err() {
             assert!(LanesPolicy::from_env(wgpu::Backend::Metal).is_none());
             let p = LanesPolicy::from_env(wgpu::Backend::Vulkan).unwrap();
-            assert_eq!(p.shape(Encoding::Ggml(TensorType::Q4_0)), (128, 2, true));
-            assert_eq!(p.shape(Encoding::Ggml(TensorType::Q4_K)), (128, 2, true));
-            assert_eq!(p.shape(Encoding::Ggml(TensorType::Q6_K)), (128, 1, false));
+            let s = |t| {
+                let s = p.shape(Encoding::Ggml(t), 4096);
+                (s.wg, s.nr, s.qw, s.unroll)
+            };
+            assert_eq!(s(TensorType::Q4_0), (128, 2, 1, 1));
+            assert_eq!(s(TensorType::Q4_K), (128, 2, 2, 1));
+            assert_eq!(s(TensorType::Q6_K), (128, 1, 1, 1));
         }
         // every lanes type's rows are whole blocks of its kernel, and the 8-bit input is block-aligned
         for t in super::super::dequant::SUPPORTED {

@@ -14,6 +14,22 @@ fn w32(a: u32) -> u32 {
     return (w[i] >> s) | select(0u, hi << (32u - s), s != 0u);
 }
 
+// n ≤ 4 consecutive words from an even byte address a (blocks of 18, 22, 34 and 210 bytes): n + 1
+// aligned loads, each shared by two words, the last repeating the one before when a is 4-aligned (so
+// nothing past the word that holds the last byte is read), and a 16-bit funnel shift where a is not.
+fn wv(a: u32, n: u32) -> vec4<u32> {
+    let i = a >> 2u;
+    let u = (a >> 1u) & 1u;
+    var r = vec4<u32>(0u);
+    var lo = w[i];
+    for (var j = 0u; j < n; j++) {
+        let hi = w[i + j + select(1u, u, j + 1u == n)];
+        r[j] = select(lo, (lo >> 16u) | (hi << 16u), u == 1u);
+        lo = hi;
+    }
+    return r;
+}
+
 // 16 bits at an even byte address.
 fn w16(a: u32) -> u32 {
     return (w[a >> 2u] >> ((a & 2u) * 8u)) & 0xffffu;

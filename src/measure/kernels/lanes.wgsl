@@ -28,10 +28,7 @@ fn main(
         }
         let nblk = p.k / BLK_W;
         let t = li % TPB;
-        for (var b = li / TPB; b < nblk; b += SLOTS) {
-            acc += block_dot(rb, b, t, xo);
-        }
-    }
+__LOOP__    }
 __REDUCE__
     if (li == 0u) {
         for (var i = 0u; i < NR; i++) {

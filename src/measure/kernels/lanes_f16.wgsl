@@ -1,14 +1,23 @@
-// F16 (the K and V cache products and F16 weights): 32 invocations per 64 weights, each reading one
-// word (two halves) of the row, so a subgroup reads 128 contiguous bytes; the input two at a time.
+// F16 (the K and V cache products and F16 weights): TPB = 32/QW invocations per 64 weights, each
+// reading QW words (two halves each) of the row, so a subgroup reads contiguous bytes; the input two
+// at a time.
 const BLK_W: u32 = 64u;
-const TPB: u32 = 32u;
+const QW: u32 = __QW__u;
+const TPB: u32 = 32u / QW;
 const NR: u32 = __NR__u;
 
 fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
-    let xv = x2[(xo + b * 64u) / 2u + t];
+    let xw = (xo + b * 64u) / 2u + QW * t;
+    var xv: array<vec2<f32>, 4>;
+    for (var j = 0u; j < QW; j++) {
+        xv[j] = x2[xw + j];
+    }
     var r = vec4<f32>(0.0);
     for (var i = 0u; i < NR; i++) {
-        r[i] = dot(unpack2x16float(w[(a[i] >> 2u) + b * 32u + t]), xv);
+        let wi = (a[i] >> 2u) + b * 32u + QW * t;
+        for (var j = 0u; j < QW; j++) {
+            r[i] += dot(unpack2x16float(w[wi + j]), xv[j]);
+        }
     }
     return r;
 }

@@ -3,7 +3,7 @@
 // by TPB/2 invocations, each taking QW·4 weights (l0 ..) of each of its 4 groups of 32 (sub-blocks
 // of 16 with their own scales). The input is 8-bit: each 4 weights (6-bit values minus 32, as signed
 // bytes) are one dot4I8Packed; the super-block adds d·Σ sc·dx·Σq·xq. QW = 1 is llama.cpp's 16
-// invocations per super-block; 2 reads the scales once for twice the weights.
+// invocations per super-block; 2 and 4 read the scales once for twice and four times the weights.
 const BLK_W: u32 = 256u;
 const QW: u32 = __QW__u;
 const TPB: u32 = 16u / QW;
@@ -28,11 +28,14 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
     var r = vec4<f32>(0.0);
     for (var i = 0u; i < NR; i++) {
         let ba = a[i] + b * 210u;
+        let l0w = wv(ba + ql_off, QW);
+        let l32w = wv(ba + ql_off + 32u, QW);
+        let hw = wv(ba + qh_off, QW);
         var s = vec4<i32>(0);
         for (var j = 0u; j < QW; j++) {
-            let ql0 = w32(ba + ql_off + 4u * j);
-            let ql32 = w32(ba + ql_off + 32u + 4u * j);
-            let qh = w32(ba + qh_off + 4u * j);
+            let ql0 = l0w[j];
+            let ql32 = l32w[j];
+            let qh = hw[j];
             s += vec4<i32>(
                 dot4I8Packed(s6((ql0 & 0x0f0f0f0fu) | ((qh & 0x03030303u) << 4u)), xq[xb * 8u + xw + j]),
                 dot4I8Packed(s6((ql32 & 0x0f0f0f0fu) | ((qh & 0x0c0c0c0cu) << 2u)), xq[(xb + 1u) * 8u + xw + j]),
