@@ -251,20 +251,30 @@ impl LanesPolicy {
     }
 
     /// The lanes shape for a product of `rows` rows of `enc` (before `gpu` fits the workgroup to the
-    /// row), from the sweeps in the full decode of an 8B model on an H100 (docs/benchmarks.md, 2026-11-27,
-    /// `HEADROOM_MEASURE_LANES`, context 4096): Q4_0 fastest at 128/2 (280.7 tok/s; 128/1 248.9,
-    /// 256/2 272.3); Q4_K_M at 128/2 with two words (279.7; 128/1 263.6, 64/1 265.8, 256/2 255.9,
-    /// 128/1 with one word 240.2). Q6_K took one word: its products ran 40.5 µs against 42.2 with two
-    /// (1 GiB matrices: 0.543 against 0.500 of the copy bandwidth).
-    pub(super) fn shape(&self, enc: Encoding, _rows: u64) -> Shape {
+    /// row), as (workgroup, rows per workgroup, words per invocation and block, blocks in flight):
+    /// the fastest on 1 GiB matrices of rows of 4096 and, where timed, in the 8B decode's products
+    /// on an H100 (`measure_device kernels` and `ops`, docs/benchmarks.md, round 4). Q4_0 at
+    /// 128/4/4/2 read 1.040 of the copy bandwidth and ran every decode product within 3% of its
+    /// fastest shape; Q4_K at 256/4/2/4 0.967 (gate+up fastest, down fastest); Q6_K's output head
+    /// (128 256 rows) ran 172 µs at 64/2/2/1 against 181 at 256/2/2/1, which is faster for 4096
+    /// rows and fewer; F16's V-cache products (1024 rows) 6.2 µs at 256/1/2/2.
+    pub(super) fn shape(&self, enc: Encoding, rows: u64) -> Shape {
         if let Some(f) = self.fixed {
             return f;
         }
-        match enc {
-            Encoding::Ggml(TensorType::Q6_K) => Shape::lanes(128, 1),
-            Encoding::Ggml(TensorType::Q4_K) => Shape::lanes(128, 2).with_qw(2),
-            _ => Shape::lanes(128, 2),
-        }
+        let (wg, nr, qw, unroll) = match enc {
+            Encoding::Ggml(TensorType::Q4_0 | TensorType::Q4_1) => (128, 4, 4, 2),
+            Encoding::Ggml(TensorType::Q5_0) => (64, 2, 4, 2),
+            Encoding::Ggml(TensorType::Q5_1) => (64, 2, 4, 1),
+            Encoding::Ggml(TensorType::Q8_0) => (256, 2, 2, 1),
+            Encoding::Ggml(TensorType::Q4_K) => (256, 4, 2, 4),
+            Encoding::Ggml(TensorType::Q6_K) if rows <= 4096 => (256, 2, 2, 1),
+            Encoding::Ggml(TensorType::Q6_K) => (64, 2, 2, 1),
+            Encoding::Ggml(TensorType::F16) if rows <= 4096 => (256, 1, 2, 2),
+            Encoding::Ggml(TensorType::F16) => (256, 4, 4, 4),
+            _ => (128, 2, 2, 1),
+        };
+        Shape::lanes(wg, nr).with_qw(qw).with_unroll(unroll)
     }
 }
 
@@ -298,9 +308,10 @@ mod tests {
                 let s = p.shape(Encoding::Ggml(t), 4096);
                 (s.wg, s.nr, s.qw, s.unroll)
             };
-            assert_eq!(s(TensorType::Q4_0), (128, 2, 1, 1));
-            assert_eq!(s(TensorType::Q4_K), (128, 2, 2, 1));
-            assert_eq!(s(TensorType::Q6_K), (128, 1, 1, 1));
+            assert_eq!(s(TensorType::Q4_0), (128, 4, 4, 2));
+            assert_eq!(s(TensorType::Q4_K), (256, 4, 2, 4));
+            assert_eq!(s(TensorType::Q6_K), (256, 2, 2, 1));
+            assert_eq!(p.shape(Encoding::Ggml(TensorType::Q6_K), 128256).wg, 64);
         }
         // every lanes type's rows are whole blocks of its kernel, and the 8-bit input is block-aligned
         for t in super::super::dequant::SUPPORTED {
