@@ -393,6 +393,8 @@ fn lanes_kernels_match_the_cpu_reference() {
         (TensorType::Q4_K, 1280),
         (TensorType::Q6_K, 1536),
         (TensorType::F16, 640),
+        (TensorType::BF16, 640),
+        (TensorType::F32, 640),
     ];
     let shapes = [
         Shape::lanes(32, 1),

@@ -88,6 +88,18 @@ pub fn lanes_kernel(enc: Encoding) -> Option<LanesKernel> {
             64,
             32,
         ),
+        Encoding::Ggml(TensorType::BF16) => (
+            include_str!("kernels/lanes_bf16.wgsl"),
+            LanesInput::F32x2,
+            64,
+            32,
+        ),
+        Encoding::Ggml(TensorType::F32) => (
+            include_str!("kernels/lanes_f32.wgsl"),
+            LanesInput::F32x2,
+            64,
+            32,
+        ),
         _ => return None,
     };
     Some(LanesKernel {
@@ -179,7 +191,9 @@ pub fn max_qw(enc: Encoding) -> u32 {
             | TensorType::Q5_1
             | TensorType::Q4_K
             | TensorType::Q6_K
-            | TensorType::F16,
+            | TensorType::F16
+            | TensorType::BF16
+            | TensorType::F32,
         ) => 4,
         _ => 2,
     }
@@ -257,7 +271,7 @@ impl LanesPolicy {
     /// 128/4/4/2 read 1.040 of the copy bandwidth and ran every decode product within 3% of its
     /// fastest shape; Q4_K at 256/4/2/4 0.967 (gate+up fastest, down fastest); Q6_K's output head
     /// (128 256 rows) ran 172 µs at 64/2/2/1 against 181 at 256/2/2/1, which is faster for 4096
-    /// rows and fewer; F16's V-cache products (1024 rows) 6.2 µs at 256/1/2/2.
+    /// rows and fewer; after Q6_K took 32·Σx off once, 64/4/2/1 read 0.937 of the copy bandwidth; F16's V-cache products (1024 rows) 6.2 µs at 256/1/2/2.
     pub(super) fn shape(&self, enc: Encoding, rows: u64) -> Shape {
         if let Some(f) = self.fixed {
             return f;
@@ -269,9 +283,13 @@ impl LanesPolicy {
             Encoding::Ggml(TensorType::Q8_0) => (256, 2, 2, 1),
             Encoding::Ggml(TensorType::Q4_K) => (256, 4, 2, 4),
             Encoding::Ggml(TensorType::Q6_K) if rows <= 4096 => (256, 2, 2, 1),
-            Encoding::Ggml(TensorType::Q6_K) => (64, 2, 2, 1),
-            Encoding::Ggml(TensorType::F16) if rows <= 4096 => (256, 1, 2, 2),
-            Encoding::Ggml(TensorType::F16) => (256, 4, 4, 4),
+            Encoding::Ggml(TensorType::Q6_K) => (64, 4, 2, 1),
+            Encoding::Ggml(TensorType::F16 | TensorType::BF16 | TensorType::F32)
+                if rows <= 4096 =>
+            {
+                (256, 1, 2, 2)
+            }
+            Encoding::Ggml(TensorType::F16 | TensorType::BF16 | TensorType::F32) => (256, 4, 4, 4),
             _ => (128, 2, 2, 1),
         };
         Shape::lanes(wg, nr).with_qw(qw).with_unroll(unroll)
