@@ -1,5 +1,5 @@
-//! Lanes kernels (kernels/lanes*.wgsl): the decode's products of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q6_K
-//! and F16 with adjacent invocations reading adjacent words of a block, after llama.cpp's Vulkan
+//! Lanes kernels (kernels/lanes*.wgsl): the decode's products of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K,
+//! Q3_K, Q4_K, Q5_K, Q6_K and F16 with adjacent invocations reading adjacent words of a block, after llama.cpp's Vulkan
 //! `mul_mat_vec` shaders; the quantized types dot the input quantized once to 8-bit blocks of 32
 //! ([`quantize_input`], `dot4I8Packed`). Owns which types have one ([`lanes_kernel`]), their WGSL
 //! ([`kernel_source`]), the 8-bit input, and where and at which shape they run ([`LanesPolicy`]); the
@@ -34,10 +34,10 @@ pub struct LanesKernel {
     pub per_block: u32,
 }
 
-/// The lanes kernel of `enc`, if it has one. Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K and Q6_K dot 8-bit
-/// inputs as
-/// llama.cpp's integer-dot kernels do (Q4_K and Q6_K with the thread layout of llama.cpp's Vulkan
-/// mul_mat_vec_q4_k / q6_k); F16 reads a word per invocation against the f32 input.
+/// The lanes kernel of `enc`, if it has one. Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and the K-quants Q2_K, Q3_K,
+/// Q4_K, Q5_K and Q6_K dot 8-bit inputs as llama.cpp's integer-dot kernels do (the K-quants with the
+/// thread layout of llama.cpp's Vulkan mul_mat_vec_q2_k .. q6_k: 16/QW invocations per super-block);
+/// F16 reads a word per invocation against the f32 input.
 pub fn lanes_kernel(enc: Encoding) -> Option<LanesKernel> {
     let (wgsl, input, block, per_block) = match enc {
         Encoding::Ggml(TensorType::Q4_0) => (
@@ -70,8 +70,26 @@ pub fn lanes_kernel(enc: Encoding) -> Option<LanesKernel> {
             32,
             4,
         ),
+        Encoding::Ggml(TensorType::Q2_K) => (
+            include_str!("kernels/lanes_q2_k.wgsl"),
+            LanesInput::Q8,
+            256,
+            16,
+        ),
+        Encoding::Ggml(TensorType::Q3_K) => (
+            include_str!("kernels/lanes_q3_k.wgsl"),
+            LanesInput::Q8,
+            256,
+            16,
+        ),
         Encoding::Ggml(TensorType::Q4_K) => (
             include_str!("kernels/lanes_q4_k.wgsl"),
+            LanesInput::Q8,
+            256,
+            16,
+        ),
+        Encoding::Ggml(TensorType::Q5_K) => (
+            include_str!("kernels/lanes_q5_k.wgsl"),
             LanesInput::Q8,
             256,
             16,
@@ -151,7 +169,7 @@ pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Option<Strin
         LanesInput::F32x2 => BIND_LANES_F32X2,
     };
     let en = if sg { "// subgroup reduction\n" } else { "" };
-    // Q4_K, Q6_K: `alt` takes two words of a half per invocation (8 per super-block), else one
+    // the K-quants: `alt` takes two words of a half per invocation (8 per super-block), else one
     let ty_src = lk
         .wgsl
         .replace("__QW__", if shape.alt { "2" } else { "1" })
