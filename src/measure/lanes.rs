@@ -1,9 +1,9 @@
-//! Lanes kernels (kernels/lanes*.wgsl): the decode's products of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K,
-//! Q3_K, Q4_K, Q5_K, Q6_K and F16 with adjacent invocations reading adjacent words of a block, after llama.cpp's Vulkan
-//! `mul_mat_vec` shaders; the quantized types dot the input quantized once to 8-bit blocks of 32
-//! ([`quantize_input`], `dot4I8Packed`). Owns which types have one ([`lanes_kernel`]), their WGSL
-//! ([`kernel_source`]), the 8-bit input, and where and at which shape they run ([`LanesPolicy`]); the
-//! dispatch itself is `gpu`'s.
+//! Lanes kernels (kernels/lanes*.wgsl): the decode's products of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
+//! Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and F16 with adjacent invocations reading adjacent words of a block,
+//! after llama.cpp's Vulkan `mul_mat_vec` shaders; the quantized types dot the input quantized once
+//! to 8-bit blocks of 32 ([`quantize_input`], `dot4I8Packed`). Owns which types have one
+//! ([`lanes_kernel`]), their WGSL ([`kernel_source`]), the 8-bit input, and where and at which shape
+//! they run ([`LanesPolicy`]); the dispatch itself is `gpu`'s.
 
 use super::decode::Encoding;
 use super::gpu::Shape;
