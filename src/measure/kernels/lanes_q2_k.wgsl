@@ -46,7 +46,7 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
             );
         }
         // scale/min bytes of j = 0, 2, 1, 3 in bytes 0..3 of sm
-        let sm = ((w[wb + 2u * v_im] >> ssh) & 0x00ff00ffu) | (((w[wb + 2u * v_im + 1u] >> ssh) & 0x00ff00ffu) << 8u);
+        let sm = ((w[wb + 2u * v_im] >> ssh) & 0x00ff00ffu) | (((w[wb + 2u * v_im + 1u] >> ssh) << 8u) & 0xff00ff00u);
         let sc = unpack4xU8(sm & 0x0f0f0f0fu).xzyw;
         let mn = bitcast<vec4<f32>>(unpack4xU8((sm >> 4u) & 0x0f0f0f0fu).xzyw | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0);
         let dm = unpack2x16float(w[wb + 20u]);
