@@ -1,12 +1,13 @@
 // Q2_K (84-byte super-blocks, 4-aligned: 16 bytes of 4-bit scale/min pairs, qs[64], f16 d and dmin),
-// after llama.cpp's mul_mat_vec_q2_k.comp: weight 128n + 32j + l is bits 2j of qs[32n + l], its scale
-// and min byte 8n + 2j + l/16 (one per 16 weights). Each half n = v_im of qs is shared by TPB/2
-// invocations, each taking QW words at l0 (inside one 16-byte half, so one scale byte per j): 4 weights
-// of each of the input blocks 4v_im + j (j = 0..3) per word. The 2-bit fields are dotted with the
-// 8-bit input where they lie, no shift: (q & 0x0c0c0c0c) is 4·q1, (q & 0x30303030) 16·q2 (the factors
-// are folded into dx); only q3 is shifted (q >> 2 & 0x30303030, 16·q3: bit 7 would make it negative).
-// The row adds d·Σ sc·dx·Σq·xq − dmin·Σ m·dx·Σxq, the input sums Σxq of the invocation's own words
-// (a 16-weight min does not match the input's 32-blocks) dotted once per block for the NR rows.
+// with the halves v_im of llama.cpp's mul_mat_vec_q2_k.comp: weight 128n + 32j + l is bits 2j of
+// qs[32n + l], its scale and min byte 8n + 2j + l/16 (one per 16 weights). Each half n = v_im of qs
+// is shared by TPB/2 invocations, each taking QW words at l0 (inside one 16-byte half, so one scale
+// byte per j): 4 weights of each of the input blocks 4v_im + j (j = 0..3) per word. The 2-bit fields
+// are dotted with the 8-bit input where they lie, no shift: (q & 0x0c0c0c0c) is 4·q1, (q &
+// 0x30303030) 16·q2 (the factors are folded into dx); only q3 is shifted (q >> 2 & 0x30303030,
+// 16·q3: bit 7 would make it negative). The row adds d·Σ sc·dx·Σq·xq − dmin·Σ m·dx·Σxq, the input
+// sums Σxq of the invocation's own words (a 16-weight min does not match the input's 32-blocks)
+// dotted once per block for the NR rows.
 const BLK_W: u32 = 256u;
 const QW: u32 = __QW__u;
 const TPB: u32 = 16u / QW;

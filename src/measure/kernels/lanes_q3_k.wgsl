@@ -1,13 +1,13 @@
-// Q3_K (110-byte super-blocks, 2-aligned: hmask[32], qs[64], 12 bytes of 6-bit scales, f16 d), after
-// llama.cpp's mul_mat_vec_q3_k.comp: weight 128n + 32j + l is bits 2j of qs[32n + l] plus 4 times bit
-// 4n + j of hmask[l], minus 4; its signed scale (minus 32) is number 8n + 2j + l/16 (one per 16
-// weights). Each half n = v_im of qs is shared by TPB/2 invocations, each taking QW words at l0 (inside
-// one 16-byte half, so one scale per j) and the QW hmask words at l0: 4 weights of each of the input
-// blocks 4v_im + j per word. A block at an odd half-word starts mid-word: QW + 1 aligned words and a
-// 16-bit funnel give QW (`f2`). The 3-bit values are masked in place without a shift where they fit a
-// signed byte (j = 1: 4·u, j = 2: 16·u; j = 3 is shifted to 16·u; the factors are folded into dx), and
-// the "minus 4" is −4·Σxq, the input sums of the invocation's own words dotted once per block for the
-// NR rows. The row adds d·Σ sc·dx·(Σu·xq − 4·Σxq).
+// Q3_K (110-byte super-blocks, 2-aligned: hmask[32], qs[64], 12 bytes of 6-bit scales, f16 d), with
+// the halves v_im of llama.cpp's mul_mat_vec_q3_k.comp: weight 128n + 32j + l is bits 2j of qs[32n +
+// l] plus 4 times bit 4n + j of hmask[l], minus 4; its signed scale (minus 32) is number 8n + 2j +
+// l/16 (one per 16 weights). Each half n = v_im of qs is shared by TPB/2 invocations, each taking QW
+// words at l0 (inside one 16-byte half, so one scale per j) and the QW hmask words at l0: 4 weights
+// of each of the input blocks 4v_im + j per word. A block at an odd half-word starts mid-word: QW +
+// 1 aligned words and a 16-bit funnel give QW (`f2`). The 3-bit values are masked in place without a
+// shift where they fit a signed byte (j = 1: 4·u, j = 2: 16·u; j = 3 is shifted to 16·u; the factors
+// are folded into dx), and the "minus 4" is −4·Σxq, the input sums of the invocation's own words
+// dotted once per block for the NR rows. The row adds d·Σ sc·dx·(Σu·xq − 4·Σxq).
 const BLK_W: u32 = 256u;
 const QW: u32 = __QW__u;
 const TPB: u32 = 16u / QW;

@@ -1,11 +1,12 @@
-// Q5_K (176-byte super-blocks, 4-aligned: f16 d and dmin, 12 bytes of 6-bit scales and mins as Q4_K's,
-// qh[32] fifth bits, 128 bytes of nibbles), after llama.cpp's mul_mat_vec_q5_k.comp: Q4_K's layout
-// (halves v_im each shared by TPB/2 invocations, QW words at qs[q] and qs[q + 64], q = 32·v_im + l0:
-// sub-blocks 2v_im, 2v_im+1, 2v_im+4 and 2v_im+5) plus the QW words at qh[l0]: bit s of qh[l] is the
-// fifth bit of weight l of sub-block s. One shift moves the word's bits 2v_im.. to 0, 1, 4 and 5 of
-// each byte; each is masked into bit 4 of its nibble's byte (5-bit values 0..31 as signed bytes) and
-// dotted with the 8-bit input (dot4I8Packed). A sub-block adds d·sc·dx·Σq·xq − dmin·m·dx·Σxq, the
-// min term from the input's d·Σq shared out over the sub-block's invocations, as Q4_K's.
+// Q5_K (176-byte super-blocks, 4-aligned: f16 d and dmin, 12 bytes of 6-bit scales and mins as
+// Q4_K's, qh[32] fifth bits, 128 bytes of nibbles), after llama.cpp's mul_mat_vec_q5_k.comp: Q4_K's
+// layout (halves v_im each shared by TPB/2 invocations, QW words at qs[q] and qs[q + 64], q =
+// 32·v_im + l0: sub-blocks 2v_im, 2v_im+1, 2v_im+4 and 2v_im+5) plus the QW words at qh[l0]: bit s
+// of qh[l] is the fifth bit of weight l of sub-block s. One shift moves the word's bits 2v_im.. to
+// 0, 1, 4 and 5 of each byte; each is masked into bit 4 of its nibble's byte (5-bit values 0..31 as
+// signed bytes) and dotted with the 8-bit input (dot4I8Packed). A sub-block adds d·sc·dx·Σq·xq −
+// dmin·m·dx·Σxq, the min term from the input's d·Σq shared out over the sub-block's invocations, as
+// Q4_K's.
 const BLK_W: u32 = 256u;
 const QW: u32 = __QW__u;
 const TPB: u32 = 16u / QW;
