@@ -383,7 +383,9 @@ fn lanes_kernels_match_the_cpu_reference() {
     use headroom::measure::lanes::{LanesInput, lanes_kernel};
     let Some(mut g) = open() else { return };
     // Q4_0 and Q8_0 rows of 19 blocks (2-aligned rows, blocks at odd word offsets: the funnel-shifted
-    // loads), Q4_K of 5 super-blocks, Q6_K of 6 (210-byte blocks, 2-aligned); 23 rows (a tail group)
+    // loads), Q4_K of 5 super-blocks, Q6_K of 6 (210-byte blocks, 2-aligned), Q5_K and Q2_K of 5, Q3_K
+    // of 5 (110-byte blocks: rows and blocks alternate between whole and half words); 23 rows (a tail
+    // group)
     let cases = [
         (TensorType::Q4_0, 608),
         (TensorType::Q8_0, 608),
@@ -392,6 +394,9 @@ fn lanes_kernels_match_the_cpu_reference() {
         (TensorType::Q5_1, 608),
         (TensorType::Q4_K, 1280),
         (TensorType::Q6_K, 1536),
+        (TensorType::Q5_K, 1280),
+        (TensorType::Q2_K, 1280),
+        (TensorType::Q3_K, 1280),
         (TensorType::F16, 640),
         (TensorType::BF16, 640),
         (TensorType::F32, 640),

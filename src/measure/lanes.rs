@@ -1,9 +1,9 @@
-//! Lanes kernels (kernels/lanes*.wgsl): the decode's products of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q6_K
-//! and F16 with adjacent invocations reading adjacent words of a block, after llama.cpp's Vulkan
-//! `mul_mat_vec` shaders; the quantized types dot the input quantized once to 8-bit blocks of 32
-//! ([`quantize_input`], `dot4I8Packed`). Owns which types have one ([`lanes_kernel`]), their WGSL
-//! ([`kernel_source`]), the 8-bit input, and where and at which shape they run ([`LanesPolicy`]); the
-//! dispatch itself is `gpu`'s.
+//! Lanes kernels (kernels/lanes*.wgsl): the decode's products of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
+//! Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and F16 with adjacent invocations reading adjacent words of a block,
+//! after llama.cpp's Vulkan `mul_mat_vec` shaders; the quantized types dot the input quantized once
+//! to 8-bit blocks of 32 ([`quantize_input`], `dot4I8Packed`). Owns which types have one
+//! ([`lanes_kernel`]), their WGSL ([`kernel_source`]), the 8-bit input, and where and at which shape
+//! they run ([`LanesPolicy`]); the dispatch itself is `gpu`'s.
 
 use super::decode::Encoding;
 use super::gpu::Shape;
@@ -34,10 +34,10 @@ pub struct LanesKernel {
     pub per_block: u32,
 }
 
-/// The lanes kernel of `enc`, if it has one. Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K and Q6_K dot 8-bit
-/// inputs as
-/// llama.cpp's integer-dot kernels do (Q4_K and Q6_K with the thread layout of llama.cpp's Vulkan
-/// mul_mat_vec_q4_k / q6_k); F16 reads a word per invocation against the f32 input.
+/// The lanes kernel of `enc`, if it has one. Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and the K-quants Q2_K, Q3_K,
+/// Q4_K, Q5_K and Q6_K dot 8-bit inputs as llama.cpp's integer-dot kernels do (the K-quants with the
+/// thread layout of llama.cpp's Vulkan mul_mat_vec_q2_k .. q6_k: 16/QW invocations per super-block);
+/// F16 reads a word per invocation against the f32 input.
 pub fn lanes_kernel(enc: Encoding) -> Option<LanesKernel> {
     let (wgsl, input, block, per_block) = match enc {
         Encoding::Ggml(TensorType::Q4_0) => (
@@ -70,8 +70,26 @@ pub fn lanes_kernel(enc: Encoding) -> Option<LanesKernel> {
             32,
             4,
         ),
+        Encoding::Ggml(TensorType::Q2_K) => (
+            include_str!("kernels/lanes_q2_k.wgsl"),
+            LanesInput::Q8,
+            256,
+            16,
+        ),
+        Encoding::Ggml(TensorType::Q3_K) => (
+            include_str!("kernels/lanes_q3_k.wgsl"),
+            LanesInput::Q8,
+            256,
+            16,
+        ),
         Encoding::Ggml(TensorType::Q4_K) => (
             include_str!("kernels/lanes_q4_k.wgsl"),
+            LanesInput::Q8,
+            256,
+            16,
+        ),
+        Encoding::Ggml(TensorType::Q5_K) => (
+            include_str!("kernels/lanes_q5_k.wgsl"),
             LanesInput::Q8,
             256,
             16,
@@ -189,7 +207,10 @@ pub fn max_qw(enc: Encoding) -> u32 {
             | TensorType::Q4_1
             | TensorType::Q5_0
             | TensorType::Q5_1
+            | TensorType::Q2_K
+            | TensorType::Q3_K
             | TensorType::Q4_K
+            | TensorType::Q5_K
             | TensorType::Q6_K
             | TensorType::F16
             | TensorType::BF16
