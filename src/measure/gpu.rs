@@ -989,7 +989,7 @@ pub struct Loaded<'g> {
     chunks: Vec<Vec<Chunk>>,
     bufs: Vec<wgpu::Buffer>,
     x: wgpu::Buffer,
-    /// The input quantized to 8-bit blocks of 32 (lanes kernels of Q4_0 and Q8_0): values, then
+    /// The input quantized to 8-bit blocks of 32 (the 8-bit lanes kernels): values, then
     /// each block's (d, d·Σq).
     xq: wgpu::Buffer,
     xd: wgpu::Buffer,
