@@ -214,6 +214,12 @@ fn tensors_split_over_several_bindings_give_the_same_rows() {
     check(&mut g, ggml_weight(TensorType::Q4_K, 100, 256, 77), 1);
     g.limit_binding(600);
     check(&mut g, mlx_weight(4, 64, ScaleType::BF16, 10, 256, 5), 1);
+    // rows of 512 and more run the lanes kernels (on by default off Metal): MLX's group index
+    // from the row's address inside its chunk, MXFP4's 323-byte rows at chunk starts
+    g.limit_binding(1000);
+    check(&mut g, mlx_weight(4, 64, ScaleType::F16, 11, 512, 6), 1);
+    check(&mut g, mlx_weight(8, 32, ScaleType::F32, 7, 512, 7), 1);
+    check(&mut g, ggml_weight(TensorType::MXFP4, 13, 608, 8), 1);
 }
 
 #[test]
@@ -382,16 +388,17 @@ fn back_to_back_products_of_one_type_share_a_buffer_and_a_dispatch() {
 fn lanes_kernels_match_the_cpu_reference() {
     use headroom::measure::lanes::{LanesInput, lanes_kernel};
     let Some(mut g) = open() else { return };
-    // Q4_0 and Q8_0 rows of 19 blocks (2-aligned rows, blocks at odd word offsets: the funnel-shifted
-    // loads), Q4_K of 5 super-blocks, Q6_K of 6 (210-byte blocks, 2-aligned), Q5_K and Q2_K of 5, Q3_K
-    // of 5 (110-byte blocks: rows and blocks alternate between whole and half words); 23 rows (a tail
-    // group)
-    let cases = [
+    // Q4_0, Q8_0 and MXFP4 rows of 19 blocks (2-aligned rows, or for MXFP4's 17-byte blocks every
+    // alignment: blocks at odd word offsets, the funnel-shifted loads), Q4_K of 5 super-blocks, Q6_K
+    // of 6 (210-byte blocks, 2-aligned), Q5_K and Q2_K of 5, Q3_K of 5 (110-byte blocks: rows and
+    // blocks alternate between whole and half words); 23 rows (a tail group)
+    let mut cases: Vec<Weight> = [
         (TensorType::Q4_0, 608),
         (TensorType::Q8_0, 608),
         (TensorType::Q4_1, 608),
         (TensorType::Q5_0, 608),
         (TensorType::Q5_1, 608),
+        (TensorType::MXFP4, 608),
         (TensorType::Q4_K, 1280),
         (TensorType::Q6_K, 1536),
         (TensorType::Q5_K, 1280),
@@ -400,7 +407,20 @@ fn lanes_kernels_match_the_cpu_reference() {
         (TensorType::F16, 640),
         (TensorType::BF16, 640),
         (TensorType::F32, 640),
-    ];
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, &(ty, k))| ggml_weight(ty, 23, k, 40 + 10 * i as u64))
+    .collect();
+    // MLX affine 4- and 8-bit, each scale type, groups of 32, 64 (10 per row) and 128 (9)
+    for bits in [4, 8] {
+        for st in [ScaleType::F32, ScaleType::F16, ScaleType::BF16] {
+            for (group, k) in [(32, 640), (64, 640), (128, 1152)] {
+                let seed = 500 + cases.len() as u64 * 10;
+                cases.push(mlx_weight(bits, group, st, 23, k, seed));
+            }
+        }
+    }
     let shapes = [
         Shape::lanes(32, 1),
         Shape::lanes(64, 4).with_qw(2),
@@ -413,22 +433,23 @@ fn lanes_kernels_match_the_cpu_reference() {
         if !sg {
             g.disable_subgroups();
         }
-        for (i, &(ty, k)) in cases.iter().enumerate() {
-            let q8 = lanes_kernel(Encoding::Ggml(ty)).unwrap().input == LanesInput::Q8;
+        for w in &cases {
+            let q8 = lanes_kernel(w.enc).unwrap().input != LanesInput::F32x2;
             for (j, &s) in shapes.iter().enumerate() {
                 g.set_shape(Some(s));
                 // the 8-bit kernels dot the input as quantized: the reference takes d·q for x
                 assert_eq!(
-                    g.quantizes_input(Encoding::Ggml(ty), k),
+                    g.quantizes_input(w.enc, w.k),
                     q8,
-                    "{ty} {}",
+                    "{:?} {}",
+                    w.enc,
                     s.label()
                 );
-                check_norm(
-                    &mut g,
-                    ggml_weight(ty, 23, k, (40 + i * 10 + j) as u64),
-                    2e-5,
-                );
+                let mut w = w.clone();
+                if let Part::Synthetic { seed, .. } = &mut w.q {
+                    *seed += j as u64;
+                }
+                check_norm(&mut g, w, 2e-5);
             }
         }
         // K and V cache products: every row reads its own head's input (one row per workgroup)

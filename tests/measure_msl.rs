@@ -12,11 +12,12 @@ fn every_kernel_translates_to_msl() {
     // every type has a unit kernel now: 14 ggml types + 6 MLX variants, each at 4, 16 and 64 lanes
     // per row with tree and subgroup reductions, at 1, 2 and 4 rows per invocation (Q3_K: 1), with
     // adjacent units or rows first; Q4_0, Q8_0, Q4_K and Q6_K also with their first unpacking; theirs,
-    // Q4_1's, Q5_0's, Q5_1's, Q2_K's, Q3_K's, Q5_K's, F16's, BF16's and F32's lanes kernels at 4 shapes with tree and
-    // subgroup reductions
+    // Q4_1's, Q5_0's, Q5_1's, Q2_K's, Q3_K's, Q5_K's, MXFP4's, F16's, BF16's, F32's and MLX's (the 6
+    // variants with groups of 64, 4- and 8-bit with groups of 32 and 128) lanes kernels at 4 shapes
+    // with tree and subgroup reductions
     assert_eq!(
         sources.len(),
-        (4 * 3 * 3 + 2 + 15 * 2 * 3) * 3 * 2 + 13 * 4 * 2
+        (4 * 3 * 3 + 2 + 15 * 2 * 3) * 3 * 2 + (14 + 6 + 4) * 4 * 2
     );
     assert!(
         sources

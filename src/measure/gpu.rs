@@ -10,7 +10,9 @@
 use super::cpu::{Bytes, load};
 use super::decode::{Encoding, MatVec, Plan, Weight};
 use super::dequant::ScaleType;
-use super::lanes::{LanesPolicy, lanes_kernel, max_qw, quantize_input, takes_q8};
+use super::lanes::{
+    LanesInput, LanesPolicy, lanes_kernel, max_qw, quantize_input, split_pairs, takes_q8,
+};
 use super::source::{Files, Rng};
 use crate::error::{Error, Result};
 use crate::model::TensorType;
@@ -50,7 +52,7 @@ fn type_snippet(ty: TensorType) -> Option<&'static str> {
     })
 }
 
-fn scale_fns(st: ScaleType) -> String {
+pub(super) fn scale_fns(st: ScaleType) -> String {
     let get = |arr: &str| match st {
         ScaleType::F32 => format!("return bitcast<f32>({arr}[i]);"),
         ScaleType::F16 => {
@@ -252,7 +254,8 @@ pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Result<Strin
 
 /// Every kernel variant the decode can build, as (label, WGSL): each ggml type, MLX 4/8-bit with each
 /// scale type, at 4, 16 and 64 lanes per row (tree reductions, and subgroup reductions for a
-/// 32-wide subgroup), and the unit types at 1, 2 and 4 rows per invocation.
+/// 32-wide subgroup), and the unit types at 1, 2 and 4 rows per invocation; the lanes kernels at 4
+/// shapes, MLX's also with groups of 32 and 128.
 pub fn all_kernel_sources() -> Vec<(String, String)> {
     let mut encs: Vec<Encoding> = super::dequant::SUPPORTED
         .iter()
@@ -268,7 +271,18 @@ pub fn all_kernel_sources() -> Vec<(String, String)> {
         }
     }
     let mut out = Vec::new();
-    for e in encs.iter().filter(|e| lanes_kernel(**e).is_some()) {
+    // the lanes kernels also at MLX's other group sizes
+    let mut lanes_encs = encs.clone();
+    for bits in [4, 8] {
+        for (group, st) in [(32, ScaleType::F16), (128, ScaleType::BF16)] {
+            lanes_encs.push(Encoding::Mlx {
+                bits,
+                group,
+                scale_type: st,
+            });
+        }
+    }
+    for e in lanes_encs.iter().filter(|e| lanes_kernel(**e).is_some()) {
         for (wg, nr, qw, unroll) in [
             (32, 1, 1, 1),
             (128, 2, 2, 1),
@@ -278,7 +292,10 @@ pub fn all_kernel_sources() -> Vec<(String, String)> {
             for sg in [0, 32] {
                 let shape = Shape::lanes(wg, nr).with_qw(qw).with_unroll(unroll);
                 if let Ok(src) = kernel_source(*e, shape, sg) {
-                    out.push((format!("{}-{}-sg{sg}", e.label(), shape.label()), src));
+                    out.push((
+                        format!("{}-{:?}-{}-sg{sg}", e.label(), e, shape.label()),
+                        src,
+                    ));
                 }
             }
         }
@@ -485,6 +502,7 @@ pub struct Gpu {
     limits: wgpu::Limits,
     timestamps: bool,
     layout: wgpu::BindGroupLayout,
+    /// MLX: `x` or `xq` at 1, `xd` at 4, scales and biases at 5 and 6.
     layout_mlx: wgpu::BindGroupLayout,
     /// The lanes kernels with 8-bit input: `xq` at 1, `xd` at 4.
     layout_q8: wgpu::BindGroupLayout,
@@ -576,9 +594,12 @@ impl Gpu {
             label: None,
             entries: &base,
         });
+        // MLX: the 8-bit input's block scales at 4 (lanes kernels; the unit kernels leave it
+        // unread), its scales and biases at 5 and 6
         let mut with_mlx = base.to_vec();
         with_mlx.push(storage(4, true));
         with_mlx.push(storage(5, true));
+        with_mlx.push(storage(6, true));
         let layout_mlx = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: None,
             entries: &with_mlx,
@@ -991,10 +1012,13 @@ pub struct Loaded<'g> {
     chunks: Vec<Vec<Chunk>>,
     bufs: Vec<wgpu::Buffer>,
     x: wgpu::Buffer,
-    /// The input quantized to 8-bit blocks of 32 (lanes kernels of Q4_0 and Q8_0): values, then
+    /// The input quantized to 8-bit blocks of 32 (the 8-bit lanes kernels): values, then
     /// each block's (d, d·Σq).
     xq: wgpu::Buffer,
     xd: wgpu::Buffer,
+    /// `xq` in the order of [`split_pairs`] (MLX 4-bit lanes kernels), where the plan has such a
+    /// weight.
+    xp: Option<wgpu::Buffer>,
     y: wgpu::Buffer,
     xs: Vec<f32>,
     y_len: u64,
@@ -1140,6 +1164,11 @@ impl Gpu {
         };
         let xq = init("xq", &qv);
         let xd = init("xd", bytemuck::cast_slice(&qd));
+        let xp = plan
+            .weights
+            .iter()
+            .any(|w| lanes_kernel(w.enc).is_some_and(|l| l.input == LanesInput::Q8Split))
+            .then(|| init("xp", &split_pairs(&qv)));
         let max_binding = self.max_binding();
         let runs = fused_runs(plan, max_binding);
         // a fused dispatch writes the rows of its whole run
@@ -1231,6 +1260,7 @@ impl Gpu {
             x,
             xq,
             xd,
+            xp,
             y,
             xs,
             y_len: yn,
@@ -1336,67 +1366,41 @@ impl Loaded<'_> {
         pbuf: &wgpu::Buffer,
     ) -> wgpu::BindGroup {
         let c = &self.chunks[w][chunk];
-        if q8 {
-            let entries = [
-                (0, self.bufs[c.buf].as_entire_binding()),
-                (1, self.xq.as_entire_binding()),
-                (2, self.y.as_entire_binding()),
-                (
-                    3,
-                    wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: pbuf,
-                        offset: 0,
-                        size: wgpu::BufferSize::new(PARAMS_BYTES),
-                    }),
-                ),
-                (4, self.xd.as_entire_binding()),
-            ]
-            .map(|(binding, resource)| wgpu::BindGroupEntry { binding, resource });
-            return self
-                .gpu
-                .device
-                .create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: None,
-                    layout: &self.gpu.layout_q8,
-                    entries: &entries,
-                });
-        }
+        let enc = plan.weights[w].enc;
+        // the input at 1: f32, or 8-bit (split for the kernels that take it so) with `xd` at 4
+        let x = match lanes_kernel(enc).map(|l| l.input) {
+            _ if !q8 => &self.x,
+            Some(LanesInput::Q8Split) => self.xp.as_ref().unwrap_or(&self.xq),
+            _ => &self.xq,
+        };
+        let params = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: pbuf,
+            offset: 0,
+            size: wgpu::BufferSize::new(PARAMS_BYTES),
+        });
         let mut entries = vec![
-            wgpu::BindGroupEntry {
-                binding: 0,
-                resource: self.bufs[c.buf].as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 1,
-                resource: self.x.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 2,
-                resource: self.y.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 3,
-                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: pbuf,
-                    offset: 0,
-                    size: wgpu::BufferSize::new(PARAMS_BYTES),
-                }),
-            },
+            (0, self.bufs[c.buf].as_entire_binding()),
+            (1, x.as_entire_binding()),
+            (2, self.y.as_entire_binding()),
+            (3, params),
         ];
-        let layout = match (&c.scales, &c.biases, plan.weights[w].enc) {
+        let layout = match (&c.scales, &c.biases, enc) {
             (Some(s), Some(b), Encoding::Mlx { .. }) => {
-                entries.push(wgpu::BindGroupEntry {
-                    binding: 4,
-                    resource: s.as_entire_binding(),
-                });
-                entries.push(wgpu::BindGroupEntry {
-                    binding: 5,
-                    resource: b.as_entire_binding(),
-                });
+                entries.push((4, self.xd.as_entire_binding()));
+                entries.push((5, s.as_entire_binding()));
+                entries.push((6, b.as_entire_binding()));
                 &self.gpu.layout_mlx
+            }
+            _ if q8 => {
+                entries.push((4, self.xd.as_entire_binding()));
+                &self.gpu.layout_q8
             }
             _ => &self.gpu.layout,
         };
+        let entries: Vec<wgpu::BindGroupEntry> = entries
+            .into_iter()
+            .map(|(binding, resource)| wgpu::BindGroupEntry { binding, resource })
+            .collect();
         self.gpu
             .device
             .create_bind_group(&wgpu::BindGroupDescriptor {

@@ -1,7 +1,8 @@
 //! Lanes kernels (kernels/lanes*.wgsl): the decode's products of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
-//! Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and F16 with adjacent invocations reading adjacent words of a block,
-//! after llama.cpp's Vulkan `mul_mat_vec` shaders; the quantized types dot the input quantized once
-//! to 8-bit blocks of 32 ([`quantize_input`], `dot4I8Packed`). Owns which types have one
+//! Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, MXFP4, MLX affine 4- and 8-bit, F16, BF16 and F32 with adjacent
+//! invocations reading adjacent words of a block, after llama.cpp's Vulkan `mul_mat_vec` shaders; the
+//! quantized types dot the input quantized once to 8-bit blocks of 32 ([`quantize_input`],
+//! `dot4I8Packed`; MLX 4-bit in the order [`split_pairs`] gives). Owns which types have one
 //! ([`lanes_kernel`]), their WGSL ([`kernel_source`]), the 8-bit input, and where and at which shape
 //! they run ([`LanesPolicy`]); the dispatch itself is `gpu`'s.
 
@@ -14,12 +15,16 @@ const LANES_MAIN: &str = include_str!("kernels/lanes.wgsl");
 const BIND_LANES: &str = include_str!("kernels/bind_lanes.wgsl");
 const BIND_LANES_Q8: &str = include_str!("kernels/bind_lanes_q8.wgsl");
 const BIND_LANES_F32X2: &str = include_str!("kernels/bind_lanes_f32x2.wgsl");
+const BIND_LANES_MLX: &str = include_str!("kernels/bind_lanes_mlx.wgsl");
 
 /// How a lanes kernel takes its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LanesInput {
     /// Quantized to 8-bit blocks of 32 ([`quantize_input`]: `xq` at 1, `xd` at 4), integer dots.
     Q8,
+    /// As [`LanesInput::Q8`], with `xq` bound to the values in the order of [`split_pairs`] (each 8
+    /// as the 4 even then the 4 odd ones: the nibbles of an MLX 4-bit word, masked, as they lie).
+    Q8Split,
     /// f32, two at a time.
     F32x2,
 }
@@ -34,12 +39,31 @@ pub struct LanesKernel {
     pub per_block: u32,
 }
 
-/// The lanes kernel of `enc`, if it has one. Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and the K-quants Q2_K, Q3_K,
-/// Q4_K, Q5_K and Q6_K dot 8-bit inputs as llama.cpp's integer-dot kernels do (the K-quants with the
-/// thread layout of llama.cpp's Vulkan mul_mat_vec_q2_k .. q6_k: 16/QW invocations per super-block);
-/// F16 reads a word per invocation against the f32 input.
+/// The lanes kernel of `enc`, if it has one. Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, the K-quants Q2_K, Q3_K,
+/// Q4_K, Q5_K and Q6_K, MXFP4 and MLX affine 4- and 8-bit (groups of 32, 64 or 128: a block is a
+/// group) dot 8-bit inputs as llama.cpp's integer-dot kernels do (the K-quants with the thread layout
+/// of llama.cpp's Vulkan mul_mat_vec_q2_k .. q6_k: 16/QW invocations per super-block); F16, BF16 and
+/// F32 read QW words per invocation against the f32 input.
 pub fn lanes_kernel(enc: Encoding) -> Option<LanesKernel> {
     let (wgsl, input, block, per_block) = match enc {
+        Encoding::Ggml(TensorType::MXFP4) => (
+            include_str!("kernels/lanes_mxfp4.wgsl"),
+            LanesInput::Q8,
+            32,
+            4,
+        ),
+        Encoding::Mlx { bits: 4, group, .. } if matches!(group, 32 | 64 | 128) => (
+            include_str!("kernels/lanes_mlx4.wgsl"),
+            LanesInput::Q8Split,
+            group,
+            4,
+        ),
+        Encoding::Mlx { bits: 8, group, .. } if matches!(group, 32 | 64 | 128) => (
+            include_str!("kernels/lanes_mlx8.wgsl"),
+            LanesInput::Q8,
+            group,
+            4,
+        ),
         Encoding::Ggml(TensorType::Q4_0) => (
             include_str!("kernels/lanes_q4_0.wgsl"),
             LanesInput::Q8,
@@ -130,7 +154,24 @@ pub fn lanes_kernel(enc: Encoding) -> Option<LanesKernel> {
 
 /// Whether dispatches of `enc` at `shape` bind the 8-bit input (`xq` at 1, `xd` at 4).
 pub(super) fn takes_q8(enc: Encoding, shape: Shape) -> bool {
-    shape.lanes && lanes_kernel(enc).is_some_and(|l| l.input == LanesInput::Q8)
+    shape.lanes && lanes_kernel(enc).is_some_and(|l| l.input != LanesInput::F32x2)
+}
+
+/// The WGSL constants of the MLX lanes kernels (kernels/lanes_mlx4.wgsl, lanes_mlx8.wgsl) for `bits`,
+/// `group` and `qw` words per invocation-unit: TPB = 4/qw invocations share a group of NW words, each
+/// taking WPI consecutive words (E weights, over NS input blocks of 32, or the fraction FR of one);
+/// GB bytes of packed words per group (a row's byte address over GB is its first group's index).
+fn mlx_consts(bits: u32, group: u32, qw: u32) -> String {
+    let nw = group * bits / 32;
+    let wpi = nw * qw / 4;
+    let e = wpi * 32 / bits;
+    let ns = (e / 32).max(1);
+    format!(
+        "const GROUP: u32 = {group}u;\nconst QW: u32 = {qw}u;\nconst NW: u32 = {nw}u;\nconst WPI: u32 = {wpi}u;\nconst E: u32 = {e}u;\nconst NS: u32 = {ns}u;\nconst WS: u32 = {}u;\nconst FR: f32 = {:?};\nconst GB: u32 = {}u;\n",
+        wpi / ns,
+        e.min(32) as f32 / 32.0,
+        group * bits / 8
+    )
 }
 
 /// The WGSL that adds up the partial sums `acc` of all `WG` invocations of a lanes workgroup into
@@ -233,14 +274,28 @@ pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Option<Strin
         .replace("__LOOP__", &lanes_loop(shape.unroll.clamp(1, 8)))
         .replace("__REDUCE__", &code);
     let input = match lk.input {
-        LanesInput::Q8 => BIND_LANES_Q8,
+        LanesInput::Q8 | LanesInput::Q8Split => BIND_LANES_Q8,
         LanesInput::F32x2 => BIND_LANES_F32X2,
     };
     let en = if sg { "// subgroup reduction\n" } else { "" };
-    let ty_src = lk
+    // QW words per invocation and block (MXFP4 and MLX: two invocations per block instead of 4 at 2)
+    let qw = shape.qw.clamp(1, max_qw(enc));
+    let mut ty_src = lk
         .wgsl
-        .replace("__QW__", &shape.qw.clamp(1, max_qw(enc)).to_string())
+        .replace("__QW__", &qw.to_string())
         .replace("__NR__", &nr.to_string());
+    if let Encoding::Mlx {
+        bits,
+        group,
+        scale_type,
+    } = enc
+    {
+        ty_src = format!(
+            "{BIND_LANES_MLX}\n{}\n{}\n{ty_src}",
+            super::gpu::scale_fns(scale_type),
+            mlx_consts(bits, group, qw)
+        );
+    }
     Some(format!(
         "{en}{BIND_LANES}\n{input}\n{COMMON}\n{ty_src}\n{main}"
     ))
@@ -317,6 +372,20 @@ impl LanesPolicy {
     }
 }
 
+/// The 8-bit input `xq` of [`quantize_input`] with each 8 values reordered as the 4 even then the 4
+/// odd ones ([`LanesInput::Q8Split`]): what an MLX 4-bit word's low nibbles (`q & 0x0f0f0f0f`:
+/// weights 0, 2, 4, 6) and high nibbles line up with, so the kernel permutes nothing per weight (a
+/// decode's activation quantizer would write this order directly, as llama.cpp's writes per-kernel
+/// layouts for its MMQ kernels).
+pub fn split_pairs(xq: &[u8]) -> Vec<u8> {
+    xq.chunks(8)
+        .flat_map(|c| {
+            let at = |i: usize| c.get(i).copied().unwrap_or(0);
+            [0, 2, 4, 6, 1, 3, 5, 7].map(at)
+        })
+        .collect()
+}
+
 /// `x` quantized as llama.cpp's `quantize_q8_1` does for its integer-dot kernels (zero-padded to
 /// whole blocks of 32): the 8-bit values (`d = amax/127`, rounded), and per block `[d, d·Σq]`.
 pub fn quantize_input(x: &[f32]) -> (Vec<u8>, Vec<f32>) {
@@ -360,6 +429,57 @@ mod tests {
                     assert_eq!(lk.block % 32, 0, "{t}");
                 }
             }
+        }
+        // MLX: a block is a group (one scale and bias), of whole 8-bit input blocks; 4-bit takes
+        // the input split
+        for bits in [4, 8] {
+            for group in [32, 64, 128] {
+                let enc = Encoding::Mlx {
+                    bits,
+                    group,
+                    scale_type: super::super::dequant::ScaleType::F16,
+                };
+                let lk = lanes_kernel(enc).unwrap();
+                assert_eq!((lk.block, lk.block % 32), (group, 0));
+                assert_eq!(lk.input == LanesInput::Q8Split, bits == 4);
+            }
+        }
+    }
+
+    #[test]
+    fn split_pairs_puts_each_8_values_even_then_odd() {
+        let xq: Vec<u8> = (0..16).collect();
+        assert_eq!(
+            split_pairs(&xq),
+            [0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15]
+        );
+    }
+
+    #[test]
+    fn mlx_constants_cover_each_group_once() {
+        // TPB = 4/qw invocations × E weights = the group; NS·WS = WPI words
+        for (bits, group, qw, want) in [
+            (
+                4,
+                64,
+                2,
+                "const WPI: u32 = 4u;\nconst E: u32 = 32u;\nconst NS: u32 = 1u;\nconst WS: u32 = 4u;\nconst FR: f32 = 1.0;\nconst GB: u32 = 32u;",
+            ),
+            (
+                4,
+                32,
+                1,
+                "const WPI: u32 = 1u;\nconst E: u32 = 8u;\nconst NS: u32 = 1u;\nconst WS: u32 = 1u;\nconst FR: f32 = 0.25;\nconst GB: u32 = 16u;",
+            ),
+            (
+                8,
+                128,
+                2,
+                "const WPI: u32 = 16u;\nconst E: u32 = 64u;\nconst NS: u32 = 2u;\nconst WS: u32 = 8u;\nconst FR: f32 = 1.0;\nconst GB: u32 = 128u;",
+            ),
+        ] {
+            let c = mlx_consts(bits, group, qw);
+            assert!(c.contains(want), "{bits} {group} {qw}: {c}");
         }
     }
 }

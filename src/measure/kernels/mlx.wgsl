@@ -1,7 +1,7 @@
 // MLX affine: __BITS__-bit values packed low bits first into u32 words, one scale and bias per group of
 // __GROUP__ weights: w = scale * q + bias, folded per sub-block as scale * sum(q*x) + bias * sum(x).
-@group(0) @binding(4) var<storage, read> sc: array<u32>;
-@group(0) @binding(5) var<storage, read> bi: array<u32>;
+@group(0) @binding(5) var<storage, read> sc: array<u32>;
+@group(0) @binding(6) var<storage, read> bi: array<u32>;
 
 const BITS: u32 = __BITS__u;
 const GROUP: u32 = __GROUP__u;
