@@ -343,11 +343,13 @@ impl LanesPolicy {
     /// The lanes shape for a product of `rows` rows of `enc` (before `gpu` fits the workgroup to the
     /// row), as (workgroup, rows per workgroup, words per invocation and block, blocks in flight):
     /// the fastest on 1 GiB matrices of rows of 4096 and, where timed, in the 8B decode's products
-    /// on an H100 (`measure_device kernels` and `ops`, docs/benchmarks.md, round 4). Q4_0 at
+    /// (`measure_device kernels` and `ops`, docs/benchmarks.md, round 4). On the H100: Q4_0 at
     /// 128/4/4/2 read 1.040 of the copy bandwidth and ran every decode product within 3% of its
-    /// fastest shape; Q4_K at 256/4/2/4 0.967 (gate+up fastest, down fastest); Q6_K's output head
-    /// (128 256 rows) ran 172 µs at 64/2/2/1 against 181 at 256/2/2/1, which is faster for 4096
-    /// rows and fewer; after Q6_K took 32·Σx off once, 64/4/2/1 read 0.937 of the copy bandwidth; F16's V-cache products (1024 rows) 6.2 µs at 256/1/2/2.
+    /// fastest shape; Q4_K at 256/4/2/4 0.967 (gate+up and down fastest). On an H200: Q6_K's output
+    /// head (128 256 rows) ran 134 µs at 64/4/2/1 against 142 at 256/4/2/1, which is faster up to
+    /// the 4096 × 14336 down projection (20.9 µs against 22.3). F16's V-cache products (1024 rows)
+    /// 6.2 µs at 256/1/2/2 (H100). The types without decode timings (Q2_K, Q3_K, Q5_K, MXFP4, MLX,
+    /// F32, BF16) take their fastest shape on the 1 GiB matrices (H200).
     pub(super) fn shape(&self, enc: Encoding, rows: u64) -> Shape {
         if let Some(f) = self.fixed {
             return f;
@@ -357,15 +359,17 @@ impl LanesPolicy {
             Encoding::Ggml(TensorType::Q5_0) => (64, 2, 4, 2),
             Encoding::Ggml(TensorType::Q5_1) => (64, 2, 4, 1),
             Encoding::Ggml(TensorType::Q8_0) => (256, 2, 2, 1),
+            Encoding::Ggml(TensorType::Q2_K) => (64, 4, 2, 2),
+            Encoding::Ggml(TensorType::Q3_K | TensorType::Q5_K) => (64, 4, 2, 4),
             Encoding::Ggml(TensorType::Q4_K) => (256, 4, 2, 4),
-            Encoding::Ggml(TensorType::Q6_K) if rows <= 4096 => (256, 2, 2, 1),
+            Encoding::Ggml(TensorType::Q6_K) if rows <= 16384 => (256, 4, 2, 1),
             Encoding::Ggml(TensorType::Q6_K) => (64, 4, 2, 1),
-            Encoding::Ggml(TensorType::F16 | TensorType::BF16 | TensorType::F32)
-                if rows <= 4096 =>
-            {
-                (256, 1, 2, 2)
-            }
-            Encoding::Ggml(TensorType::F16 | TensorType::BF16 | TensorType::F32) => (256, 4, 4, 4),
+            Encoding::Ggml(TensorType::MXFP4) => (64, 4, 2, 1),
+            Encoding::Mlx { bits: 4, .. } => (64, 4, 1, 2),
+            Encoding::Mlx { .. } => (128, 4, 1, 4),
+            Encoding::Ggml(TensorType::F32) => (256, 2, 1, 4),
+            Encoding::Ggml(TensorType::F16 | TensorType::BF16) if rows <= 4096 => (256, 1, 2, 2),
+            Encoding::Ggml(TensorType::F16 | TensorType::BF16) => (256, 4, 4, 4),
             _ => (128, 2, 2, 1),
         };
         Shape::lanes(wg, nr).with_qw(qw).with_unroll(unroll)
@@ -418,7 +422,7 @@ mod tests {
             };
             assert_eq!(s(TensorType::Q4_0), (128, 4, 4, 2));
             assert_eq!(s(TensorType::Q4_K), (256, 4, 2, 4));
-            assert_eq!(s(TensorType::Q6_K), (256, 2, 2, 1));
+            assert_eq!(s(TensorType::Q6_K), (256, 4, 2, 1));
             assert_eq!(p.shape(Encoding::Ggml(TensorType::Q6_K), 128256).wg, 64);
         }
         // every lanes type's rows are whole blocks of its kernel, and the 8-bit input is block-aligned
