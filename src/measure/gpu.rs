@@ -85,7 +85,8 @@ pub struct Shape {
     /// else adjacent invocations take adjacent units of one row group.
     pub rows_first: bool,
     /// The lanes kernel ([`lanes_kernel`]): the workgroup's `wg` invocations share `nr` rows
-    /// (`tpr == wg`).
+    /// (`tpr == wg`); `alt` there: the loops over a block's words and the rows written out (the
+    /// default), else left as WGSL loops.
     pub lanes: bool,
     /// Lanes kernels: words of weights each invocation takes per block (fewer invocations share a
     /// block; capped per type by [`super::lanes::max_qw`]).
@@ -283,14 +284,17 @@ pub fn all_kernel_sources() -> Vec<(String, String)> {
         }
     }
     for e in lanes_encs.iter().filter(|e| lanes_kernel(**e).is_some()) {
-        for (wg, nr, qw, unroll) in [
-            (32, 1, 1, 1),
-            (128, 2, 2, 1),
-            (256, 4, 4, 2),
-            (128, 2, 1, 4),
+        for (wg, nr, qw, unroll, written_out) in [
+            (32, 1, 1, 1, true),
+            (128, 2, 2, 1, true),
+            (256, 4, 4, 2, true),
+            (128, 2, 1, 4, false),
         ] {
             for sg in [0, 32] {
-                let shape = Shape::lanes(wg, nr).with_qw(qw).with_unroll(unroll);
+                let shape = Shape::lanes(wg, nr)
+                    .with_qw(qw)
+                    .with_unroll(unroll)
+                    .with_alt(written_out);
                 if let Ok(src) = kernel_source(*e, shape, sg) {
                     out.push((
                         format!("{}-{:?}-{}-sg{sg}", e.label(), e, shape.label()),

@@ -238,9 +238,64 @@ fn lanes_loop(unroll: u32) -> String {
     code
 }
 
+/// `src` with its loops over the words of a block (`j < QW`, `j < 2u * QW`) and over the rows
+/// (`i < NR`) written out, one block per value with the loop variable a constant, so every array and
+/// vector index is constant (registers, never local memory) whatever the driver's unrolling does.
+fn unroll_loops(src: &str, qw: u32, nr: u32) -> String {
+    let mut out = String::with_capacity(src.len() * 2);
+    let mut rest = src;
+    while let Some(at) = rest.find("for (var ") {
+        let head_end = rest[at..].find('{').map(|e| at + e + 1);
+        let parsed = head_end.and_then(|he| {
+            let head = &rest[at..he];
+            let var = head["for (var ".len()..].split(' ').next()?.to_string();
+            let bound = head
+                .split(&format!("{var} < "))
+                .nth(1)?
+                .split(';')
+                .next()?
+                .trim();
+            let n = match bound {
+                "QW" => qw,
+                "2u * QW" => 2 * qw,
+                "NR" => nr,
+                _ => return None,
+            };
+            // the body: up to the brace that closes the loop
+            let mut depth = 1;
+            let body_end = rest[he..].char_indices().find_map(|(k, c)| {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+                (depth == 0).then_some(he + k)
+            })?;
+            Some((var, n, he, body_end))
+        });
+        match parsed {
+            Some((var, n, he, body_end)) => {
+                out.push_str(&rest[..at]);
+                let body = unroll_loops(&rest[he..body_end], qw, nr);
+                for v in 0..n {
+                    out.push_str(&format!("{{\n    let {var} = {v}u;{body}}}\n"));
+                }
+                rest = &rest[body_end + 1..];
+            }
+            None => {
+                let end = head_end.unwrap_or(rest.len());
+                out.push_str(&rest[..end]);
+                rest = &rest[end..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The most words per invocation and block (`Shape::qw`) `enc`'s lanes kernel takes: Q8_0 2 (16
-/// bytes), the other types 4 (Q4_0: a whole block's nibbles; F16: 8 weights; Q4_K, Q6_K: a quarter of
-/// a half super-block); 2 for kernels written for llama.cpp's one or two.
+/// bytes), MLX 2 (its constants are written for one or two), the other types 4 (Q4_0, MXFP4: a whole
+/// block's nibbles; F16: 8 weights; the K-quants: a quarter of a half super-block).
 pub fn max_qw(enc: Encoding) -> u32 {
     match enc {
         Encoding::Ggml(
@@ -253,6 +308,7 @@ pub fn max_qw(enc: Encoding) -> u32 {
             | TensorType::Q4_K
             | TensorType::Q5_K
             | TensorType::Q6_K
+            | TensorType::MXFP4
             | TensorType::F16
             | TensorType::BF16
             | TensorType::F32,
@@ -284,6 +340,9 @@ pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Option<Strin
         .wgsl
         .replace("__QW__", &qw.to_string())
         .replace("__NR__", &nr.to_string());
+    if shape.alt {
+        ty_src = unroll_loops(&ty_src, qw, nr);
+    }
     if let Encoding::Mlx {
         bits,
         group,
@@ -409,6 +468,19 @@ pub fn quantize_input(x: &[f32]) -> (Vec<u8>, Vec<f32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loops_over_words_and_rows_are_written_out() {
+        let src = "a;\nfor (var j = 0u; j < QW; j++) {\n    s += x[j];\n    for (var i = 0u; i < NR; i++) {\n        r[i] += q[j];\n    }\n}\nfor (var k = 0u; k < n; k++) {\n    t += 1;\n}\n";
+        let u = unroll_loops(src, 2, 1);
+        assert_eq!(u.matches("let j = ").count(), 2);
+        assert_eq!(u.matches("let i = 0u;").count(), 2);
+        assert!(u.contains("let j = 1u;"));
+        // loops with other bounds stay loops
+        assert!(u.contains("for (var k = 0u; k < n; k++) {"));
+        assert!(!u.contains("j < QW"));
+        assert_eq!(u.matches('{').count(), u.matches('}').count());
+    }
 
     #[test]
     fn lanes_kernels_are_off_on_metal_and_per_type_elsewhere() {
