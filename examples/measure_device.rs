@@ -54,8 +54,8 @@ fn has_alt(enc: Encoding) -> bool {
 
 /// Lanes shapes (types with a lanes kernel): workgroups of 64, 128 and 256, 1, 2 and 4 rows per
 /// workgroup, 1, 2 and 4 words per invocation and block (capped per type), 1, 2 and 4 blocks loaded
-/// at a time; `HEADROOM_BENCH_LANES=wg,nr,qw,u[,0];..` instead sweeps just these (`,0`: loops left
-/// as WGSL loops).
+/// at a time; `HEADROOM_BENCH_LANES=wg,nr,qw,u[,1];..` instead sweeps just these (`,1`: loops written
+/// out).
 fn lanes_shapes(enc: Encoding) -> Vec<Option<Shape>> {
     if headroom::measure::lanes::lanes_kernel(enc).is_none() {
         return vec![];

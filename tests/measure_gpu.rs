@@ -428,7 +428,11 @@ fn lanes_kernels_match_the_cpu_reference() {
         Shape::lanes(256, 3).with_unroll(3),
         Shape::lanes(64, 2).with_qw(4).with_unroll(4),
         Shape::lanes(32, 2).with_qw(2).with_unroll(2),
-        Shape::lanes(64, 4).with_qw(4).with_alt(false),
+        Shape::lanes(64, 4).with_qw(4).with_alt(true),
+        Shape::lanes(128, 2)
+            .with_qw(2)
+            .with_unroll(2)
+            .with_alt(true),
     ];
     for sg in [true, false] {
         if !sg {

@@ -85,8 +85,8 @@ pub struct Shape {
     /// else adjacent invocations take adjacent units of one row group.
     pub rows_first: bool,
     /// The lanes kernel ([`lanes_kernel`]): the workgroup's `wg` invocations share `nr` rows
-    /// (`tpr == wg`); `alt` there: the loops over a block's words and the rows written out (the
-    /// default), else left as WGSL loops.
+    /// (`tpr == wg`); `alt` there: the loops over a block's words and the rows written out, else
+    /// left as WGSL loops (the default).
     pub lanes: bool,
     /// Lanes kernels: words of weights each invocation takes per block (fewer invocations share a
     /// block; capped per type by [`super::lanes::max_qw`]).
@@ -115,7 +115,7 @@ impl Shape {
             wg,
             tpr: wg,
             nr,
-            alt: true,
+            alt: false,
             rows_first: false,
             lanes: true,
             qw: 1,
@@ -712,7 +712,8 @@ impl Gpu {
                 let wg = (s.wg as u64).min(busy).max(32.max(tpb)) as u32;
                 return Shape::lanes(wg, if xmod == 1 { s.nr } else { 1 })
                     .with_qw(qw)
-                    .with_unroll(s.unroll.max(1));
+                    .with_unroll(s.unroll.max(1))
+                    .with_alt(s.alt);
             }
         }
         let f = match self.force {

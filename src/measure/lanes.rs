@@ -364,14 +364,15 @@ pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Option<Strin
 /// loaded at a time) the lanes kernels run.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct LanesPolicy {
-    /// `HEADROOM_MEASURE_LANES=wg,nr[,qw[,unroll]]`: every lanes product at this shape (benchmarks).
+    /// `HEADROOM_MEASURE_LANES=wg,nr[,qw[,unroll[,written]]]`: every lanes product at this shape
+    /// (benchmarks; `written` 1: loops written out).
     fixed: Option<Shape>,
 }
 
 impl LanesPolicy {
     /// On by default except on Metal (the integer dot products are emulated there and the kernels
     /// were timed on an H100 only; Metal keeps the unit kernels). `HEADROOM_MEASURE_LANES=0` turns
-    /// them off, `=wg,nr[,qw[,unroll]]` fixes the shape (benchmarks).
+    /// them off, `=wg,nr[,qw[,unroll[,written]]]` fixes the shape (benchmarks).
     pub(super) fn from_env(backend: wgpu::Backend) -> Option<LanesPolicy> {
         let default = (backend != wgpu::Backend::Metal).then_some(LanesPolicy { fixed: None });
         let Ok(v) = std::env::var("HEADROOM_MEASURE_LANES") else {
@@ -384,16 +385,26 @@ impl LanesPolicy {
         let ok = |wg: u32, nr: u32| {
             wg.is_power_of_two() && (16..=1024).contains(&wg) && (1..=4).contains(&nr)
         };
-        let fixed = |wg, nr, qw, unroll| {
+        let fixed = |wg, nr, qw, unroll, written| {
             Some(LanesPolicy {
-                fixed: Some(Shape::lanes(wg, nr).with_qw(qw).with_unroll(unroll)),
+                fixed: Some(
+                    Shape::lanes(wg, nr)
+                        .with_qw(qw)
+                        .with_unroll(unroll)
+                        .with_alt(written),
+                ),
             })
         };
         match n[..] {
-            [wg, nr] if ok(wg, nr) => fixed(wg, nr, 2, 1),
-            [wg, nr, qw] if ok(wg, nr) && matches!(qw, 1 | 2 | 4) => fixed(wg, nr, qw, 1),
+            [wg, nr] if ok(wg, nr) => fixed(wg, nr, 2, 1, false),
+            [wg, nr, qw] if ok(wg, nr) && matches!(qw, 1 | 2 | 4) => fixed(wg, nr, qw, 1, false),
             [wg, nr, qw, u] if ok(wg, nr) && matches!(qw, 1 | 2 | 4) && (1..=8).contains(&u) => {
-                fixed(wg, nr, qw, u)
+                fixed(wg, nr, qw, u, false)
+            }
+            [wg, nr, qw, u, a]
+                if ok(wg, nr) && matches!(qw, 1 | 2 | 4) && (1..=8).contains(&u) && a <= 1 =>
+            {
+                fixed(wg, nr, qw, u, a == 1)
             }
             _ => default,
         }
@@ -413,25 +424,34 @@ impl LanesPolicy {
         if let Some(f) = self.fixed {
             return f;
         }
-        let (wg, nr, qw, unroll) = match enc {
-            Encoding::Ggml(TensorType::Q4_0 | TensorType::Q4_1) => (128, 4, 4, 2),
-            Encoding::Ggml(TensorType::Q5_0) => (64, 2, 4, 2),
-            Encoding::Ggml(TensorType::Q5_1) => (64, 2, 4, 1),
-            Encoding::Ggml(TensorType::Q8_0) => (256, 2, 2, 1),
-            Encoding::Ggml(TensorType::Q2_K) => (64, 4, 2, 2),
-            Encoding::Ggml(TensorType::Q3_K | TensorType::Q5_K) => (64, 4, 2, 4),
-            Encoding::Ggml(TensorType::Q4_K) => (256, 4, 2, 4),
-            Encoding::Ggml(TensorType::Q6_K) if rows <= 16384 => (256, 4, 2, 1),
-            Encoding::Ggml(TensorType::Q6_K) => (64, 4, 2, 1),
-            Encoding::Ggml(TensorType::MXFP4) => (64, 4, 2, 1),
-            Encoding::Mlx { bits: 4, .. } => (64, 4, 1, 2),
-            Encoding::Mlx { .. } => (128, 4, 1, 4),
-            Encoding::Ggml(TensorType::F32) => (256, 2, 1, 4),
-            Encoding::Ggml(TensorType::F16 | TensorType::BF16) if rows <= 4096 => (256, 1, 2, 2),
-            Encoding::Ggml(TensorType::F16 | TensorType::BF16) => (256, 4, 4, 4),
-            _ => (128, 2, 2, 1),
+        // the loops over words and rows written out (`Shape::alt`) where that measured faster:
+        // Q3_K 0.755 against 0.694, Q4_K 0.979 against 0.963, MXFP4 at four words 0.829 (H100);
+        // Q4_0 fell from 1.040 to 0.921, Q4_1 from 1.014 to 0.925 written out
+        let (wg, nr, qw, unroll, written) = match enc {
+            Encoding::Ggml(TensorType::Q4_0 | TensorType::Q4_1) => (128, 4, 4, 2, false),
+            Encoding::Ggml(TensorType::Q5_0) => (64, 2, 4, 2, false),
+            Encoding::Ggml(TensorType::Q5_1) => (64, 2, 4, 1, false),
+            Encoding::Ggml(TensorType::Q8_0) => (256, 2, 2, 1, false),
+            Encoding::Ggml(TensorType::Q2_K) => (64, 4, 2, 2, false),
+            Encoding::Ggml(TensorType::Q3_K) => (64, 4, 2, 4, true),
+            Encoding::Ggml(TensorType::Q4_K) => (256, 4, 2, 4, true),
+            Encoding::Ggml(TensorType::Q5_K) => (64, 4, 2, 4, false),
+            Encoding::Ggml(TensorType::Q6_K) if rows <= 16384 => (256, 4, 2, 1, false),
+            Encoding::Ggml(TensorType::Q6_K) => (64, 4, 2, 1, false),
+            Encoding::Ggml(TensorType::MXFP4) => (64, 4, 4, 1, true),
+            Encoding::Mlx { bits: 4, .. } => (64, 4, 1, 2, false),
+            Encoding::Mlx { .. } => (128, 4, 1, 4, false),
+            Encoding::Ggml(TensorType::F32) => (256, 2, 1, 4, false),
+            Encoding::Ggml(TensorType::F16 | TensorType::BF16) if rows <= 4096 => {
+                (256, 1, 2, 2, false)
+            }
+            Encoding::Ggml(TensorType::F16 | TensorType::BF16) => (256, 4, 4, 4, false),
+            _ => (128, 2, 2, 1, false),
         };
-        Shape::lanes(wg, nr).with_qw(qw).with_unroll(unroll)
+        Shape::lanes(wg, nr)
+            .with_qw(qw)
+            .with_unroll(unroll)
+            .with_alt(written)
     }
 }
 
@@ -496,6 +516,9 @@ mod tests {
             assert_eq!(s(TensorType::Q4_K), (256, 4, 2, 4));
             assert_eq!(s(TensorType::Q6_K), (256, 4, 2, 1));
             assert_eq!(p.shape(Encoding::Ggml(TensorType::Q6_K), 128256).wg, 64);
+            // loops written out only where that measured faster
+            assert!(!p.shape(Encoding::Ggml(TensorType::Q4_0), 4096).alt);
+            assert!(p.shape(Encoding::Ggml(TensorType::Q3_K), 4096).alt);
         }
         // every lanes type's rows are whole blocks of its kernel, and the 8-bit input is block-aligned
         for t in super::super::dequant::SUPPORTED {
