@@ -1,10 +1,11 @@
-// Lanes kernels (the decode's products of Q4_0, Q8_0, Q4_K, Q6_K and F16, after llama.cpp's Vulkan
+// Lanes kernels (the decode's products of every type with a lanes kernel, after llama.cpp's Vulkan
 // mul_mat_vec shaders): one workgroup of WG invocations computes NR consecutive rows. TPB adjacent
-// invocations share one block (Q4_0, Q8_0: 4 per 32-weight block; Q4_K, Q6_K: 16 per 256-weight
-// super-block; F16: 32 per 64 weights) and read adjacent words of it, so a subgroup's loads of weights and of the input are
-// contiguous; the WG/TPB block slots of the workgroup stride over the row. Each invocation loads its
-// input once per block for the NR rows. Then the workgroup's partial sums of each row are added
-// (subgroup shuffles, then workgroup memory; or a tree in workgroup memory).
+// invocations share one block (TPB = the type's invocations per block at one word each, divided by
+// QW, the words each takes) and read adjacent words of it, so a subgroup's loads of weights and of the
+// input are contiguous; the WG/TPB block slots of the workgroup stride over the row, each invocation
+// loading Shape::unroll blocks before adding them up. Each invocation loads its input once per block
+// for the NR rows. Then the workgroup's partial sums of each row are added (subgroup shuffles, then
+// workgroup memory; or a tree in workgroup memory).
 const WG: u32 = __WG__u;
 const SLOTS: u32 = WG / TPB;
 
