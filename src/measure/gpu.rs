@@ -141,10 +141,16 @@ impl Shape {
         Shape { alt, ..self }
     }
 
-    /// "wg/tpr/nr", then "/first" with the first unpacking, "/rows" with rows first.
+    /// "wg/tpr/nr", then "/first" with the first unpacking, "/rows" with rows first; lanes shapes
+    /// "lanesWG/NR/qQW/uUNROLL", then "/written" with the loops written out.
     pub fn label(&self) -> String {
         if self.lanes {
-            return format!("lanes{}/{}/q{}/u{}", self.wg, self.nr, self.qw, self.unroll);
+            // every field that changes the WGSL: the label keys the pipeline cache
+            let written = if self.alt { "/written" } else { "" };
+            return format!(
+                "lanes{}/{}/q{}/u{}{written}",
+                self.wg, self.nr, self.qw, self.unroll
+            );
         }
         let first = if self.alt { "" } else { "/first" };
         let rows = if self.rows_first { "/rows" } else { "" };

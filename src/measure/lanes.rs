@@ -424,21 +424,21 @@ impl LanesPolicy {
         if let Some(f) = self.fixed {
             return f;
         }
-        // the loops over words and rows written out (`Shape::alt`) where that measured faster:
-        // Q3_K 0.755 against 0.694, Q4_K 0.979 against 0.963, MXFP4 at four words 0.829 (H100);
-        // Q4_0 fell from 1.040 to 0.921, Q4_1 from 1.014 to 0.925 written out
+        // the loops over words and rows written out (`Shape::alt`) for Q4_K only: 0.979–0.982 of
+        // the copy bandwidth on three H100s against 0.963–0.965 on two; Q3_K and MXFP4 read the same
+        // either way; Q4_0 fell from 1.040 to 0.921 and Q4_1 from 1.014 to 0.925 written out
         let (wg, nr, qw, unroll, written) = match enc {
             Encoding::Ggml(TensorType::Q4_0 | TensorType::Q4_1) => (128, 4, 4, 2, false),
             Encoding::Ggml(TensorType::Q5_0) => (64, 2, 4, 2, false),
             Encoding::Ggml(TensorType::Q5_1) => (64, 2, 4, 1, false),
             Encoding::Ggml(TensorType::Q8_0) => (256, 2, 2, 1, false),
             Encoding::Ggml(TensorType::Q2_K) => (64, 4, 2, 2, false),
-            Encoding::Ggml(TensorType::Q3_K) => (64, 4, 2, 4, true),
+            Encoding::Ggml(TensorType::Q3_K) => (64, 4, 2, 4, false),
             Encoding::Ggml(TensorType::Q4_K) => (256, 4, 2, 4, true),
             Encoding::Ggml(TensorType::Q5_K) => (64, 4, 2, 4, false),
             Encoding::Ggml(TensorType::Q6_K) if rows <= 16384 => (256, 4, 2, 1, false),
             Encoding::Ggml(TensorType::Q6_K) => (64, 4, 2, 1, false),
-            Encoding::Ggml(TensorType::MXFP4) => (64, 4, 4, 1, true),
+            Encoding::Ggml(TensorType::MXFP4) => (64, 4, 4, 1, false),
             Encoding::Mlx { bits: 4, .. } => (64, 4, 1, 2, false),
             Encoding::Mlx { .. } => (128, 4, 1, 4, false),
             Encoding::Ggml(TensorType::F32) => (256, 2, 1, 4, false),
@@ -490,6 +490,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn lanes_labels_tell_every_field_apart() {
+        // the label keys the pipeline cache: shapes with different WGSL need different labels
+        let base = Shape::lanes(64, 2);
+        let variants = [
+            base,
+            base.with_alt(true),
+            base.with_qw(2),
+            base.with_unroll(2),
+            Shape::lanes(64, 4),
+            Shape::lanes(128, 2),
+        ];
+        let labels: std::collections::HashSet<String> =
+            variants.iter().map(|s| s.label()).collect();
+        assert_eq!(labels.len(), variants.len());
+    }
+
+    #[test]
     fn loops_over_words_and_rows_are_written_out() {
         let src = "a;\nfor (var j = 0u; j < QW; j++) {\n    s += x[j];\n    for (var i = 0u; i < NR; i++) {\n        r[i] += q[j];\n    }\n}\nfor (var k = 0u; k < n; k++) {\n    t += 1;\n}\n";
         let u = unroll_loops(src, 2, 1);
@@ -518,7 +535,7 @@ mod tests {
             assert_eq!(p.shape(Encoding::Ggml(TensorType::Q6_K), 128256).wg, 64);
             // loops written out only where that measured faster
             assert!(!p.shape(Encoding::Ggml(TensorType::Q4_0), 4096).alt);
-            assert!(p.shape(Encoding::Ggml(TensorType::Q3_K), 4096).alt);
+            assert!(p.shape(Encoding::Ggml(TensorType::Q4_K), 4096).alt);
         }
         // every lanes type's rows are whole blocks of its kernel, and the 8-bit input is block-aligned
         for t in super::super::dequant::SUPPORTED {
