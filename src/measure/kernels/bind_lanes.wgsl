@@ -1,17 +1,9 @@
-// Weights bound as words, read at any byte address (`w32`, `w16`: blocks of 18, 34 and 210 bytes are
-// not 4-aligned) with two aligned loads and a funnel shift, no branch (the second load repeats the
-// first when the address is aligned, so it never reads past the word that holds the last byte).
+// Weights bound as words, read by word (`wd`, `w[]`: 4-aligned blocks) or at even byte addresses (`wv`,
+// `w16`: blocks of 18, 22, 34 and 210 bytes are 2-aligned) without a branch.
 @group(0) @binding(0) var<storage, read> w: array<u32>;
 
 fn wd(i: u32) -> u32 {
     return w[i];
-}
-
-fn w32(a: u32) -> u32 {
-    let i = a >> 2u;
-    let s = (a & 3u) * 8u;
-    let hi = w[i + select(0u, 1u, s != 0u)];
-    return (w[i] >> s) | select(0u, hi << (32u - s), s != 0u);
 }
 
 // n ≤ 4 consecutive words from an even byte address a (blocks of 18, 22, 34 and 210 bytes): n + 1
