@@ -514,7 +514,7 @@ pub struct Gpu {
     layout: wgpu::BindGroupLayout,
     /// MLX: `x` or `xq` at 1, `xd` at 4, scales and biases at 5 and 6.
     layout_mlx: wgpu::BindGroupLayout,
-    /// The lanes kernels with 8-bit input: `xq` at 1, `xd` at 4.
+    /// The lanes kernels with 8-bit input: `xq` at 1 (and as vectors at 7), `xd` at 4.
     layout_q8: wgpu::BindGroupLayout,
     /// Lanes kernels for their types' products ([`LanesPolicy`]), or `None`.
     lanes: Option<LanesPolicy>,
@@ -605,17 +605,19 @@ impl Gpu {
             entries: &base,
         });
         // MLX: the 8-bit input's block scales at 4 (lanes kernels; the unit kernels leave it
-        // unread), its scales and biases at 5 and 6
+        // unread), its scales and biases at 5 and 6, the 8-bit input again at 7 (as vectors)
         let mut with_mlx = base.to_vec();
         with_mlx.push(storage(4, true));
         with_mlx.push(storage(5, true));
         with_mlx.push(storage(6, true));
+        with_mlx.push(storage(7, true));
         let layout_mlx = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: None,
             entries: &with_mlx,
         });
         let mut with_q8 = base.to_vec();
         with_q8.push(storage(4, true));
+        with_q8.push(storage(7, true));
         let layout_q8 = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: None,
             entries: &with_q8,
@@ -1400,10 +1402,12 @@ impl Loaded<'_> {
                 entries.push((4, self.xd.as_entire_binding()));
                 entries.push((5, s.as_entire_binding()));
                 entries.push((6, b.as_entire_binding()));
+                entries.push((7, x.as_entire_binding()));
                 &self.gpu.layout_mlx
             }
             _ if q8 => {
                 entries.push((4, self.xd.as_entire_binding()));
+                entries.push((7, x.as_entire_binding()));
                 &self.gpu.layout_q8
             }
             _ => &self.gpu.layout,

@@ -4,3 +4,19 @@
 // the even then the odd ones).
 @group(0) @binding(1) var<storage, read> xq: array<u32>;
 @group(0) @binding(4) var<storage, read> xd: array<vec2<f32>>;
+// The same values as 16-byte vectors, so n ≤ 4 adjacent words of one block are one load (`xqv`): the
+// super-block kernels' invocations read input words 32 bytes apart per group, scalar loads of them
+// touch a cache line each.
+@group(0) @binding(7) var<storage, read> xq4: array<vec4<u32>>;
+
+// n (1, 2 or 4) words of the 8-bit input from word i, i a multiple of n: one 16-byte load.
+fn xqv(i: u32, n: u32) -> vec4<u32> {
+    let v = xq4[i >> 2u];
+    if (n == 4u) {
+        return v;
+    }
+    if (n == 2u) {
+        return select(v, v.zwxy, (i & 2u) != 0u);
+    }
+    return vec4<u32>(v[i & 3u], 0u, 0u, 0u);
+}

@@ -26,6 +26,8 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
     let xb = xo / 32u + b;
     let xw = xb * 8u + QW * t;
     let dx = xd[xb].x;
+    let xl = xqv(xw, QW);
+    let xh = xqv(xw + 4u, QW);
     var r = vec4<f32>(0.0);
     for (var i = 0u; i < NR; i++) {
         let ba = a[i] + b * 17u;
@@ -43,8 +45,8 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
             cur = nxt;
             let v = mxfp4_mag(q);
             let ng = v & (((q >> 3u) & 0x11111111u) * 15u);
-            let x0 = xq[xw + j];
-            let x1 = xq[xw + 4u + j];
+            let x0 = xl[j];
+            let x1 = xh[j];
             s += dot4I8Packed(v & 0x0f0f0f0fu, x0) + dot4I8Packed((v >> 4u) & 0x0f0f0f0fu, x1)
                 - 2 * (dot4I8Packed(ng & 0x0f0f0f0fu, x0) + dot4I8Packed((ng >> 4u) & 0x0f0f0f0fu, x1));
         }

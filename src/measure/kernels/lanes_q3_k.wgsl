@@ -27,13 +27,17 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
     let xb = xo / 32u + 8u * b + 4u * v_im;
     let xw = l0 / 4u;
     let dx = vec4<f32>(xd[xb].x, xd[xb + 1u].x * 0.25, xd[xb + 2u].x * 0.0625, xd[xb + 3u].x * 0.0625);
+    let xv0 = xqv(xb * 8u + xw, QW);
+    let xv1 = xqv((xb + 1u) * 8u + xw, QW);
+    let xv2 = xqv((xb + 2u) * 8u + xw, QW);
+    let xv3 = xqv((xb + 3u) * 8u + xw, QW);
     var xs = vec4<i32>(0);
     for (var j = 0u; j < QW; j++) {
         xs += vec4<i32>(
-            dot4I8Packed(0x01010101u, xq[xb * 8u + xw + j]),
-            dot4I8Packed(0x01010101u, xq[(xb + 1u) * 8u + xw + j]),
-            dot4I8Packed(0x01010101u, xq[(xb + 2u) * 8u + xw + j]),
-            dot4I8Packed(0x01010101u, xq[(xb + 3u) * 8u + xw + j]),
+            dot4I8Packed(0x01010101u, xv0[j]),
+            dot4I8Packed(0x01010101u, xv1[j]),
+            dot4I8Packed(0x01010101u, xv2[j]),
+            dot4I8Packed(0x01010101u, xv3[j]),
         );
     }
     // 4·Σxq times each j's factor
@@ -51,10 +55,10 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
             let q = f2(w[qw + j], w[qw + j + 1u], odd);
             let h = f2(w[hw + j], w[hw + j + 1u], odd) >> hsh;
             s += vec4<i32>(
-                dot4I8Packed((q & 0x03030303u) | ((h << 2u) & 0x04040404u), xq[xb * 8u + xw + j]),
-                dot4I8Packed((q & 0x0c0c0c0cu) | ((h << 3u) & 0x10101010u), xq[(xb + 1u) * 8u + xw + j]),
-                dot4I8Packed((q & 0x30303030u) | ((h << 4u) & 0x40404040u), xq[(xb + 2u) * 8u + xw + j]),
-                dot4I8Packed(((q >> 2u) & 0x30303030u) | ((h << 3u) & 0x40404040u), xq[(xb + 3u) * 8u + xw + j]),
+                dot4I8Packed((q & 0x03030303u) | ((h << 2u) & 0x04040404u), xv0[j]),
+                dot4I8Packed((q & 0x0c0c0c0cu) | ((h << 3u) & 0x10101010u), xv1[j]),
+                dot4I8Packed((q & 0x30303030u) | ((h << 4u) & 0x40404040u), xv2[j]),
+                dot4I8Packed(((q >> 2u) & 0x30303030u) | ((h << 3u) & 0x40404040u), xv3[j]),
             );
         }
         // scales (bytes 96..107) and d (108) from the 4 aligned words that hold them

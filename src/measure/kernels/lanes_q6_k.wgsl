@@ -19,10 +19,14 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
     let xb = xo / 32u + 8u * b + 4u * v_im;
     let xw = l0 / 4u;
     let dx = vec4<f32>(xd[xb].x, xd[xb + 1u].x, xd[xb + 2u].x, xd[xb + 3u].x);
+    let xv0 = xqv(xb * 8u + xw, QW);
+    let xv1 = xqv((xb + 1u) * 8u + xw, QW);
+    let xv2 = xqv((xb + 2u) * 8u + xw, QW);
+    let xv3 = xqv((xb + 3u) * 8u + xw, QW);
     var xv: array<vec4<u32>, 4>;
     var xs = vec4<i32>(0);
     for (var j = 0u; j < QW; j++) {
-        let v = vec4<u32>(xq[xb * 8u + xw + j], xq[(xb + 1u) * 8u + xw + j], xq[(xb + 2u) * 8u + xw + j], xq[(xb + 3u) * 8u + xw + j]);
+        let v = vec4<u32>(xv0[j], xv1[j], xv2[j], xv3[j]);
         xv[j] = v;
         xs += vec4<i32>(dot4I8Packed(v.x, 0x01010101u), dot4I8Packed(v.y, 0x01010101u), dot4I8Packed(v.z, 0x01010101u), dot4I8Packed(v.w, 0x01010101u));
     }
