@@ -411,33 +411,33 @@ impl LanesPolicy {
     }
 
     /// The lanes shape for a product of `rows` rows of `enc` (before `gpu` fits the workgroup to the
-    /// row), as (workgroup, rows per workgroup, words per invocation and block, blocks in flight):
-    /// the fastest on 1 GiB matrices of rows of 4096 and, where timed, in the 8B decode's products
-    /// (`measure_device kernels` and `ops`, docs/benchmarks.md, round 4). On the H100: Q4_0 at
-    /// 128/4/4/2 read 1.040 of the copy bandwidth and ran every decode product within 3% of its
-    /// fastest shape; Q4_K at 256/4/2/4 0.967 (gate+up and down fastest). On an H200: Q6_K's output
-    /// head (128 256 rows) ran 134 µs at 64/4/2/1 against 142 at 256/4/2/1, which is faster up to
-    /// the 4096 × 14336 down projection (20.9 µs against 22.3). F16's V-cache products (1024 rows)
-    /// 6.2 µs at 256/1/2/2 (H100). The types without decode timings (Q2_K, Q3_K, Q5_K, MXFP4, MLX,
-    /// F32, BF16) take their fastest shape on the 1 GiB matrices (H200).
+    /// row), as (workgroup, rows per workgroup, words per invocation and block, blocks in flight,
+    /// loops written out): the fastest on 1 GiB matrices of rows of 4096 and, where timed, in the 8B
+    /// decode's products (`measure_device kernels` and `ops`, docs/benchmarks.md, round 4; H100
+    /// unless said). Q4_0 at 128/4/4/2 read 1.040 of the copy bandwidth and ran every decode product
+    /// within 3% of its fastest shape. Q4_K: 64/2/4/2 read 1.013 and ran gate+up (28 672 rows) in
+    /// 28.7 µs, but the smaller products ran faster at 256/4/2/4 written out (Q/K/V 9.9 against 11.6
+    /// µs, down 17.4 against 18.4). Q6_K's output head (128 256 rows) ran 150 µs at 64/2/4/1 against
+    /// 173 at 256/4/2/1. The types without decode-product timings (Q2_K, Q3_K, Q5_K, MXFP4, MLX, F32,
+    /// BF16) take their fastest shape on the 1 GiB matrices (MLX, F32, BF16: on an H200). Loops are
+    /// written out (`Shape::alt`) where that measured faster: Q3_K at four words 0.862 against 0.802,
+    /// Q4_K's small products; Q4_0 fell from 1.040 to 0.921 and Q4_1 from 1.014 to 0.925 that way.
     pub(super) fn shape(&self, enc: Encoding, rows: u64) -> Shape {
         if let Some(f) = self.fixed {
             return f;
         }
-        // the loops over words and rows written out (`Shape::alt`) for Q4_K only: 0.979–0.982 of
-        // the copy bandwidth on three H100s against 0.963–0.965 on two; Q3_K and MXFP4 read the same
-        // either way; Q4_0 fell from 1.040 to 0.921 and Q4_1 from 1.014 to 0.925 written out
         let (wg, nr, qw, unroll, written) = match enc {
             Encoding::Ggml(TensorType::Q4_0 | TensorType::Q4_1) => (128, 4, 4, 2, false),
             Encoding::Ggml(TensorType::Q5_0) => (64, 2, 4, 2, false),
             Encoding::Ggml(TensorType::Q5_1) => (64, 2, 4, 1, false),
             Encoding::Ggml(TensorType::Q8_0) => (256, 2, 2, 1, false),
-            Encoding::Ggml(TensorType::Q2_K) => (64, 4, 2, 2, false),
-            Encoding::Ggml(TensorType::Q3_K) => (64, 4, 2, 4, false),
-            Encoding::Ggml(TensorType::Q4_K) => (256, 4, 2, 4, true),
-            Encoding::Ggml(TensorType::Q5_K) => (64, 4, 2, 4, false),
+            Encoding::Ggml(TensorType::Q2_K) => (128, 4, 4, 2, false),
+            Encoding::Ggml(TensorType::Q3_K) => (64, 4, 4, 1, true),
+            Encoding::Ggml(TensorType::Q4_K) if rows <= 16384 => (256, 4, 2, 4, true),
+            Encoding::Ggml(TensorType::Q4_K) => (64, 2, 4, 2, false),
+            Encoding::Ggml(TensorType::Q5_K) => (64, 2, 4, 1, false),
             Encoding::Ggml(TensorType::Q6_K) if rows <= 16384 => (256, 4, 2, 1, false),
-            Encoding::Ggml(TensorType::Q6_K) => (64, 4, 2, 1, false),
+            Encoding::Ggml(TensorType::Q6_K) => (64, 2, 4, 1, false),
             Encoding::Ggml(TensorType::MXFP4) => (64, 4, 4, 1, false),
             Encoding::Mlx { bits: 4, .. } => (64, 4, 1, 2, false),
             Encoding::Mlx { .. } => (128, 4, 1, 4, false),
@@ -536,6 +536,8 @@ mod tests {
             // loops written out only where that measured faster
             assert!(!p.shape(Encoding::Ggml(TensorType::Q4_0), 4096).alt);
             assert!(p.shape(Encoding::Ggml(TensorType::Q4_K), 4096).alt);
+            assert!(p.shape(Encoding::Ggml(TensorType::Q3_K), 4096).alt);
+            assert_eq!(p.shape(Encoding::Ggml(TensorType::Q4_K), 28672).qw, 4);
         }
         // every lanes type's rows are whole blocks of its kernel, and the 8-bit input is block-aligned
         for t in super::super::dequant::SUPPORTED {
