@@ -20,7 +20,8 @@ const BIND_LANES_MLX: &str = include_str!("kernels/bind_lanes_mlx.wgsl");
 /// How a lanes kernel takes its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LanesInput {
-    /// Quantized to 8-bit blocks of 32 ([`quantize_input`]: `xq` at 1, `xd` at 4), integer dots.
+    /// Quantized to 8-bit blocks of 32 ([`quantize_input`]: `xq` at 1 and as vectors `xq4` at 7, `xd`
+    /// at 4), integer dots.
     Q8,
     /// As [`LanesInput::Q8`], with `xq` bound to the values in the order of [`split_pairs`] (each 8
     /// as the 4 even then the 4 odd ones: the nibbles of an MLX 4-bit word, masked, as they lie).
@@ -34,7 +35,8 @@ pub enum LanesInput {
 pub struct LanesKernel {
     pub wgsl: &'static str,
     pub input: LanesInput,
-    /// Weights per block (rows must be whole blocks) and invocations sharing one.
+    /// Weights per block (rows must be whole blocks) and invocations sharing one at one word each
+    /// (`Shape::qw` words each: `per_block / qw` of them).
     pub block: u32,
     pub per_block: u32,
 }
@@ -152,7 +154,7 @@ pub fn lanes_kernel(enc: Encoding) -> Option<LanesKernel> {
     })
 }
 
-/// Whether dispatches of `enc` at `shape` bind the 8-bit input (`xq` at 1, `xd` at 4).
+/// Whether dispatches of `enc` at `shape` bind the 8-bit input (`xq` at 1 and 7, `xd` at 4).
 pub(super) fn takes_q8(enc: Encoding, shape: Shape) -> bool {
     shape.lanes && lanes_kernel(enc).is_some_and(|l| l.input != LanesInput::F32x2)
 }
