@@ -453,10 +453,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn parallel_sequences_split_the_cache_into_streams() {
-        // one full and one sliding-window layer (window 128), 2 KV heads of 64, f16: 512 B per cell
-        let hp = HyperParams {
+    /// One full and one sliding-window layer (window 128), 2 KV heads of 64, f16: 512 B per cell.
+    fn full_and_sliding() -> HyperParams {
+        HyperParams {
             n_layer: 2,
             n_embd: 512,
             n_head: vec![8; 2],
@@ -466,7 +465,12 @@ mod tests {
             sliding_window: Some(128),
             swa_layers: vec![false, true],
             ..HyperParams::default()
-        };
+        }
+    }
+
+    #[test]
+    fn parallel_sequences_split_the_cache_into_streams() {
+        let hp = full_and_sliding();
         let wl = Workload {
             context: 4096,
             parallel: 4,
@@ -490,18 +494,8 @@ mod tests {
 
     #[test]
     fn unified_cache_is_one_stream_with_a_window_per_sequence() {
-        // the same one-full + one-sliding-layer model (window 128, 512 B per cell) with -kvu
-        let hp = HyperParams {
-            n_layer: 2,
-            n_embd: 512,
-            n_head: vec![8; 2],
-            n_head_kv: vec![2; 2],
-            head_dim_k: 64,
-            head_dim_v: 64,
-            sliding_window: Some(128),
-            swa_layers: vec![false, true],
-            ..HyperParams::default()
-        };
+        // the same model with -kvu
+        let hp = full_and_sliding();
         let wl = Workload {
             context: 4096,
             parallel: 4,
