@@ -55,13 +55,13 @@ pub fn lanes_kernel(enc: Encoding) -> Option<LanesKernel> {
             4,
         ),
         Encoding::Mlx { bits: 4, group, .. } if matches!(group, 32 | 64 | 128) => (
-            include_str!("kernels/lanes_mlx4.wgsl"),
+            include_str!("kernels/lanes_mlx.wgsl"),
             LanesInput::Q8Split,
             group,
             4,
         ),
         Encoding::Mlx { bits: 8, group, .. } if matches!(group, 32 | 64 | 128) => (
-            include_str!("kernels/lanes_mlx8.wgsl"),
+            include_str!("kernels/lanes_mlx.wgsl"),
             LanesInput::Q8,
             group,
             4,
@@ -159,7 +159,18 @@ pub(super) fn takes_q8(enc: Encoding, shape: Shape) -> bool {
     shape.lanes && lanes_kernel(enc).is_some_and(|l| l.input != LanesInput::F32x2)
 }
 
-/// The WGSL constants of the MLX lanes kernels (kernels/lanes_mlx4.wgsl, lanes_mlx8.wgsl) for `bits`,
+/// The per-bits part of the MLX lanes kernel (kernels/lanes_mlx.wgsl): `word_dot` (one word of
+/// weights against the 8-bit input from word `xj`), `XW` (input words per word of weights) and
+/// `group_bias` (the bias a group adds per Σx: 8-bit values are dotted as q − 128).
+fn mlx_word_fns(bits: u32) -> &'static str {
+    if bits == 4 {
+        "const XW: u32 = 2u;\nfn word_dot(q: u32, xj: u32) -> i32 {\n    return dot4I8Packed(q & 0x0f0f0f0fu, xq[xj]) + dot4I8Packed((q >> 4u) & 0x0f0f0f0fu, xq[xj + 1u]);\n}\nfn group_bias(g: u32, sg: f32) -> f32 {\n    return bget(g);\n}\n"
+    } else {
+        "const XW: u32 = 1u;\nfn word_dot(q: u32, xj: u32) -> i32 {\n    return dot4I8Packed(q ^ 0x80808080u, xq[xj]);\n}\nfn group_bias(g: u32, sg: f32) -> f32 {\n    return bget(g) + 128.0 * sg;\n}\n"
+    }
+}
+
+/// The WGSL constants of the MLX lanes kernel (kernels/lanes_mlx.wgsl) for `bits`,
 /// `group` and `qw` words per invocation-unit: TPB = 4/qw invocations share a group of NW words, each
 /// taking WPI consecutive words (E weights, over NS input blocks of 32, or the fraction FR of one);
 /// GB bytes of packed words per group (a row's byte address over GB is its first group's index).
@@ -352,9 +363,10 @@ pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Option<Strin
     } = enc
     {
         ty_src = format!(
-            "{BIND_LANES_MLX}\n{}\n{}\n{ty_src}",
+            "{BIND_LANES_MLX}\n{}\n{}\n{}\n{ty_src}",
             super::gpu::scale_fns(scale_type),
-            mlx_consts(bits, group, qw)
+            mlx_consts(bits, group, qw),
+            mlx_word_fns(bits)
         );
     }
     Some(format!(
