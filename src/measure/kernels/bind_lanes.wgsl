@@ -31,3 +31,24 @@ fn w16(a: u32) -> u32 {
 fn hb4(h: u32) -> u32 {
     return ((h * 0x00204081u) & 0x01010101u) << 4u;
 }
+
+// Q4_K and Q5_K (the same 12 bytes of 6-bit scales and mins at word 1 of the super-block `wb`): the
+// scales of sub-blocks 2v_im, 2v_im + 1, 2v_im + 4 and 2v_im + 5, and their mins as floats.
+struct KScales {
+    sc: vec4<i32>,
+    m: vec4<f32>,
+}
+
+fn k_scales(wb: u32, v_im: u32) -> KScales {
+    let hs = 16u * v_im;
+    let sc0 = (w[wb + 1u] >> hs) & 0xffffu;
+    let sc4 = (w[wb + 2u] >> hs) & 0xffffu;
+    let sc8 = (w[wb + 3u] >> hs) & 0xffffu;
+    let l = (sc4 << 16u) | sc0;
+    let h = (l & 0xc0c0c0c0u) >> 2u;
+    // scales of sub-blocks (j0, j1) and their mins; (j4, j5) and theirs
+    let scl = unpack4xU8(l & 0x3f3f3f3fu);
+    let sch = unpack4xU8((((sc8 << 12u) | sc8) & 0x0f0f0f0fu) | h);
+    let m = bitcast<vec4<f32>>(vec4<u32>(scl.z, scl.w, sch.z, sch.w) | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0);
+    return KScales(vec4<i32>(vec4<u32>(scl.x, scl.y, sch.x, sch.y)), m);
+}

@@ -36,15 +36,7 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
     for (var i = 0u; i < NR; i++) {
         let wb = (a[i] + b * 176u) >> 2u;
         let dm = unpack2x16float(w[wb]);
-        let hs = 16u * v_im;
-        let sc0 = (w[wb + 1u] >> hs) & 0xffffu;
-        let sc4 = (w[wb + 2u] >> hs) & 0xffffu;
-        let sc8 = (w[wb + 3u] >> hs) & 0xffffu;
-        let l = (sc4 << 16u) | sc0;
-        let h = (l & 0xc0c0c0c0u) >> 2u;
-        // scales of sub-blocks (j0, j1) and their mins; (j4, j5) and theirs
-        let scl = unpack4xU8(l & 0x3f3f3f3fu);
-        let sch = unpack4xU8((((sc8 << 12u) | sc8) & 0x0f0f0f0fu) | h);
+        let k = k_scales(wb, v_im);
         var s = vec4<i32>(0);
         for (var j = 0u; j < QW; j++) {
             let q0 = w[wb + qw0 + j];
@@ -58,9 +50,8 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
                 dot4I8Packed(((q64 >> 4u) & 0x0f0f0f0fu) | ((qh >> 1u) & 0x10101010u), xv5[j]),
             );
         }
-        s *= vec4<i32>(vec4<u32>(scl.x, scl.y, sch.x, sch.y));
-        let m = bitcast<vec4<f32>>(vec4<u32>(scl.z, scl.w, sch.z, sch.w) | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0);
-        r[i] = dm.x * dot(vec4<f32>(s), dx) - dm.y * dot(m, sx);
+        s *= k.sc;
+        r[i] = dm.x * dot(vec4<f32>(s), dx) - dm.y * dot(k.m, sx);
     }
     return r;
 }
