@@ -12,55 +12,10 @@ use headroom::estimate::kv::kv_bytes;
 use headroom::estimate::plan::ORACLE_TOTAL_ERROR_PCT;
 use headroom::estimate::{Runtime, Workload};
 use headroom::model::{HyperParams, TensorType};
-use std::collections::HashMap;
 
-struct Row {
-    f: HashMap<String, String>,
-}
+mod common;
 
-impl Row {
-    fn s(&self, k: &str) -> &str {
-        self.f
-            .get(k)
-            .map(|s| s.as_str())
-            .unwrap_or_else(|| panic!("column {k}"))
-    }
-    fn u(&self, k: &str) -> u64 {
-        let v = self.s(k);
-        v.parse().unwrap_or_else(|_| panic!("{k}={v}"))
-    }
-}
-
-/// Minimal CSV reader (quoted fields with doubled quotes), skipping `#` comment lines.
-fn read_csv(text: &str) -> Vec<Row> {
-    let mut lines = text.lines().filter(|l| !l.starts_with('#'));
-    let split = |line: &str| -> Vec<String> {
-        let mut out = vec![];
-        let mut cur = String::new();
-        let mut q = false;
-        let mut chars = line.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' if q && chars.peek() == Some(&'"') => {
-                    cur.push('"');
-                    chars.next();
-                }
-                '"' => q = !q,
-                ',' if !q => out.push(std::mem::take(&mut cur)),
-                _ => cur.push(c),
-            }
-        }
-        out.push(cur);
-        out
-    };
-    let header = split(lines.next().expect("header"));
-    lines
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| Row {
-            f: header.iter().cloned().zip(split(l)).collect(),
-        })
-        .collect()
-}
+use common::csv::{Row, read_csv};
 
 fn hparams(r: &Row) -> HyperParams {
     let n_layer = r.u("n_layer") as u32;

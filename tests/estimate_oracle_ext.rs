@@ -25,6 +25,7 @@
 
 mod common;
 
+use common::csv::{Row, read_csv};
 use headroom::estimate::compute::{
     model_compute_buffer_bytes as compute_buffer_bytes, output_buffer_bytes,
 };
@@ -34,7 +35,7 @@ use headroom::estimate::weights::weight_stats;
 use headroom::estimate::{Runtime, Workload};
 use headroom::model::gguf::{GgufWriter, Value, ValueType, model_from_headers, read_header};
 use headroom::model::{ModelDesc, TensorType};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Rows in `oracle_results_kvu.csv` (12 models; the DeepSeek MLA row with K q8_0 / V f16 is absent:
 /// llama.cpp refuses different K and V types for MLA).
@@ -47,21 +48,7 @@ const KVU_ROWS: usize = 195;
 /// above the formula's floor, total -2.08%) is now exact (`src/estimate/graph.rs` + `alloc.rs`).
 const TOTAL_MISSES: &[&str] = &[];
 
-struct Row {
-    f: HashMap<String, String>,
-}
-
 impl Row {
-    fn s(&self, k: &str) -> &str {
-        self.f
-            .get(k)
-            .map(|s| s.as_str())
-            .unwrap_or_else(|| panic!("column {k}"))
-    }
-    fn u(&self, k: &str) -> u64 {
-        let v = self.s(k);
-        v.parse().unwrap_or_else(|_| panic!("{k}={v}"))
-    }
     fn unified(&self) -> bool {
         self.f.get("kv_unified").map(|s| s.as_str()) == Some("on")
     }
@@ -78,37 +65,6 @@ impl Row {
             self.s("flash_attn")
         )
     }
-}
-
-/// Minimal CSV reader (quoted fields with doubled quotes), skipping `#` comment lines.
-fn read_csv(text: &str) -> Vec<Row> {
-    let mut lines = text.lines().filter(|l| !l.starts_with('#'));
-    let split = |line: &str| -> Vec<String> {
-        let mut out = vec![];
-        let mut cur = String::new();
-        let mut q = false;
-        let mut chars = line.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' if q && chars.peek() == Some(&'"') => {
-                    cur.push('"');
-                    chars.next();
-                }
-                '"' => q = !q,
-                ',' if !q => out.push(std::mem::take(&mut cur)),
-                _ => cur.push(c),
-            }
-        }
-        out.push(cur);
-        out
-    };
-    let header = split(lines.next().expect("header"));
-    lines
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| Row {
-            f: header.iter().cloned().zip(split(l)).collect(),
-        })
-        .collect()
 }
 
 fn scalar(ty: &str, v: &serde_json::Value) -> Value {

@@ -54,18 +54,9 @@ struct Cal {
 fn csv(path: &str) -> Vec<HashMap<String, String>> {
     let text = std::fs::read_to_string(format!("{}/tests/data/{path}", env!("CARGO_MANIFEST_DIR")))
         .unwrap();
-    let mut lines = text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
-    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
-    lines
-        .map(|l| {
-            header
-                .iter()
-                .cloned()
-                .zip(l.split(',').map(String::from))
-                .collect()
-        })
+    common::csv::read_csv(&text)
+        .into_iter()
+        .map(|r| r.f)
         .collect()
 }
 

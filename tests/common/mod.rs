@@ -2,6 +2,8 @@
 //! machines, built in code.
 #![allow(dead_code)]
 
+pub mod csv;
+
 use headroom::hardware::{Machine, MemoryKind, Vendor};
 use headroom::model::{HyperParams, ModelDesc, ModelFormat, TensorInfo, TensorType};
 
