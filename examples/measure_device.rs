@@ -54,8 +54,8 @@ fn has_alt(enc: Encoding) -> bool {
 
 /// Lanes shapes (types with a lanes kernel): workgroups of 64, 128 and 256, 1, 2 and 4 rows per
 /// workgroup, 1, 2 and 4 words per invocation and block (capped per type), 1, 2 and 4 blocks loaded
-/// at a time; `HEADROOM_BENCH_LANES=wg,nr,qw,u[,1];..` instead sweeps just these (`,1`: loops written
-/// out).
+/// at a time; `HEADROOM_BENCH_LANES=shape;..` (`lanes::parse_shape`: `wg,nr[,qw[,u[,written]]]`)
+/// instead sweeps just these.
 fn lanes_shapes(enc: Encoding) -> Vec<Option<Shape>> {
     if headroom::measure::lanes::lanes_kernel(enc).is_none() {
         return vec![];
@@ -63,19 +63,7 @@ fn lanes_shapes(enc: Encoding) -> Vec<Option<Shape>> {
     if let Ok(v) = std::env::var("HEADROOM_BENCH_LANES") {
         return v
             .split(';')
-            .filter_map(|t| {
-                let n: Vec<u32> = t.split(',').filter_map(|a| a.trim().parse().ok()).collect();
-                match n[..] {
-                    [wg, nr, qw, u] => Some(Some(Shape::lanes(wg, nr).with_qw(qw).with_unroll(u))),
-                    [wg, nr, qw, u, a] => Some(Some(
-                        Shape::lanes(wg, nr)
-                            .with_qw(qw)
-                            .with_unroll(u)
-                            .with_alt(a == 1),
-                    )),
-                    _ => None,
-                }
-            })
+            .filter_map(|t| headroom::measure::lanes::parse_shape(t).map(Some))
             .collect();
     }
     let mut v = Vec::new();

@@ -374,6 +374,30 @@ pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Option<Strin
     ))
 }
 
+/// A lanes shape written `wg,nr[,qw[,unroll[,written]]]` (`HEADROOM_MEASURE_LANES`, benchmark lists):
+/// workgroup (a power of two, 16..=1024), rows per workgroup (1..=4), words per invocation (1, 2 or
+/// 4; default 2), blocks in flight (1..=8; default 1), loops written out (0 or 1; default 0).
+pub fn parse_shape(v: &str) -> Option<Shape> {
+    let n: Vec<u32> = v.split(',').filter_map(|a| a.trim().parse().ok()).collect();
+    let (&wg, &nr) = (n.first()?, n.get(1)?);
+    let qw = n.get(2).copied().unwrap_or(2);
+    let unroll = n.get(3).copied().unwrap_or(1);
+    let written = n.get(4).copied().unwrap_or(0);
+    let ok = n.len() <= 5
+        && wg.is_power_of_two()
+        && (16..=1024).contains(&wg)
+        && (1..=4).contains(&nr)
+        && matches!(qw, 1 | 2 | 4)
+        && (1..=8).contains(&unroll)
+        && written <= 1;
+    ok.then(|| {
+        Shape::lanes(wg, nr)
+            .with_qw(qw)
+            .with_unroll(unroll)
+            .with_alt(written == 1)
+    })
+}
+
 /// Whether and at which shape (workgroup size, rows per workgroup, words per invocation, blocks
 /// loaded at a time) the lanes kernels run.
 #[derive(Debug, Clone, Copy)]
@@ -395,32 +419,9 @@ impl LanesPolicy {
         if v.trim() == "0" {
             return None;
         }
-        let n: Vec<u32> = v.split(',').filter_map(|a| a.trim().parse().ok()).collect();
-        let ok = |wg: u32, nr: u32| {
-            wg.is_power_of_two() && (16..=1024).contains(&wg) && (1..=4).contains(&nr)
-        };
-        let fixed = |wg, nr, qw, unroll, written| {
-            Some(LanesPolicy {
-                fixed: Some(
-                    Shape::lanes(wg, nr)
-                        .with_qw(qw)
-                        .with_unroll(unroll)
-                        .with_alt(written),
-                ),
-            })
-        };
-        match n[..] {
-            [wg, nr] if ok(wg, nr) => fixed(wg, nr, 2, 1, false),
-            [wg, nr, qw] if ok(wg, nr) && matches!(qw, 1 | 2 | 4) => fixed(wg, nr, qw, 1, false),
-            [wg, nr, qw, u] if ok(wg, nr) && matches!(qw, 1 | 2 | 4) && (1..=8).contains(&u) => {
-                fixed(wg, nr, qw, u, false)
-            }
-            [wg, nr, qw, u, a]
-                if ok(wg, nr) && matches!(qw, 1 | 2 | 4) && (1..=8).contains(&u) && a <= 1 =>
-            {
-                fixed(wg, nr, qw, u, a == 1)
-            }
-            _ => default,
+        match parse_shape(&v) {
+            Some(f) => Some(LanesPolicy { fixed: Some(f) }),
+            None => default,
         }
     }
 
@@ -502,6 +503,25 @@ pub fn quantize_input(x: &[f32]) -> (Vec<u8>, Vec<f32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shapes_parse_with_their_defaults_and_bounds() {
+        let s = |v| parse_shape(v).map(|s| (s.wg, s.nr, s.qw, s.unroll, s.alt));
+        assert_eq!(s("128,2"), Some((128, 2, 2, 1, false)));
+        assert_eq!(s("64,4,4"), Some((64, 4, 4, 1, false)));
+        assert_eq!(s("256,1,1,4,1"), Some((256, 1, 1, 4, true)));
+        for bad in [
+            "128",
+            "96,2",
+            "128,5",
+            "128,2,3",
+            "128,2,2,9",
+            "128,2,2,1,2",
+            "128,2,2,1,0,0",
+        ] {
+            assert_eq!(s(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn lanes_labels_tell_every_field_apart() {
