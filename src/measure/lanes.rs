@@ -127,19 +127,19 @@ pub fn lanes_kernel(enc: Encoding) -> Option<LanesKernel> {
             16,
         ),
         Encoding::Ggml(TensorType::F16) => (
-            include_str!("kernels/lanes_f16.wgsl"),
+            include_str!("kernels/lanes_float.wgsl"),
             LanesInput::F32x2,
             64,
             32,
         ),
         Encoding::Ggml(TensorType::BF16) => (
-            include_str!("kernels/lanes_bf16.wgsl"),
+            include_str!("kernels/lanes_float.wgsl"),
             LanesInput::F32x2,
             64,
             32,
         ),
         Encoding::Ggml(TensorType::F32) => (
-            include_str!("kernels/lanes_f32.wgsl"),
+            include_str!("kernels/lanes_float.wgsl"),
             LanesInput::F32x2,
             64,
             32,
@@ -157,6 +157,23 @@ pub fn lanes_kernel(enc: Encoding) -> Option<LanesKernel> {
 /// Whether dispatches of `enc` at `shape` bind the 8-bit input (`xq` at 1 and 7, `xd` at 4).
 pub(super) fn takes_q8(enc: Encoding, shape: Shape) -> bool {
     shape.lanes && lanes_kernel(enc).is_some_and(|l| l.input != LanesInput::F32x2)
+}
+
+/// The per-type part of the float lanes kernel (kernels/lanes_float.wgsl): `WP` (words per pair of
+/// weights) and `pair` (the pair at word `i`, as f32).
+fn float_pair_fns(enc: Encoding) -> Option<&'static str> {
+    match enc {
+        Encoding::Ggml(TensorType::F16) => Some(
+            "const WP: u32 = 1u;\nfn pair(i: u32) -> vec2<f32> {\n    return unpack2x16float(w[i]);\n}\n",
+        ),
+        Encoding::Ggml(TensorType::BF16) => Some(
+            "const WP: u32 = 1u;\nfn pair(i: u32) -> vec2<f32> {\n    let v = w[i];\n    return bitcast<vec2<f32>>(vec2<u32>(v << 16u, v & 0xffff0000u));\n}\n",
+        ),
+        Encoding::Ggml(TensorType::F32) => Some(
+            "const WP: u32 = 2u;\nfn pair(i: u32) -> vec2<f32> {\n    return bitcast<vec2<f32>>(vec2<u32>(w[i], w[i + 1u]));\n}\n",
+        ),
+        _ => None,
+    }
 }
 
 /// The per-bits part of the MLX lanes kernel (kernels/lanes_mlx.wgsl): `word_dot` (one word of
@@ -355,6 +372,9 @@ pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Option<Strin
         .replace("__NR__", &nr.to_string());
     if shape.alt {
         ty_src = unroll_loops(&ty_src, qw, nr);
+    }
+    if let Some(p) = float_pair_fns(enc) {
+        ty_src = format!("{p}\n{ty_src}");
     }
     if let Encoding::Mlx {
         bits,
