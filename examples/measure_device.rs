@@ -310,12 +310,21 @@ fn ops(g: &mut Gpu) {
     // (Q4_K_M: Q and K fused, V Q6_K in some layers)
     let cases: Vec<(&str, TensorType, u64, u64, u64)> = {
         let mut v = Vec::new();
-        for ty in [TensorType::Q4_0, TensorType::Q4_K] {
+        for ty in [
+            TensorType::Q4_0,
+            TensorType::Q4_K,
+            TensorType::Q2_K,
+            TensorType::Q3_K,
+            TensorType::Q5_0,
+        ] {
             v.push(("qkv", ty, 6144, 4096, 1));
             v.push(("o", ty, 4096, 4096, 1));
             v.push(("gate+up", ty, 28672, 4096, 1));
             v.push(("down", ty, 4096, 14336, 1));
         }
+        // gpt-oss-20b's experts (MXFP4, rows of 2880: 17-byte blocks at every alignment)
+        v.push(("expert gate+up", TensorType::MXFP4, 5760, 2880, 1));
+        v.push(("expert down", TensorType::MXFP4, 2880, 2880, 1));
         v.push(("qk", TensorType::Q4_K, 5120, 4096, 1));
         v.push(("v", TensorType::Q6_K, 1024, 4096, 1));
         v.push(("down", TensorType::Q6_K, 4096, 14336, 1));

@@ -448,32 +448,47 @@ impl LanesPolicy {
     /// The lanes shape for a product of `rows` rows of `enc` (before `gpu` fits the workgroup to the
     /// row), as (workgroup, rows per workgroup, words per invocation and block, blocks in flight,
     /// loops written out): the fastest on 1 GiB matrices of rows of 4096 and, where timed, in the 8B
-    /// decode's products (`measure_device kernels` and `ops`, docs/benchmarks.md, round 4; H100
+    /// decode's products (`measure_device kernels` and `ops`, docs/benchmarks.md, rounds 4 and 5; H100
     /// unless said). Q4_0 at 128/4/4/2 read 1.040 of the copy bandwidth and ran every decode product
     /// within 3% of its fastest shape. Q4_K: 64/2/4/2 read 1.013 and ran gate+up (28 672 rows) in
     /// 28.7 µs, but the smaller products ran faster at 256/4/2/4 written out (Q/K/V 9.9 against 11.6
     /// µs, down 17.4 against 18.4). Q6_K's output head (128 256 rows) ran 150 µs at 64/2/4/1 against
-    /// 173 at 256/4/2/1. The types without decode-product timings (Q2_K, Q3_K, Q5_K, MXFP4, MLX, F32,
-    /// BF16) take their fastest shape on the 1 GiB matrices (MLX, F32, BF16: on an H200). Loops are
-    /// written out (`Shape::alt`) where that measured faster: Q3_K at four words 0.862 against 0.802,
-    /// Q4_K's small products; Q4_0 fell from 1.040 to 0.921 and Q4_1 from 1.014 to 0.925 that way.
+    /// 173 at 256/4/2/1. Round 5: a workgroup of one subgroup (32) reads more of the 1 GiB matrices
+    /// for Q2_K (0.926 against 0.865 at 128/4/4/2, written out), Q3_K (0.873 against 0.862), MXFP4
+    /// (0.906 against 0.888 at 64/4/4/1, written out) and Q5_0 (1.007 against 0.985), but
+    /// decode-sized products lack the workgroups to fill the GPU with one subgroup each: Q2_K's down
+    /// (4096 × 14 336) took 12.3 µs at 128/4/4/2 against 15.6 at 32, Q3_K's 15.1 at 128 against 18.9
+    /// at 64 and 24.7 at 32, gpt-oss-20b's MXFP4 experts (2880 × 2880) 6.7 µs at 128/4/4/1 against
+    /// 7.1 at 32 and 8.8 at 64, and the 8B Q5_0 decode ran 2% slower at 32. So these four take 32
+    /// only above 65 536 rows. The types without decode-product timings (Q5_K, MLX, F32, BF16) take
+    /// their fastest shape on the 1 GiB matrices (MLX, F32, BF16: on an H200). Loops are written out
+    /// (`Shape::alt`) where that measured faster: Q3_K at four words 0.862 against 0.802, Q4_K's
+    /// small products, the 1 GiB Q2_K and MXFP4 products; Q4_0 fell from 1.040 to 0.921 and Q4_1
+    /// from 1.014 to 0.925 that way.
     pub(super) fn shape(&self, enc: Encoding, rows: u64) -> Shape {
         if let Some(f) = self.fixed {
             return f;
         }
         let (wg, nr, qw, unroll, written) = match enc {
             Encoding::Ggml(TensorType::Q4_0 | TensorType::Q4_1) => (128, 4, 4, 2, false),
-            Encoding::Ggml(TensorType::Q5_0) => (64, 2, 4, 2, false),
+            // Q5_0, Q2_K, Q3_K, MXFP4: one subgroup per workgroup where the product has the rows to
+            // fill the GPU with them (no workgroup-memory step in the reduction); decode-sized
+            // products want more invocations per row
+            Encoding::Ggml(TensorType::Q5_0) if rows <= 65536 => (64, 2, 4, 2, false),
+            Encoding::Ggml(TensorType::Q5_0) => (32, 2, 4, 2, false),
             Encoding::Ggml(TensorType::Q5_1) => (64, 2, 4, 1, false),
             Encoding::Ggml(TensorType::Q8_0) => (256, 2, 2, 1, false),
-            Encoding::Ggml(TensorType::Q2_K) => (128, 4, 4, 2, false),
-            Encoding::Ggml(TensorType::Q3_K) => (64, 4, 4, 1, true),
+            Encoding::Ggml(TensorType::Q2_K) if rows <= 65536 => (128, 4, 4, 2, false),
+            Encoding::Ggml(TensorType::Q2_K) => (32, 4, 4, 2, true),
+            Encoding::Ggml(TensorType::Q3_K) if rows <= 65536 => (128, 4, 4, 1, true),
+            Encoding::Ggml(TensorType::Q3_K) => (32, 4, 4, 1, true),
             Encoding::Ggml(TensorType::Q4_K) if rows <= 16384 => (256, 4, 2, 4, true),
             Encoding::Ggml(TensorType::Q4_K) => (64, 2, 4, 2, false),
             Encoding::Ggml(TensorType::Q5_K) => (64, 2, 4, 1, false),
             Encoding::Ggml(TensorType::Q6_K) if rows <= 16384 => (256, 4, 2, 1, false),
             Encoding::Ggml(TensorType::Q6_K) => (64, 2, 4, 1, false),
-            Encoding::Ggml(TensorType::MXFP4) => (64, 4, 4, 1, false),
+            Encoding::Ggml(TensorType::MXFP4) if rows <= 65536 => (128, 4, 4, 1, false),
+            Encoding::Ggml(TensorType::MXFP4) => (32, 4, 4, 2, true),
             Encoding::Mlx { bits: 4, .. } => (64, 4, 1, 2, false),
             Encoding::Mlx { .. } => (128, 4, 1, 4, false),
             Encoding::Ggml(TensorType::F32) => (256, 2, 1, 4, false),

@@ -17,9 +17,10 @@ fn mxfp4_mag(q: u32) -> u32 {
     return (q & 0x77777777u) + (q & (h * 3u)) + (c << 1u);
 }
 
-// E8M0 e to 2^(e-128) (ggml's GGML_E8M0_TO_FP32_HALF, with its two subnormal cases).
+// E8M0 e to 2^(e-128) (ggml's GGML_E8M0_TO_FP32_HALF) for e ≥ 2; 0 for its two subnormal cases (2^-128
+// and 2^-127, weights below 1e-37).
 fn e8m0_half(e: u32) -> f32 {
-    return select(bitcast<f32>((e - 1u) << 23u), bitcast<f32>(0x00200000u << e), e < 2u);
+    return bitcast<f32>((max(e, 1u) - 1u) << 23u);
 }
 
 fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
@@ -36,11 +37,12 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
         let qa = ba + 1u + 4u * QW * t;
         let k = qa >> 2u;
         let sh = (qa & 3u) * 8u;
-        let last = k + QW - 1u + select(0u, 1u, sh != 0u);
+        // the word after the last only when the block is not aligned (never past its last byte)
+        let more = select(0u, 1u, sh != 0u);
         var cur = w[k];
         var s = 0i;
         for (var j = 0u; j < QW; j++) {
-            let nxt = w[min(k + j + 1u, last)];
+            let nxt = w[k + j + select(1u, more, j + 1u == QW)];
             let q = (cur >> sh) | ((nxt << (31u - sh)) << 1u);
             cur = nxt;
             let v = mxfp4_mag(q);

@@ -7,7 +7,8 @@
 // 1 aligned words and a 16-bit funnel give QW (`f2`). The 3-bit values are masked in place without a
 // shift where they fit a signed byte (j = 1: 4·u, j = 2: 16·u; j = 3 is shifted to 16·u; the factors
 // are folded into dx), and the "minus 4" is −4·Σxq, the input sums of the invocation's own words
-// dotted once per block for the NR rows. The row adds d·Σ sc·dx·(Σu·xq − 4·Σxq).
+// dotted once per block for the NR rows, where each row's integer dots start. The row adds
+// d·Σ sc·dx·(Σu·xq − 4·Σxq).
 const BLK_W: u32 = 256u;
 const QW: u32 = __QW__u;
 const TPB: u32 = 16u / QW;
@@ -40,8 +41,8 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
             dot4I8Packed(0x01010101u, xv3[j]),
         );
     }
-    // 4·Σxq times each j's factor
-    let off = xs * vec4<i32>(4, 16, 64, 64);
+    // −4·Σxq times each j's factor
+    let off = xs * vec4<i32>(-4, -16, -64, -64);
     var r = vec4<f32>(0.0);
     for (var i = 0u; i < NR; i++) {
         let ba = a[i] + b * 110u;
@@ -50,7 +51,7 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
         // that starts at the block's last byte pair of interest are still inside the block)
         let hw = (ba + l0) >> 2u;
         let qw = hw + 8u + 8u * v_im;
-        var s = vec4<i32>(0);
+        var s = off;
         for (var j = 0u; j < QW; j++) {
             let q = f2(w[qw + j], w[qw + j + 1u], odd);
             let h = f2(w[hw + j], w[hw + j + 1u], odd) >> hsh;
@@ -76,7 +77,7 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
         let hi = ((hs << 4u) & 0x00300030u) | ((hs << 10u) & 0x30003000u);
         let sc = vec4<i32>(unpack4xU8(lo | hi).xzyw) - vec4<i32>(32);
         let d = unpack2x16float(select(w3, w3 >> 16u, odd)).x;
-        r[i] = d * dot(vec4<f32>((s - off) * sc), dx);
+        r[i] = d * dot(vec4<f32>(s * sc), dx);
     }
     return r;
 }
