@@ -512,9 +512,11 @@ pub struct Gpu {
     limits: wgpu::Limits,
     timestamps: bool,
     layout: wgpu::BindGroupLayout,
-    /// MLX: `x` or `xq` at 1, `xd` at 4, scales and biases at 5 and 6.
+    /// MLX: `x` or `xq` at 1, `xd` at 4, scales and biases at 5 and 6, `xq` and `xd`'s scales as
+    /// vectors at 7 and 8.
     layout_mlx: wgpu::BindGroupLayout,
-    /// The lanes kernels with 8-bit input: `xq` at 1 (and as vectors at 7), `xd` at 4.
+    /// The lanes kernels with 8-bit input: `xq` at 1 (and as vectors at 7), `xd` at 4 (its scales
+    /// as vectors at 8).
     layout_q8: wgpu::BindGroupLayout,
     /// Lanes kernels for their types' products ([`LanesPolicy`]), or `None`.
     lanes: Option<LanesPolicy>,
@@ -611,6 +613,7 @@ impl Gpu {
         with_mlx.push(storage(5, true));
         with_mlx.push(storage(6, true));
         with_mlx.push(storage(7, true));
+        with_mlx.push(storage(8, true));
         let layout_mlx = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: None,
             entries: &with_mlx,
@@ -618,6 +621,7 @@ impl Gpu {
         let mut with_q8 = base.to_vec();
         with_q8.push(storage(4, true));
         with_q8.push(storage(7, true));
+        with_q8.push(storage(8, true));
         let layout_q8 = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: None,
             entries: &with_q8,
@@ -1026,9 +1030,10 @@ pub struct Loaded<'g> {
     bufs: Vec<wgpu::Buffer>,
     x: wgpu::Buffer,
     /// The input quantized to 8-bit blocks of 32 (the 8-bit lanes kernels): values, then
-    /// each block's (d, d·Σq).
+    /// each block's (d, d·Σq), then the d alone (four to a 16-byte vector).
     xq: wgpu::Buffer,
     xd: wgpu::Buffer,
+    xdv: wgpu::Buffer,
     /// `xq` in the order of [`split_pairs`] (MLX 4-bit lanes kernels), where the plan has such a
     /// weight.
     xp: Option<wgpu::Buffer>,
@@ -1177,6 +1182,9 @@ impl Gpu {
         };
         let xq = init("xq", &qv);
         let xd = init("xd", bytemuck::cast_slice(&qd));
+        let mut dv: Vec<f32> = qd.iter().step_by(2).copied().collect();
+        dv.resize(dv.len().div_ceil(4) * 4, 0.0);
+        let xdv = init("xdv", bytemuck::cast_slice(&dv));
         let xp = plan
             .weights
             .iter()
@@ -1273,6 +1281,7 @@ impl Gpu {
             x,
             xq,
             xd,
+            xdv,
             xp,
             y,
             xs,
@@ -1403,11 +1412,13 @@ impl Loaded<'_> {
                 entries.push((5, s.as_entire_binding()));
                 entries.push((6, b.as_entire_binding()));
                 entries.push((7, x.as_entire_binding()));
+                entries.push((8, self.xdv.as_entire_binding()));
                 &self.gpu.layout_mlx
             }
             _ if q8 => {
                 entries.push((4, self.xd.as_entire_binding()));
                 entries.push((7, x.as_entire_binding()));
+                entries.push((8, self.xdv.as_entire_binding()));
                 &self.gpu.layout_q8
             }
             _ => &self.gpu.layout,

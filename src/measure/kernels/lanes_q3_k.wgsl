@@ -27,7 +27,8 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
     // x blocks 4v_im + j of the super-block
     let xb = xo / 32u + 8u * b + 4u * v_im;
     let xw = l0 / 4u;
-    let dx = vec4<f32>(xd[xb].x, xd[xb + 1u].x * 0.25, xd[xb + 2u].x * 0.0625, xd[xb + 3u].x * 0.0625);
+    // (xb is a multiple of 4: rows are whole super-blocks, so xo / 32 is a multiple of 8)
+    let dx = xdv[xb / 4u] * vec4<f32>(1.0, 0.25, 0.0625, 0.0625);
     let xv0 = xqv(xb * 8u + xw, QW);
     let xv1 = xqv((xb + 1u) * 8u + xw, QW);
     let xv2 = xqv((xb + 2u) * 8u + xw, QW);

@@ -18,7 +18,8 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
     // dotted as they are (0..63) and 32·Σxq of each group's words taken off once for the NR rows
     let xb = xo / 32u + 8u * b + 4u * v_im;
     let xw = l0 / 4u;
-    let dx = vec4<f32>(xd[xb].x, xd[xb + 1u].x, xd[xb + 2u].x, xd[xb + 3u].x);
+    // (xb is a multiple of 4: rows are whole super-blocks, so xo / 32 is a multiple of 8)
+    let dx = xdv[xb / 4u];
     let xv0 = xqv(xb * 8u + xw, QW);
     let xv1 = xqv((xb + 1u) * 8u + xw, QW);
     let xv2 = xqv((xb + 2u) * 8u + xw, QW);
