@@ -145,13 +145,7 @@ pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
                     }
                 })
                 .collect();
-            let doc = if docs.len() == 1 {
-                docs.into_iter().next().unwrap_or(Value::Null)
-            } else {
-                Value::Array(docs)
-            };
-            serde_json::to_string_pretty(&doc)
-                .map_err(|e| Error::failure(format!("could not write JSON: {e}")))?
+            super::plan::json_doc(docs)?
         }
         Format::Table => answers
             .iter()

@@ -93,13 +93,7 @@ pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
                     doc
                 })
                 .collect();
-            let doc = if docs.len() == 1 {
-                docs.into_iter().next().unwrap_or(Value::Null)
-            } else {
-                Value::Array(docs)
-            };
-            serde_json::to_string_pretty(&doc)
-                .map_err(|e| Error::failure(format!("could not write JSON: {e}")))?
+            json_doc(docs)?
         }
         Format::Table if plans.len() == 1 => {
             let mut out = single(&model, &plans[0].0, &wl, &plans[0].1, quiet);
@@ -133,6 +127,18 @@ pub fn run(a: &PlanArgs, quiet: bool) -> Result<ExitCode> {
         .iter()
         .all(|(_, p)| matches!(p.verdict, Verdict::Fits));
     Ok(if a.check && !all_fit { 1 } else { 0 })
+}
+
+/// The JSON output of one document or several: the document itself for one, an array for more
+/// (`plan` over several machines and the multi-device commands print the same shapes).
+pub fn json_doc(docs: Vec<Value>) -> Result<String> {
+    let doc = if docs.len() == 1 {
+        docs.into_iter().next().unwrap_or(Value::Null)
+    } else {
+        Value::Array(docs)
+    };
+    serde_json::to_string_pretty(&doc)
+        .map_err(|e| Error::failure(format!("could not write JSON: {e}")))
 }
 
 /// The stable JSON document for one machine.

@@ -602,30 +602,28 @@ impl Gpu {
             storage(2, false),
             uniform,
         ];
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: None,
-            entries: &base,
-        });
-        // MLX: the 8-bit input's block scales at 4 (lanes kernels; the unit kernels leave it
-        // unread), its scales and biases at 5 and 6, the 8-bit input again at 7 (as vectors)
-        let mut with_mlx = base.to_vec();
-        with_mlx.push(storage(4, true));
-        with_mlx.push(storage(5, true));
-        with_mlx.push(storage(6, true));
-        with_mlx.push(storage(7, true));
-        with_mlx.push(storage(8, true));
-        let layout_mlx = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: None,
-            entries: &with_mlx,
-        });
-        let mut with_q8 = base.to_vec();
-        with_q8.push(storage(4, true));
-        with_q8.push(storage(7, true));
-        with_q8.push(storage(8, true));
-        let layout_q8 = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: None,
-            entries: &with_q8,
-        });
+        // the 8-bit input (lanes kernels): its block scales at 4 (and alone, as vectors, at 8), its
+        // values again at 7 (as vectors); MLX also its scales and biases at 5 and 6 (the unit
+        // kernels leave the 8-bit input unread)
+        let with_q8: Vec<_> = base
+            .iter()
+            .copied()
+            .chain([4, 7, 8].map(|b| storage(b, true)))
+            .collect();
+        let with_mlx: Vec<_> = with_q8
+            .iter()
+            .copied()
+            .chain([5, 6].map(|b| storage(b, true)))
+            .collect();
+        let layout_of = |entries: &[wgpu::BindGroupLayoutEntry]| {
+            device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: None,
+                entries,
+            })
+        };
+        let layout = layout_of(&base);
+        let layout_mlx = layout_of(&with_mlx);
+        let layout_q8 = layout_of(&with_q8);
         let lanes = LanesPolicy::from_env(info.backend);
         Ok(Some(Gpu {
             device,
