@@ -44,13 +44,33 @@ fn x_loads(out: &mut String, es: &[usize]) {
     }
 }
 
+/// Row `r`'s words of block `b` in a pair of 2-aligned blocks of `pair` words (Q4_0: 9, Q8_0: 17, Q5_0:
+/// 11; the even block at a word boundary, the odd one 2 bytes past one): its f16 scale `d`, and its
+/// `n` words after the scale (the even block's funnel-shifted by 16 bits).
+fn pair_block(r: usize, b: usize, pair: usize, n: usize) -> (String, Vec<String>) {
+    let (c, half) = (b / 2, b % 2);
+    let wd = |j: usize| vw(r, pair * c + j);
+    if half == 0 {
+        (
+            format!("unpack2x16float({}).x", wd(0)),
+            (0..n)
+                .map(|i| format!("(({} >> 16u) | ({} << 16u))", wd(i), wd(i + 1)))
+                .collect(),
+        )
+    } else {
+        (
+            format!("unpack2x16float({}).y", wd(n)),
+            (n + 1..2 * n + 1).map(wd).collect(),
+        )
+    }
+}
+
 /// Q4_0: 8 blocks of 18 bytes = 144 bytes = 9 vectors; blocks in pairs of 9 words (the even block at a
 /// word boundary, the odd one 2 bytes past one).
 fn q4_0(nr: usize, mant: bool) -> String {
     let mut s = String::new();
     vec_loads(&mut s, 9, nr);
     for b in 0..8 {
-        let (c, half) = (b / 2, b % 2);
         s.push_str("    {\n");
         let es: Vec<usize> = (0..8).map(|j| 32 * b + 4 * j).collect();
         x_loads(&mut s, &es);
@@ -60,20 +80,7 @@ fn q4_0(nr: usize, mant: bool) -> String {
             );
         }
         for r in 0..nr {
-            let wd = |j: usize| vw(r, 9 * c + j);
-            let (d, qs): (String, Vec<String>) = if half == 0 {
-                (
-                    format!("unpack2x16float({}).x", wd(0)),
-                    (0..4)
-                        .map(|i| format!("(({} >> 16u) | ({} << 16u))", wd(i), wd(i + 1)))
-                        .collect(),
-                )
-            } else {
-                (
-                    format!("unpack2x16float({}).y", wd(4)),
-                    (5..9).map(wd).collect(),
-                )
-            };
+            let (d, qs) = pair_block(r, b, 9, 4);
             let _ = writeln!(s, "        var t{r} = vec4<f32>(0.0);");
             for (i, q) in qs.iter().enumerate() {
                 let _ = if mant {
@@ -111,7 +118,6 @@ fn q8_0(nr: usize, mant: bool) -> String {
     let mut s = String::new();
     vec_loads(&mut s, 17, nr);
     for b in 0..8 {
-        let (c, half) = (b / 2, b % 2);
         s.push_str("    {\n");
         let es: Vec<usize> = (0..8).map(|j| 32 * b + 4 * j).collect();
         x_loads(&mut s, &es);
@@ -121,20 +127,7 @@ fn q8_0(nr: usize, mant: bool) -> String {
             );
         }
         for r in 0..nr {
-            let wd = |j: usize| vw(r, 17 * c + j);
-            let (d, qs): (String, Vec<String>) = if half == 0 {
-                (
-                    format!("unpack2x16float({}).x", wd(0)),
-                    (0..8)
-                        .map(|i| format!("(({} >> 16u) | ({} << 16u))", wd(i), wd(i + 1)))
-                        .collect(),
-                )
-            } else {
-                (
-                    format!("unpack2x16float({}).y", wd(8)),
-                    (9..17).map(wd).collect(),
-                )
-            };
+            let (d, qs) = pair_block(r, b, 17, 8);
             let _ = writeln!(s, "        var t{r} = vec4<f32>(0.0);");
             for (i, q) in qs.iter().enumerate() {
                 let _ = if mant {
@@ -743,7 +736,6 @@ fn q5_0(nr: usize) -> String {
     let mut s = String::new();
     vec_loads(&mut s, 11, nr);
     for b in 0..8 {
-        let (c, half) = (b / 2, b % 2);
         s.push_str("    {\n");
         let es: Vec<usize> = (0..8).map(|j| 32 * b + 4 * j).collect();
         x_loads(&mut s, &es);
@@ -751,21 +743,9 @@ fn q5_0(nr: usize) -> String {
             "        let SX = dot(X0 + X1 + X2 + X3 + X4 + X5 + X6 + X7, vec4<f32>(1.0));\n",
         );
         for r in 0..nr {
-            let wd = |j: usize| vw(r, 11 * c + j);
-            let fun = |j: usize| format!("(({} >> 16u) | ({} << 16u))", wd(j), wd(j + 1));
-            let (d, h, qs): (String, String, Vec<String>) = if half == 0 {
-                (
-                    format!("unpack2x16float({}).x", wd(0)),
-                    fun(0),
-                    (1..5).map(fun).collect(),
-                )
-            } else {
-                (
-                    format!("unpack2x16float({}).y", wd(5)),
-                    wd(6),
-                    (7..11).map(wd).collect(),
-                )
-            };
+            // qh, then the 4 words of nibbles
+            let (d, mut qs) = pair_block(r, b, 11, 5);
+            let h = qs.remove(0);
             let _ = writeln!(
                 s,
                 "        let h{r} = {h};\n        var t{r} = vec4<f32>(0.0);"
