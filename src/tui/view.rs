@@ -459,16 +459,17 @@ fn verdict_heading(v: &Verdict) -> &'static str {
 
 fn draw_banner(f: &mut Frame, r: Rect, m: &Machine, p: &Plan, theme: Theme) {
     let line = crate::cli::plan::verdict_line(m, p);
-    // verdict_line starts with "<verdict>: "; the heading replaces that word
-    let rest = line
-        .split_once(": ")
-        .map(|x| x.1)
-        .unwrap_or(&line)
-        .to_string();
-    let style = theme.verdict(&p.verdict);
+    draw_verdict(f, r, &line, &p.verdict, theme);
+}
+
+/// The verdict banner: the CLI's verdict line, which starts with "<verdict>: ", under the heading that
+/// replaces that word.
+fn draw_verdict(f: &mut Frame, r: Rect, line: &str, verdict: &Verdict, theme: Theme) {
+    let rest = line.split_once(": ").map(|x| x.1).unwrap_or(line);
+    let style = theme.verdict(verdict);
     let text = Line::from(vec![
-        Span::styled(format!("{} ", verdict_heading(&p.verdict)), style),
-        Span::raw(rest),
+        Span::styled(format!("{} ", verdict_heading(verdict)), style),
+        Span::raw(rest.to_string()),
     ]);
     let b = Block::bordered()
         .title(" Verdict ")
@@ -1070,20 +1071,7 @@ fn draw_devices(app: &App, f: &mut Frame, r: Rect, theme: Theme) {
 
 fn draw_set_banner(f: &mut Frame, r: Rect, devices: &[Machine], p: &MultiPlan, theme: Theme) {
     let line = crate::cli::multi::verdict_line(devices, p);
-    let rest = line
-        .split_once(": ")
-        .map(|x| x.1)
-        .unwrap_or(&line)
-        .to_string();
-    let style = theme.verdict(&p.verdict);
-    let text = Line::from(vec![
-        Span::styled(format!("{} ", verdict_heading(&p.verdict)), style),
-        Span::raw(rest),
-    ]);
-    let b = Block::bordered()
-        .title(" Verdict ")
-        .border_style(style.remove_modifier(Modifier::BOLD));
-    f.render_widget(Paragraph::new(text).block(b).wrap(Wrap { trim: true }), r);
+    draw_verdict(f, r, &line, &p.verdict, theme);
 }
 
 fn draw_set_table(f: &mut Frame, r: Rect, p: &MultiPlan, theme: Theme) {
