@@ -881,32 +881,10 @@ pub fn shortened_buffer(spec: &GraphSpec, run: &Run, alignment: u64) -> Option<u
     if !at.windows(2).all(|w| w[0] < w[1]) {
         return None;
     }
-    let roles: Vec<(i64, u32)> = c.ts.iter().map(|t| (t.layer, t.role)).collect();
+    let roles: Vec<(i64, i64)> = c.ts.iter().map(|t| (t.layer, t.role as i64)).collect();
     let g = c.finish();
     let (placed, snaps) = alloc::allocate_traced(&g, alignment, &at);
-    let key = |j: usize| {
-        let mut live: Vec<_> = snaps[j]
-            .live
-            .iter()
-            .map(|&(t, off, ch, vi)| {
-                let (l, r) = roles[t];
-                let rel = if (0..OUTPUT).contains(&l) {
-                    l - starts[j]
-                } else {
-                    l
-                };
-                // counts only matter at 0 (freed) and 1 (reusable in place): the graph inputs read by
-                // every layer count down forever, but the same way in every block
-                (rel, r, off, ch.min(2), vi.min(2))
-            })
-            .collect();
-        live.sort_unstable();
-        (snaps[j].free.clone(), live)
-    };
-    let keys: Vec<_> = (0..snaps.len()).map(key).collect();
-    // the first recurrence: state j == state j + cycle (blocks j .. j + cycle - 1 are not the last block)
-    let cycle =
-        (1..KEPT_REPEATS).find(|&cyc| (0..KEPT_REPEATS - cyc).any(|j| keys[j] == keys[j + cyc]))?;
+    let cycle = allocator_cycle(&snaps, &starts, |t| roles[t])?;
     let extra = (reps - KEPT_REPEATS) % cycle;
     if extra == 0 {
         return Some(placed.size);
@@ -916,6 +894,40 @@ pub fn shortened_buffer(spec: &GraphSpec, run: &Run, alignment: u64) -> Option<u
         .build(run)
         .finish();
     Some(alloc::allocate(&g, alignment).size)
+}
+
+/// The allocator's first recurrence over the kept blocks (see [`compute_buffer`]): the least `cycle`
+/// with the state at the start of block `j` equal to the state at the start of block `j + cycle` for
+/// some `j` (blocks `j .. j + cycle - 1` are then not the last block). `snaps[j]` is the state at block
+/// `j`'s first node, `starts[j]` its first layer, `id(t)` tensor `t`'s (layer, role): layers of the
+/// repeated blocks count from their block's start, so equal blocks give equal states.
+fn allocator_cycle(
+    snaps: &[alloc::Snapshot],
+    starts: &[i64],
+    id: impl Fn(usize) -> (i64, i64),
+) -> Option<usize> {
+    let key = |j: usize| {
+        let snap: &alloc::Snapshot = &snaps[j];
+        let mut live: Vec<_> = snap
+            .live
+            .iter()
+            .map(|&(t, off, ch, vi)| {
+                let (l, role) = id(t);
+                let rel = if (0..OUTPUT).contains(&l) {
+                    l - starts[j]
+                } else {
+                    l
+                };
+                // counts only matter at 0 (freed) and 1 (reusable in place): the graph inputs read by
+                // every layer count down forever, but the same way in every block
+                (rel, role, off, ch.min(2), vi.min(2))
+            })
+            .collect();
+        live.sort_unstable();
+        (snap.free.clone(), live)
+    };
+    let keys: Vec<_> = (0..snaps.len()).map(key).collect();
+    (1..KEPT_REPEATS).find(|&cyc| (0..KEPT_REPEATS - cyc).any(|j| keys[j] == keys[j + cyc]))
 }
 
 /// [`compute_buffer`] without the shortening: every layer simulated (the reference the shortening is tested
@@ -1228,11 +1240,10 @@ pub fn device_buffers_shortened(
             continue;
         };
         let layer_of = |t: usize| if t < n_t { c.ts[t].layer } else { i64::MIN };
-        let Some((a, p, r)) = reps[i] else {
+        let Some((_, _, r)) = reps[i] else {
             sizes[d] = alloc::allocate(g, alignment).size;
             continue;
         };
-        let _ = (a, p);
         let at: Vec<usize> = starts[i]
             .iter()
             .map(|&l| g.nodes.iter().position(|(t, _)| layer_of(*t) == l))
@@ -1241,31 +1252,14 @@ pub fn device_buffers_shortened(
             return None;
         }
         let (placed, snaps) = alloc::allocate_traced(g, alignment, &at);
-        let key = |j: usize| {
-            let mut live: Vec<_> = snaps[j]
-                .live
-                .iter()
-                .map(|&(t, off, ch, vi)| {
-                    let (l, role) = if t < n_t {
-                        (c.ts[t].layer, c.ts[t].role as i64)
-                    } else {
-                        // the scheduler's input copies, in the order they were made
-                        (i64::MIN, t as i64 - n_t as i64)
-                    };
-                    let rel = if (0..OUTPUT).contains(&l) {
-                        l - starts[i][j]
-                    } else {
-                        l
-                    };
-                    (rel, role, off, ch.min(2), vi.min(2))
-                })
-                .collect();
-            live.sort_unstable();
-            (snaps[j].free.clone(), live)
-        };
-        let keys: Vec<_> = (0..snaps.len()).map(key).collect();
-        let cycle = (1..KEPT_REPEATS)
-            .find(|&cyc| (0..KEPT_REPEATS - cyc).any(|j| keys[j] == keys[j + cyc]))?;
+        let cycle = allocator_cycle(&snaps, &starts[i], |t| {
+            if t < n_t {
+                (c.ts[t].layer, c.ts[t].role as i64)
+            } else {
+                // the scheduler's input copies, in the order they were made
+                (i64::MIN, t as i64 - n_t as i64)
+            }
+        })?;
         extra[i] = (r - KEPT_REPEATS) % cycle;
         sizes[d] = placed.size;
     }
