@@ -907,7 +907,7 @@ fn allocator_cycle(
     id: impl Fn(usize) -> (i64, i64),
 ) -> Option<usize> {
     let key = |j: usize| {
-        let snap: &alloc::Snapshot = &snaps[j];
+        let snap = &snaps[j];
         let mut live: Vec<_> = snap
             .live
             .iter()

@@ -10,7 +10,8 @@
 @group(0) @binding(7) var<storage, read> xq4: array<vec4<u32>>;
 // The blocks' scales d alone, four to a vector: Q3_K's and Q6_K's four input blocks 4i..4i + 3 of a
 // half super-block in one 16-byte load (`xd`'s d, 8 bytes apart, took four: 0.882 and 0.990 of the
-// copy bandwidth against 0.900 and 1.000 on an H100; Q2_K read 0.906 against 0.926 so and keeps `xd`).
+// copy bandwidth against 0.900 and 1.000 on an H100; Q2_K read 0.906 against 0.926 that way and
+// keeps `xd`).
 @group(0) @binding(8) var<storage, read> xdv: array<vec4<f32>>;
 
 // n (1, 2 or 4) words of the 8-bit input from word i, i a multiple of n: one 16-byte load.
