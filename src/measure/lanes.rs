@@ -359,10 +359,11 @@ pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Option<Strin
         .replace("__RED_DECL__", &decl)
         .replace("__LOOP__", &lanes_loop(shape.unroll.clamp(1, 8)))
         .replace("__REDUCE__", &code);
-    let input = match lk.input {
+    let mut input = match lk.input {
         LanesInput::Q8 | LanesInput::Q8Split => BIND_LANES_Q8,
         LanesInput::F32x2 => BIND_LANES_F32X2,
-    };
+    }
+    .to_string();
     let en = if sg { "// subgroup reduction\n" } else { "" };
     // QW words per invocation and block (MXFP4 and MLX: two invocations per block instead of 4 at 2)
     let qw = shape.qw.clamp(1, max_qw(enc));
@@ -371,7 +372,9 @@ pub fn kernel_source(enc: Encoding, shape: Shape, subgroup: u32) -> Option<Strin
         .replace("__QW__", &qw.to_string())
         .replace("__NR__", &nr.to_string());
     if shape.alt {
+        // the type's loops and those of the helpers it calls (bind_lanes_q8.wgsl)
         ty_src = unroll_loops(&ty_src, qw, nr);
+        input = unroll_loops(&input, qw, nr);
     }
     if let Some(p) = float_pair_fns(enc) {
         ty_src = format!("{p}\n{ty_src}");
@@ -586,6 +589,27 @@ mod tests {
         assert!(u.contains("for (var k = 0u; k < n; k++) {"));
         assert!(!u.contains("j < QW"));
         assert_eq!(u.matches('{').count(), u.matches('}').count());
+    }
+
+    #[test]
+    fn written_out_shapes_leave_no_loop_over_words() {
+        // the type's loops and those of the shared input helpers it calls (bind_lanes_q8.wgsl)
+        let shape = Shape::lanes(32, 4).with_qw(4).with_unroll(2).with_alt(true);
+        for t in [
+            TensorType::Q4_0,
+            TensorType::Q4_1,
+            TensorType::Q5_0,
+            TensorType::Q5_1,
+            TensorType::Q2_K,
+            TensorType::Q3_K,
+            TensorType::Q4_K,
+            TensorType::Q5_K,
+            TensorType::Q6_K,
+            TensorType::MXFP4,
+        ] {
+            let src = kernel_source(Encoding::Ggml(t), shape, 32).unwrap();
+            assert!(!src.contains("< QW;"), "{t:?}");
+        }
     }
 
     #[test]

@@ -27,11 +27,6 @@ fn w16(a: u32) -> u32 {
     return (w[a >> 2u] >> ((a & 2u) * 8u)) & 0xffffu;
 }
 
-// Bits 0..3 of h to bit 4 of bytes 0..3 (the fifth bits of Q5_0/Q5_1 weights).
-fn hb4(h: u32) -> u32 {
-    return ((h * 0x00204081u) & 0x01010101u) << 4u;
-}
-
 // Q4_K and Q5_K (the same 12 bytes of 6-bit scales and mins at word 1 of the super-block `wb`): the
 // scales of sub-blocks 2v_im, 2v_im + 1, 2v_im + 4 and 2v_im + 5, and their mins as floats.
 struct KScales {

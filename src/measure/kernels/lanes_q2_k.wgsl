@@ -23,20 +23,8 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
     let xb = xo / 32u + 8u * b + 4u * v_im;
     let xw = l0 / 4u;
     let dx = vec4<f32>(xd[xb].x, xd[xb + 1u].x * 0.25, xd[xb + 2u].x * 0.0625, xd[xb + 3u].x * 0.0625);
-    let xv0 = xqv(xb * 8u + xw, QW);
-    let xv1 = xqv((xb + 1u) * 8u + xw, QW);
-    let xv2 = xqv((xb + 2u) * 8u + xw, QW);
-    let xv3 = xqv((xb + 3u) * 8u + xw, QW);
-    var xs = vec4<i32>(0);
-    for (var j = 0u; j < QW; j++) {
-        xs += vec4<i32>(
-            dot4I8Packed(0x01010101u, xv0[j]),
-            dot4I8Packed(0x01010101u, xv1[j]),
-            dot4I8Packed(0x01010101u, xv2[j]),
-            dot4I8Packed(0x01010101u, xv3[j]),
-        );
-    }
-    let mx = vec4<f32>(xd[xb].x, xd[xb + 1u].x, xd[xb + 2u].x, xd[xb + 3u].x) * vec4<f32>(xs);
+    let x = x_quad(xb, xw);
+    let mx = vec4<f32>(xd[xb].x, xd[xb + 1u].x, xd[xb + 2u].x, xd[xb + 3u].x) * vec4<f32>(x.xs);
     var r = vec4<f32>(0.0);
     for (var i = 0u; i < NR; i++) {
         let wb = (a[i] + b * 84u) >> 2u;
@@ -44,10 +32,10 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
         for (var j = 0u; j < QW; j++) {
             let q = w[wb + qw0 + j];
             s += vec4<i32>(
-                dot4I8Packed(q & 0x03030303u, xv0[j]),
-                dot4I8Packed(q & 0x0c0c0c0cu, xv1[j]),
-                dot4I8Packed(q & 0x30303030u, xv2[j]),
-                dot4I8Packed((q >> 2u) & 0x30303030u, xv3[j]),
+                dot4I8Packed(q & 0x03030303u, x.x0[j]),
+                dot4I8Packed(q & 0x0c0c0c0cu, x.x1[j]),
+                dot4I8Packed(q & 0x30303030u, x.x2[j]),
+                dot4I8Packed((q >> 2u) & 0x30303030u, x.x3[j]),
             );
         }
         // scale/min bytes of j = 0, 2, 1, 3 in bytes 0..3 of sm

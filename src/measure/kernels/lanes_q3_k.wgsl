@@ -29,21 +29,9 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
     let xw = l0 / 4u;
     // (xb is a multiple of 4: rows are whole super-blocks, so xo / 32 is a multiple of 8)
     let dx = xdv[xb / 4u] * vec4<f32>(1.0, 0.25, 0.0625, 0.0625);
-    let xv0 = xqv(xb * 8u + xw, QW);
-    let xv1 = xqv((xb + 1u) * 8u + xw, QW);
-    let xv2 = xqv((xb + 2u) * 8u + xw, QW);
-    let xv3 = xqv((xb + 3u) * 8u + xw, QW);
-    var xs = vec4<i32>(0);
-    for (var j = 0u; j < QW; j++) {
-        xs += vec4<i32>(
-            dot4I8Packed(0x01010101u, xv0[j]),
-            dot4I8Packed(0x01010101u, xv1[j]),
-            dot4I8Packed(0x01010101u, xv2[j]),
-            dot4I8Packed(0x01010101u, xv3[j]),
-        );
-    }
+    let x = x_quad(xb, xw);
     // −4·Σxq times each j's factor
-    let off = xs * vec4<i32>(-4, -16, -64, -64);
+    let off = x.xs * vec4<i32>(-4, -16, -64, -64);
     var r = vec4<f32>(0.0);
     for (var i = 0u; i < NR; i++) {
         let ba = a[i] + b * 110u;
@@ -57,10 +45,10 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
             let q = f2(w[qw + j], w[qw + j + 1u], odd);
             let h = f2(w[hw + j], w[hw + j + 1u], odd) >> hsh;
             s += vec4<i32>(
-                dot4I8Packed((q & 0x03030303u) | ((h << 2u) & 0x04040404u), xv0[j]),
-                dot4I8Packed((q & 0x0c0c0c0cu) | ((h << 3u) & 0x10101010u), xv1[j]),
-                dot4I8Packed((q & 0x30303030u) | ((h << 4u) & 0x40404040u), xv2[j]),
-                dot4I8Packed(((q >> 2u) & 0x30303030u) | ((h << 3u) & 0x40404040u), xv3[j]),
+                dot4I8Packed((q & 0x03030303u) | ((h << 2u) & 0x04040404u), x.x0[j]),
+                dot4I8Packed((q & 0x0c0c0c0cu) | ((h << 3u) & 0x10101010u), x.x1[j]),
+                dot4I8Packed((q & 0x30303030u) | ((h << 4u) & 0x40404040u), x.x2[j]),
+                dot4I8Packed(((q >> 2u) & 0x30303030u) | ((h << 3u) & 0x40404040u), x.x3[j]),
             );
         }
         // scales (bytes 96..107) and d (108) from the 4 aligned words that hold them

@@ -9,22 +9,14 @@ const NR: u32 = __NR__u;
 fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
     let xb = xo / 32u + b;
     let xw = xb * 8u + QW * t;
-    var xl = vec4<u32>(0u);
-    var xh = vec4<u32>(0u);
-    for (var j = 0u; j < QW; j++) {
-        xl[j] = xq[xw + j];
-        xh[j] = xq[xw + 4u + j];
-    }
+    let x = x_halves(xw);
     let ds = xd[xb];
     var r = vec4<f32>(0.0);
     for (var i = 0u; i < NR; i++) {
         let ba = a[i] + b * 20u;
         let dm = unpack2x16float(wv(ba, 1u).x);
         let q = wv(ba + 4u + 4u * QW * t, QW);
-        var s = 0;
-        for (var j = 0u; j < QW; j++) {
-            s += dot4I8Packed(q[j] & 0x0f0f0f0fu, xl[j]) + dot4I8Packed((q[j] >> 4u) & 0x0f0f0f0fu, xh[j]);
-        }
+        let s = nib_dot(q, x);
         r[i] = dm.x * ds.x * f32(s) + f32(QW) * 0.25 * dm.y * ds.y;
     }
     return r;

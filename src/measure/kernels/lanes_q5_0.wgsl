@@ -16,12 +16,7 @@ fn s5(v: u32) -> u32 {
 fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
     let xb = xo / 32u + b;
     let xw = xb * 8u + QW * t;
-    var xl = vec4<u32>(0u);
-    var xh = vec4<u32>(0u);
-    for (var j = 0u; j < QW; j++) {
-        xl[j] = xq[xw + j];
-        xh[j] = xq[xw + 4u + j];
-    }
+    let x = x_halves(xw);
     let dx = xd[xb].x;
     var r = vec4<f32>(0.0);
     for (var i = 0u; i < NR; i++) {
@@ -30,10 +25,8 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
         let q = wv(ba + 6u + 4u * QW * t, QW);
         var s = 0;
         for (var j = 0u; j < QW; j++) {
-            let g = QW * t + j;
-            let lo = s5((q[j] & 0x0f0f0f0fu) | hb4((qh >> (4u * g)) & 0xfu));
-            let hi = s5(((q[j] >> 4u) & 0x0f0f0f0fu) | hb4((qh >> (16u + 4u * g)) & 0xfu));
-            s += dot4I8Packed(lo, xl[j]) + dot4I8Packed(hi, xh[j]);
+            let v = q5_pair(q[j], qh, QW * t + j);
+            s += dot4I8Packed(s5(v.x), x.l[j]) + dot4I8Packed(s5(v.y), x.h[j]);
         }
         r[i] = unpack2x16float(w16(ba)).x * dx * f32(s);
     }

@@ -22,16 +22,7 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
     // x blocks of the four sub-blocks
     let xb = xo / 32u + 8u * b + 2u * v_im;
     let xw = l0 / 4u;
-    let d0 = xd[xb];
-    let d1 = xd[xb + 1u];
-    let d4 = xd[xb + 4u];
-    let d5 = xd[xb + 5u];
-    let dx = vec4<f32>(d0.x, d1.x, d4.x, d5.x);
-    let sx = vec4<f32>(d0.y, d1.y, d4.y, d5.y) * (f32(QW) * 0.125);
-    let xv0 = xqv(xb * 8u + xw, QW);
-    let xv1 = xqv((xb + 1u) * 8u + xw, QW);
-    let xv4 = xqv((xb + 4u) * 8u + xw, QW);
-    let xv5 = xqv((xb + 5u) * 8u + xw, QW);
+    let x = k_input(xb, xw);
     var r = vec4<f32>(0.0);
     for (var i = 0u; i < NR; i++) {
         let wb = (a[i] + b * 176u) >> 2u;
@@ -44,14 +35,14 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
             // fifth bits of sub-blocks 2v_im, +1, +4, +5 at bits 0, 1, 4, 5
             let qh = w[wb + hw0 + j] >> hsh;
             s += vec4<i32>(
-                dot4I8Packed((q0 & 0x0f0f0f0fu) | ((qh << 4u) & 0x10101010u), xv0[j]),
-                dot4I8Packed(((q0 >> 4u) & 0x0f0f0f0fu) | ((qh << 3u) & 0x10101010u), xv1[j]),
-                dot4I8Packed((q64 & 0x0f0f0f0fu) | (qh & 0x10101010u), xv4[j]),
-                dot4I8Packed(((q64 >> 4u) & 0x0f0f0f0fu) | ((qh >> 1u) & 0x10101010u), xv5[j]),
+                dot4I8Packed((q0 & 0x0f0f0f0fu) | ((qh << 4u) & 0x10101010u), x.x0[j]),
+                dot4I8Packed(((q0 >> 4u) & 0x0f0f0f0fu) | ((qh << 3u) & 0x10101010u), x.x1[j]),
+                dot4I8Packed((q64 & 0x0f0f0f0fu) | (qh & 0x10101010u), x.x4[j]),
+                dot4I8Packed(((q64 >> 4u) & 0x0f0f0f0fu) | ((qh >> 1u) & 0x10101010u), x.x5[j]),
             );
         }
         s *= k.sc;
-        r[i] = dm.x * dot(vec4<f32>(s), dx) - dm.y * dot(k.m, sx);
+        r[i] = dm.x * dot(vec4<f32>(s), x.dx) - dm.y * dot(k.m, x.sx);
     }
     return r;
 }

@@ -20,18 +20,8 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
     let xw = l0 / 4u;
     // (xb is a multiple of 4: rows are whole super-blocks, so xo / 32 is a multiple of 8)
     let dx = xdv[xb / 4u];
-    let xv0 = xqv(xb * 8u + xw, QW);
-    let xv1 = xqv((xb + 1u) * 8u + xw, QW);
-    let xv2 = xqv((xb + 2u) * 8u + xw, QW);
-    let xv3 = xqv((xb + 3u) * 8u + xw, QW);
-    var xv: array<vec4<u32>, 4>;
-    var xs = vec4<i32>(0);
-    for (var j = 0u; j < QW; j++) {
-        let v = vec4<u32>(xv0[j], xv1[j], xv2[j], xv3[j]);
-        xv[j] = v;
-        xs += vec4<i32>(dot4I8Packed(v.x, 0x01010101u), dot4I8Packed(v.y, 0x01010101u), dot4I8Packed(v.z, 0x01010101u), dot4I8Packed(v.w, 0x01010101u));
-    }
-    xs *= 32;
+    let x = x_quad(xb, xw);
+    let xs = x.xs * 32;
     // scales 8·v_im + l0/16 (+2, +4, +6): bytes 0 and 2 of two aligned words, shifted by l0/16 bytes
     let ssh = 8u * (l0 / 16u);
     var r = vec4<f32>(0.0);
@@ -46,10 +36,10 @@ fn block_dot(a: vec4<u32>, b: u32, t: u32, xo: u32) -> vec4<f32> {
             let ql32 = l32w[j];
             let qh = hw[j];
             s += vec4<i32>(
-                dot4I8Packed((ql0 & 0x0f0f0f0fu) | ((qh & 0x03030303u) << 4u), xv[j].x),
-                dot4I8Packed((ql32 & 0x0f0f0f0fu) | ((qh & 0x0c0c0c0cu) << 2u), xv[j].y),
-                dot4I8Packed(((ql0 >> 4u) & 0x0f0f0f0fu) | (qh & 0x30303030u), xv[j].z),
-                dot4I8Packed(((ql32 >> 4u) & 0x0f0f0f0fu) | ((qh & 0xc0c0c0c0u) >> 2u), xv[j].w),
+                dot4I8Packed((ql0 & 0x0f0f0f0fu) | ((qh & 0x03030303u) << 4u), x.x0[j]),
+                dot4I8Packed((ql32 & 0x0f0f0f0fu) | ((qh & 0x0c0c0c0cu) << 2u), x.x1[j]),
+                dot4I8Packed(((ql0 >> 4u) & 0x0f0f0f0fu) | (qh & 0x30303030u), x.x2[j]),
+                dot4I8Packed(((ql32 >> 4u) & 0x0f0f0f0fu) | ((qh & 0xc0c0c0c0u) >> 2u), x.x3[j]),
             );
         }
         let sw = wv(ba + 192u + 8u * v_im, 2u);
