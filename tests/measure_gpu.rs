@@ -391,7 +391,8 @@ fn lanes_kernels_match_the_cpu_reference() {
     // Q4_0, Q8_0 and MXFP4 rows of 19 blocks (2-aligned rows, or for MXFP4's 17-byte blocks every
     // alignment: blocks at odd word offsets, the funnel-shifted loads), Q4_K of 5 super-blocks, Q6_K
     // of 6 (210-byte blocks, 2-aligned), Q5_K and Q2_K of 5, Q3_K of 5 (110-byte blocks: rows and
-    // blocks alternate between whole and half words); 23 rows (a tail group)
+    // blocks alternate between whole and half words) and of 6 (rows of whole words, blocks
+    // alternating); 23 rows (a tail group)
     let mut cases: Vec<Weight> = [
         (TensorType::Q4_0, 608),
         (TensorType::Q8_0, 608),
@@ -404,6 +405,7 @@ fn lanes_kernels_match_the_cpu_reference() {
         (TensorType::Q5_K, 1280),
         (TensorType::Q2_K, 1280),
         (TensorType::Q3_K, 1280),
+        (TensorType::Q3_K, 1536),
         (TensorType::F16, 640),
         (TensorType::BF16, 640),
         (TensorType::F32, 640),
