@@ -595,18 +595,7 @@ mod tests {
     fn written_out_shapes_leave_no_loop_over_words() {
         // the type's loops and those of the shared input helpers it calls (bind_lanes_q8.wgsl)
         let shape = Shape::lanes(32, 4).with_qw(4).with_unroll(2).with_alt(true);
-        for t in [
-            TensorType::Q4_0,
-            TensorType::Q4_1,
-            TensorType::Q5_0,
-            TensorType::Q5_1,
-            TensorType::Q2_K,
-            TensorType::Q3_K,
-            TensorType::Q4_K,
-            TensorType::Q5_K,
-            TensorType::Q6_K,
-            TensorType::MXFP4,
-        ] {
+        for &t in crate::measure::dequant::SUPPORTED {
             let src = kernel_source(Encoding::Ggml(t), shape, 32).unwrap();
             assert!(!src.contains("< QW;"), "{t:?}");
         }
