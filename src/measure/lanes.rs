@@ -508,6 +508,13 @@ impl LanesPolicy {
     }
 }
 
+/// The lanes shape a product of `enc` with `rows` rows takes where the lanes kernels are on and no
+/// shape is fixed (the committed per-type rule of [`LanesPolicy`]; diagnostics such as
+/// `examples/pipeline_stats.rs` compile the kernels the decode runs).
+pub fn committed_shape(enc: Encoding, rows: u64) -> Shape {
+    LanesPolicy { fixed: None }.shape(enc, rows)
+}
+
 /// The 8-bit input `xq` of [`quantize_input`] with each 8 values reordered as the 4 even then the 4
 /// odd ones ([`LanesInput::Q8Split`]): what an MLX 4-bit word's low nibbles (`q & 0x0f0f0f0f`:
 /// weights 0, 2, 4, 6) and high nibbles line up with, so the kernel permutes nothing per weight (a
