@@ -27,8 +27,9 @@ fn xqv(i: u32, n: u32) -> vec4<u32> {
 }
 
 // What follows is shared by the type kernels that read the 8-bit input the same way (one copy each,
-// timed against the copies it replaced: within 0.5% on an H100). Their loops over QW are written out
-// with the type's own when a shape asks (`Shape::alt`).
+// timed against the copies it replaced on an H100: 1 GiB kernels and whole decodes within 0.5%;
+// docs/benchmarks.md, round 6). Their loops over QW are written out with the type's own when a shape
+// asks (`Shape::alt`).
 
 // The QW words of the 8-bit input at word xw and at xw + 4: a block's weights 4·QW·t.. and 16 +
 // 4·QW·t.. (Q4_0, Q4_1, Q5_0, Q5_1: the low and the high nibbles of QW words), one load each.
