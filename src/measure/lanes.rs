@@ -472,25 +472,30 @@ impl LanesPolicy {
         if let Some(f) = self.fixed {
             return f;
         }
+        // products up to SMALL rows (the 8B decode's Q/K/V, o, down) take Q4_K's and Q6_K's
+        // small-product shape; products over SUBGROUP rows have the workgroups to fill the GPU with
+        // one subgroup each
+        const SMALL: u64 = 16384;
+        const SUBGROUP: u64 = 65536;
         let (wg, nr, qw, unroll, written) = match enc {
             Encoding::Ggml(TensorType::Q4_0 | TensorType::Q4_1) => (128, 4, 4, 2, false),
-            // Q5_0, Q2_K, Q3_K, MXFP4: one subgroup per workgroup where the product has the rows to
-            // fill the GPU with them (no workgroup-memory step in the reduction); decode-sized
-            // products want more invocations per row
-            Encoding::Ggml(TensorType::Q5_0) if rows <= 65536 => (64, 2, 4, 2, false),
+            // Q5_0, Q2_K, Q3_K, MXFP4: one subgroup per workgroup over SUBGROUP rows (no
+            // workgroup-memory step in the reduction); decode-sized products want more invocations
+            // per row
+            Encoding::Ggml(TensorType::Q5_0) if rows <= SUBGROUP => (64, 2, 4, 2, false),
             Encoding::Ggml(TensorType::Q5_0) => (32, 2, 4, 2, false),
             Encoding::Ggml(TensorType::Q5_1) => (64, 2, 4, 1, false),
             Encoding::Ggml(TensorType::Q8_0) => (256, 2, 2, 1, false),
-            Encoding::Ggml(TensorType::Q2_K) if rows <= 65536 => (128, 4, 4, 2, false),
+            Encoding::Ggml(TensorType::Q2_K) if rows <= SUBGROUP => (128, 4, 4, 2, false),
             Encoding::Ggml(TensorType::Q2_K) => (32, 4, 4, 2, true),
-            Encoding::Ggml(TensorType::Q3_K) if rows <= 65536 => (128, 4, 4, 1, true),
+            Encoding::Ggml(TensorType::Q3_K) if rows <= SUBGROUP => (128, 4, 4, 1, true),
             Encoding::Ggml(TensorType::Q3_K) => (32, 4, 4, 1, true),
-            Encoding::Ggml(TensorType::Q4_K) if rows <= 16384 => (256, 4, 2, 4, true),
+            Encoding::Ggml(TensorType::Q4_K) if rows <= SMALL => (256, 4, 2, 4, true),
             Encoding::Ggml(TensorType::Q4_K) => (64, 2, 4, 2, false),
             Encoding::Ggml(TensorType::Q5_K) => (64, 2, 4, 1, false),
-            Encoding::Ggml(TensorType::Q6_K) if rows <= 16384 => (256, 4, 2, 1, false),
+            Encoding::Ggml(TensorType::Q6_K) if rows <= SMALL => (256, 4, 2, 1, false),
             Encoding::Ggml(TensorType::Q6_K) => (64, 2, 4, 1, false),
-            Encoding::Ggml(TensorType::MXFP4) if rows <= 65536 => (128, 4, 4, 1, false),
+            Encoding::Ggml(TensorType::MXFP4) if rows <= SUBGROUP => (128, 4, 4, 1, false),
             Encoding::Ggml(TensorType::MXFP4) => (32, 4, 4, 2, true),
             Encoding::Mlx { bits: 4, .. } => (64, 4, 1, 2, false),
             Encoding::Mlx { .. } => (128, 4, 1, 4, false),
