@@ -103,10 +103,7 @@ mod stats {
             unsafe { instance.destroy_instance(None) };
             return Err("no Vulkan device".to_string());
         };
-        let name = props
-            .device_name_as_c_str()
-            .map(|c| c.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = text(props.device_name_as_c_str());
         // the smallest subgroup size, as wgpu reports it (the lanes reduction is chosen by it)
         let mut p13 = vk::PhysicalDeviceVulkan13Properties::default();
         let mut sg = vk::PhysicalDeviceSubgroupProperties::default();
@@ -289,13 +286,10 @@ mod stats {
         }
     }
 
-    fn text(c: &[std::ffi::c_char]) -> String {
-        let bytes: Vec<u8> = c
-            .iter()
-            .take_while(|&&b| b != 0)
-            .map(|&b| b as u8)
-            .collect();
-        String::from_utf8_lossy(&bytes).into_owned()
+    /// A name ash reads out of a driver's fixed-size array (`*_as_c_str`), as text.
+    fn text(c: Result<&std::ffi::CStr, std::ffi::FromBytesUntilNulError>) -> String {
+        c.map(|c| c.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
 
     unsafe fn report(dev: &Dev, p: vk::Pipeline, want_ir: bool) -> Result<Report, String> {
@@ -312,7 +306,7 @@ mod stats {
         .map_err(vkerr("vkGetPipelineExecutablePropertiesKHR"))?;
         for (i, e) in execs.iter().enumerate() {
             let prefix = if execs.len() > 1 {
-                format!("{}: ", text(&e.name))
+                format!("{}: ", text(e.name_as_c_str()))
             } else {
                 String::new()
             };
@@ -335,7 +329,8 @@ mod stats {
                         _ => "?".to_string(),
                     }
                 };
-                out.stats.push((format!("{prefix}{}", text(&s.name)), v));
+                out.stats
+                    .push((format!("{prefix}{}", text(s.name_as_c_str())), v));
             }
             if want_ir {
                 out.ir
@@ -385,7 +380,7 @@ mod stats {
                 } else {
                     format!("({} bytes of binary data)", b.len())
                 };
-                (text(&r.name), body)
+                (text(r.name_as_c_str()), body)
             })
             .collect())
     }
