@@ -423,7 +423,12 @@ fn lanes_kernels_match_the_cpu_reference() {
             }
         }
     }
+    // (lavapipe's subgroups are 8 wide: the workgroups of 8 reduce and write in one subgroup, as
+    // the 32-wide ones do on an NVIDIA GPU)
     let shapes = [
+        Shape::lanes(8, 4).with_qw(4),
+        Shape::lanes(8, 3).with_qw(4),
+        Shape::lanes(8, 2).with_qw(4).with_unroll(2),
         Shape::lanes(32, 1),
         Shape::lanes(64, 4).with_qw(2),
         Shape::lanes(128, 2).with_qw(4).with_unroll(2),

@@ -714,12 +714,18 @@ impl Gpu {
                 _ => None,
             };
             if let Some(s) = pick {
-                // no more invocations than the row's blocks can keep busy; rows that read their
-                // own input one per workgroup
+                // no more invocations than the row's blocks can keep busy (but at least 32, except
+                // for a shape a test forces: lavapipe's workgroups of 8 are one subgroup, as 32 are
+                // on an NVIDIA GPU); rows that read their own input one per workgroup
                 let qw = s.qw.clamp(1, max_qw(w.enc));
                 let tpb = (lk.per_block / qw).max(1) as u64;
                 let busy = (w.k / lk.block as u64).next_power_of_two() * tpb;
-                let wg = (s.wg as u64).min(busy).max(32.max(tpb)) as u32;
+                let least = if self.force.is_some() {
+                    tpb
+                } else {
+                    32.max(tpb)
+                };
+                let wg = (s.wg as u64).min(busy).max(least) as u32;
                 return Shape::lanes(wg, if xmod == 1 { s.nr } else { 1 })
                     .with_qw(qw)
                     .with_unroll(s.unroll.max(1))
