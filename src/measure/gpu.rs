@@ -714,13 +714,13 @@ impl Gpu {
                 _ => None,
             };
             if let Some(s) = pick {
-                // no more invocations than the row's blocks can keep busy (but at least 32, except
-                // for a shape a test forces: lavapipe's workgroups of 8 are one subgroup, as 32 are
-                // on an NVIDIA GPU); rows that read their own input one per workgroup
+                // no more invocations than the row's blocks can keep busy, and at least 32 unless a
+                // forced shape asks for fewer (tests: lavapipe's workgroups of 8 are one subgroup, as
+                // 32 are on an NVIDIA GPU); rows that read their own input one per workgroup
                 let qw = s.qw.clamp(1, max_qw(w.enc));
                 let tpb = (lk.per_block / qw).max(1) as u64;
                 let busy = (w.k / lk.block as u64).next_power_of_two() * tpb;
-                let least = if self.force.is_some() {
+                let least = if self.force.is_some() && s.wg < 32 {
                     tpb
                 } else {
                     32.max(tpb)
